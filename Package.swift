@@ -1,0 +1,57 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Touchdown",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "touchdown", targets: ["touchdown"]),
+        .library(name: "TouchdownTrace", targets: ["TouchdownTrace"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // libzstd and liblz4 from the system (Debian libzstd-dev, liblz4-dev).
+        // Every call into them lives in one Swift file each: Zstd.swift, LZ4.swift.
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        .target(
+            name: "TouchdownTrace",
+            dependencies: ["CZstd", "CLZ4"]
+        ),
+        .executableTarget(
+            name: "touchdown",
+            dependencies: [
+                "TouchdownTrace",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "touchdown-bench",
+            dependencies: ["TouchdownTrace", "CZstd"],
+            path: "Benchmarks/touchdown-bench"
+        ),
+        .target(
+            name: "TouchdownTestSupport",
+            dependencies: ["TouchdownTrace"]
+        ),
+        .testTarget(
+            name: "TouchdownTraceTests",
+            dependencies: ["TouchdownTrace", "TouchdownTestSupport"]
+        ),
+        .testTarget(
+            name: "TouchdownCLITests",
+            dependencies: ["TouchdownTrace", "TouchdownTestSupport"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

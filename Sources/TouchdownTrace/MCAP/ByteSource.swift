@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Random-access bytes of a trace: a file read with `pread`, or memory.
+///
+/// Readers never map or load a whole file: they read what a record needs,
+/// after checking its declared length against `size` and their limits.
+public protocol ByteSource: AnyObject {
+    /// Total bytes available.
+    var size: UInt64 { get }
+    /// A name for messages (the path).
+    var name: String { get }
+    /// Reads exactly `count` bytes at `offset` into `buffer` (which has room for them).
+    func read(at offset: UInt64, count: Int, into buffer: UnsafeMutableRawBufferPointer) throws
+}
+
+public final class FileSource: ByteSource {
+    public let name: String
+    public let size: UInt64
+    private let fd: Int32
+
+    public init(path: String) throws {
+        name = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw MCAPError.io(path: path, operation: "open", errno: errno) }
+        var st = stat()
+        if fstat(fd, &st) != 0 {
+            let e = errno
+            _ = close(fd)
+            throw MCAPError.io(path: path, operation: "stat", errno: e)
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            _ = close(fd)
+            throw MCAPError.io(path: path, operation: "open", errno: EISDIR)
+        }
+        size = UInt64(st.st_size)
+    }
+
+    deinit { _ = close(fd) }
+
+    public func read(at offset: UInt64, count: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
+        precondition(count <= buffer.count)
+        var done = 0
+        while done < count {
+            let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw MCAPError.io(path: name, operation: "read", errno: errno)
+            }
+            if n == 0 {
+                throw MCAPError.truncated(record: "file", offset: offset, needed: UInt64(count), available: UInt64(done))
+            }
+            done += n
+        }
+    }
+}
+
+public final class MemorySource: ByteSource {
+    public let bytes: [UInt8]
+    public let name: String
+    public var size: UInt64 { UInt64(bytes.count) }
+
+    public init(_ bytes: [UInt8], name: String = "<memory>") {
+        self.bytes = bytes
+        self.name = name
+    }
+
+    public func read(at offset: UInt64, count: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
+        guard offset <= size, UInt64(count) <= size - offset else {
+            throw MCAPError.truncated(record: "file", offset: offset, needed: UInt64(count), available: offset <= size ? size - offset : 0)
+        }
+        bytes.withUnsafeBytes { src in
+            buffer.baseAddress!.copyMemory(from: src.baseAddress! + Int(offset), byteCount: count)
+        }
+    }
+}
+
+/// A read-ahead window over a source, for readers that walk a file front to
+/// back: small records are served from one large read.
+struct ReadWindow {
+    let source: ByteSource
+    private var storage: [UInt8] = []
+    private var windowStart: UInt64 = 0
+    private var windowCount: Int = 0
+    static let blockSize = 1 << 20
+
+    init(source: ByteSource) { self.source = source }
+
+    /// Makes bytes `offset ..< offset+count` available and calls `body` with them.
+    /// The caller has already checked that they lie inside the source.
+    mutating func with<R>(at offset: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        if offset < windowStart || offset + UInt64(count) > windowStart + UInt64(windowCount) {
+            let want = Swift.min(UInt64(Swift.max(count, Self.blockSize)), source.size - offset)
+            if storage.count < Int(want) { storage = [UInt8](repeating: 0, count: Int(want)) }
+            let src = source
+            try storage.withUnsafeMutableBytes { (b) throws in try src.read(at: offset, count: Int(want), into: b) }
+            windowStart = offset
+            windowCount = Int(want)
+        }
+        let start = Int(offset - windowStart)
+        return try storage.withUnsafeBytes { (b) throws in
+            try body(UnsafeRawBufferPointer(rebasing: b[start..<start + count]))
+        }
+    }
+
+    /// Releases a large buffer that one big record needed.
+    mutating func shrink() {
+        if storage.count > 4 * Self.blockSize {
+            storage = []
+            windowCount = 0
+        }
+    }
+}

@@ -1,0 +1,403 @@
+/// Writes an MCAP file as messages arrive, holding only the open chunk.
+///
+/// A chunk closes when it reaches `chunkSize_bytes` of uncompressed records or
+/// spans `chunkSpan_ns` of log time, whichever comes first; it is then handed
+/// to the sink (the operating system) at once, with its message indexes. A
+/// writer killed at any instant therefore loses at most the open chunk.
+/// Schema and Channel records go straight into the data section when they
+/// are added, so every chunk on disk can be decoded on its own.
+///
+/// The output depends only on the calls made: no clock, no randomness, and
+/// every map written in a fixed order. Equal calls give equal bytes.
+public final class MCAPWriter {
+    public enum Compression: Sendable, Equatable {
+        case none
+        case zstd(level: Int32)
+
+        var name: String {
+            switch self {
+            case .none: ""
+            case .zstd: "zstd"
+            }
+        }
+    }
+
+    public struct Options: Sendable {
+        public var compression: Compression = .zstd(level: 3)
+        public var chunkSize_bytes: Int = 1 << 20
+        public var chunkSpan_ns: UInt64 = 1_000_000_000
+        public var profile: String = ""
+        public var library: String = "touchdown \(touchdownVersion)"
+        public init() {}
+    }
+
+    public let options: Options
+    private let sink: ByteSink
+    private var out = ByteWriter(capacity: 4096)
+    private var chunk: ByteWriter
+    private var compressed: [UInt8] = []
+    private let compressor: ZstdCompressor?
+
+    private var position: UInt64 = 0
+    private var dataCRC: UInt32 = 0
+    private var finished = false
+
+    private var schemas: [Schema] = []
+    private var channels: [Channel] = []
+    /// Per channel id (index), the open chunk's message index entries.
+    private var chunkEntries: [[MessageIndexEntry]] = []
+    private var chunkHasMessages = false
+    private var chunkStart_ns: UInt64 = 0
+    private var chunkEnd_ns: UInt64 = 0
+
+    private var chunkIndexes: [ChunkIndex] = []
+    private var attachmentIndexes: [AttachmentIndex] = []
+    private var metadataIndexes: [MetadataIndex] = []
+    private var messageCount: UInt64 = 0
+    private var channelCounts: [UInt64] = []
+    private var messageStart_ns: UInt64 = .max
+    private var messageEnd_ns: UInt64 = 0
+
+    public init(sink: ByteSink, options: Options = Options()) throws {
+        guard options.chunkSize_bytes > 0 else { throw MCAPError.invalidUse("chunk size must be positive") }
+        self.sink = sink
+        self.options = options
+        chunk = ByteWriter(capacity: options.chunkSize_bytes + 4096)
+        if case .zstd(let level) = options.compression {
+            compressor = try ZstdCompressor(level: level)
+            compressed = [UInt8](repeating: 0, count: ZstdCompressor.bound(options.chunkSize_bytes + 4096))
+        } else {
+            compressor = nil
+        }
+        out.raw(mcapMagic)
+        let at = out.beginRecord(.header)
+        out.string(options.profile)
+        out.string(options.library)
+        out.endRecord(at)
+        try flushOut()
+    }
+
+    /// Registers a schema and writes its record; returns its id (1, 2, …).
+    public func addSchema(name: String, encoding: String, data: [UInt8]) throws -> UInt16 {
+        try checkOpen()
+        guard schemas.count < Int(UInt16.max) else { throw MCAPError.invalidUse("too many schemas") }
+        let schema = Schema(id: UInt16(schemas.count + 1), name: name, encoding: encoding, data: data)
+        schemas.append(schema)
+        Self.encode(schema, into: &out)
+        try flushOut()
+        return schema.id
+    }
+
+    /// Registers a channel and writes its record; returns its id (1, 2, …).
+    /// Metadata is written sorted by key.
+    public func addChannel(topic: String, messageEncoding: String, schemaID: UInt16, metadata: StringPairs = []) throws -> UInt16 {
+        try checkOpen()
+        guard schemaID == 0 || Int(schemaID) <= schemas.count else {
+            throw MCAPError.invalidUse("channel \(topic): schema \(schemaID) was not added")
+        }
+        guard channels.count < Int(UInt16.max) - 1 else { throw MCAPError.invalidUse("too many channels") }
+        let channel = Channel(id: UInt16(channels.count + 1), schemaID: schemaID, topic: topic,
+                              messageEncoding: messageEncoding, metadata: metadata.sorted { $0.key < $1.key })
+        channels.append(channel)
+        chunkEntries.append([])
+        channelCounts.append(0)
+        Self.encode(channel, into: &out)
+        try flushOut()
+        return channel.id
+    }
+
+    /// Appends a message whose payload is already encoded.
+    public func write(channelID: UInt16, sequence: UInt32, logTime_ns: UInt64, publishTime_ns: UInt64,
+                      payload: UnsafeRawBufferPointer) throws {
+        try write(channelID: channelID, sequence: sequence, logTime_ns: logTime_ns, publishTime_ns: publishTime_ns) { w in
+            w.raw(payload)
+        }
+    }
+
+    /// Appends a message whose payload `encode` appends to the chunk directly,
+    /// with no intermediate buffer.
+    func write(channelID: UInt16, sequence: UInt32, logTime_ns: UInt64, publishTime_ns: UInt64,
+               encode: (inout ByteWriter) -> Void) throws {
+        try checkOpen()
+        guard channelID >= 1 && Int(channelID) <= channels.count else {
+            throw MCAPError.invalidUse("message on channel \(channelID), which was not added")
+        }
+        if chunkHasMessages {
+            let span = logTime_ns > chunkStart_ns ? logTime_ns - chunkStart_ns : chunkStart_ns - logTime_ns
+            if span >= options.chunkSpan_ns { try closeChunk() }
+        }
+        let offset = UInt64(chunk.count)
+        let at = chunk.beginRecord(.message)
+        chunk.u16(channelID)
+        chunk.u32(sequence)
+        chunk.u64(logTime_ns)
+        chunk.u64(publishTime_ns)
+        encode(&chunk)
+        chunk.endRecord(at)
+
+        let index = Int(channelID) - 1
+        chunkEntries[index].append(MessageIndexEntry(logTime_ns: logTime_ns, offset: offset))
+        channelCounts[index] += 1
+        messageCount += 1
+        if chunkHasMessages {
+            chunkStart_ns = Swift.min(chunkStart_ns, logTime_ns)
+            chunkEnd_ns = Swift.max(chunkEnd_ns, logTime_ns)
+        } else {
+            chunkHasMessages = true
+            chunkStart_ns = logTime_ns
+            chunkEnd_ns = logTime_ns
+        }
+        messageStart_ns = Swift.min(messageStart_ns, logTime_ns)
+        messageEnd_ns = Swift.max(messageEnd_ns, logTime_ns)
+        if chunk.count >= options.chunkSize_bytes { try closeChunk() }
+    }
+
+    /// Writes an Attachment record (outside any chunk) and indexes it.
+    public func addAttachment(_ attachment: Attachment) throws {
+        try checkOpen()
+        let offset = position + UInt64(out.count)
+        let at = out.beginRecord(.attachment)
+        let crcFrom = out.count
+        out.u64(attachment.logTime_ns)
+        out.u64(attachment.createTime_ns)
+        out.string(attachment.name)
+        out.string(attachment.mediaType)
+        out.u64(UInt64(attachment.data.count))
+        out.raw(attachment.data)
+        let crc = out.bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[crcFrom...])) }
+        out.u32(crc)
+        out.endRecord(at)
+        let length = position + UInt64(out.count) - offset
+        attachmentIndexes.append(AttachmentIndex(offset: offset, length: length, logTime_ns: attachment.logTime_ns,
+                                                 createTime_ns: attachment.createTime_ns, dataSize: UInt64(attachment.data.count),
+                                                 name: attachment.name, mediaType: attachment.mediaType))
+        try flushOut()
+    }
+
+    /// Writes a Metadata record (outside any chunk), keys sorted, and indexes it.
+    public func addMetadata(name: String, _ pairs: StringPairs) throws {
+        try checkOpen()
+        let offset = position + UInt64(out.count)
+        let at = out.beginRecord(.metadata)
+        out.string(name)
+        out.stringMap(pairs.sorted { $0.key < $1.key })
+        out.endRecord(at)
+        metadataIndexes.append(MetadataIndex(offset: offset, length: position + UInt64(out.count) - offset, name: name))
+        try flushOut()
+    }
+
+    /// Closes the open chunk now, so everything written so far is on disk.
+    public func flush() throws {
+        try checkOpen()
+        try closeChunk()
+    }
+
+    /// Writes the summary, footer and closing magic, and closes the sink.
+    /// Nothing may be written afterwards.
+    public func finish() throws {
+        try checkOpen()
+        try closeChunk()
+        finished = true
+
+        let dataEndAt = out.beginRecord(.dataEnd)
+        out.u32(0)  // patched below, once the CRC covers everything before DataEnd
+        out.endRecord(dataEndAt)
+        // The data section CRC covers every byte before the DataEnd record.
+        let dataEndStart = out.count - 13
+        dataCRC = out.bytes.withUnsafeBytes { CRC32.update(dataCRC, UnsafeRawBufferPointer(rebasing: $0[..<dataEndStart])) }
+        out.patchU32(at: dataEndStart + 9, dataCRC)
+        try flushOut()
+
+        let summaryStart = position
+        var s = ByteWriter(capacity: 1 << 16)
+        var groups: [SummaryOffset] = []
+        func group(_ op: Opcode, _ body: (inout ByteWriter) -> Void) {
+            let start = s.count
+            body(&s)
+            if s.count > start {
+                groups.append(SummaryOffset(groupOpcode: op.rawValue, groupStart: summaryStart + UInt64(start), groupLength: UInt64(s.count - start)))
+            }
+        }
+        group(.schema) { w in for x in schemas { Self.encode(x, into: &w) } }
+        group(.channel) { w in for x in channels { Self.encode(x, into: &w) } }
+        group(.statistics) { w in
+            let at = w.beginRecord(.statistics)
+            w.u64(messageCount)
+            w.u16(UInt16(schemas.count))
+            w.u32(UInt32(channels.count))
+            w.u32(UInt32(attachmentIndexes.count))
+            w.u32(UInt32(metadataIndexes.count))
+            w.u32(UInt32(chunkIndexes.count))
+            w.u64(messageCount > 0 ? messageStart_ns : 0)
+            w.u64(messageCount > 0 ? messageEnd_ns : 0)
+            let mapAt = w.reserveU32()
+            let mapStart = w.count
+            for (i, n) in channelCounts.enumerated() where n > 0 {
+                w.u16(UInt16(i + 1))
+                w.u64(n)
+            }
+            w.patchU32(at: mapAt, UInt32(w.count - mapStart))
+            w.endRecord(at)
+        }
+        group(.chunkIndex) { w in for x in chunkIndexes { Self.encode(x, into: &w) } }
+        group(.attachmentIndex) { w in
+            for x in attachmentIndexes {
+                let at = w.beginRecord(.attachmentIndex)
+                w.u64(x.offset)
+                w.u64(x.length)
+                w.u64(x.logTime_ns)
+                w.u64(x.createTime_ns)
+                w.u64(x.dataSize)
+                w.string(x.name)
+                w.string(x.mediaType)
+                w.endRecord(at)
+            }
+        }
+        group(.metadataIndex) { w in
+            for x in metadataIndexes {
+                let at = w.beginRecord(.metadataIndex)
+                w.u64(x.offset)
+                w.u64(x.length)
+                w.string(x.name)
+                w.endRecord(at)
+            }
+        }
+        let summaryOffsetStart = summaryStart + UInt64(s.count)
+        for g in groups {
+            let at = s.beginRecord(.summaryOffset)
+            s.u8(g.groupOpcode)
+            s.u64(g.groupStart)
+            s.u64(g.groupLength)
+            s.endRecord(at)
+        }
+        let footerAt = s.beginRecord(.footer)
+        s.u64(summaryStart)
+        s.u64(summaryOffsetStart)
+        let summaryCRC = CRC32.checksum(s.bytes)
+        s.u32(summaryCRC)
+        s.endRecord(footerAt)
+        s.raw(mcapMagic)
+        try s.bytes.withUnsafeBytes { (b) throws in try sink.write(b) }
+        try sink.close()
+    }
+
+    // MARK: - Internals
+
+    private func checkOpen() throws {
+        if finished { throw MCAPError.invalidUse("the writer has finished; nothing more can be written") }
+    }
+
+    /// Hands buffered non-chunk records to the sink, adding them to the data CRC.
+    private func flushOut() throws {
+        guard out.count > 0 else { return }
+        try out.bytes.withUnsafeBytes { (b) throws in
+            try sink.write(b)
+            dataCRC = CRC32.update(dataCRC, b)
+        }
+        position += UInt64(out.count)
+        out.removeAll()
+    }
+
+    private func closeChunk() throws {
+        guard chunkHasMessages else { return }
+        let uncompressedCRC = chunk.bytes.withUnsafeBytes { CRC32.checksum($0) }
+        let chunkStart = position
+        var payloadCount = chunk.count
+        if let compressor {
+            payloadCount = try chunk.bytes.withUnsafeBytes { (src) throws in
+                try compressed.withUnsafeMutableBytes { (dst) throws in try compressor.compress(src, into: dst) }
+            }
+        }
+        let at = out.beginRecord(.chunk)
+        out.u64(chunkStart_ns)
+        out.u64(chunkEnd_ns)
+        out.u64(UInt64(chunk.count))
+        out.u32(uncompressedCRC)
+        out.string(options.compression.name)
+        out.u64(UInt64(payloadCount))
+        out.patchU64(at: at, UInt64(out.count - at - 8 + payloadCount))
+        let headerCount = out.count
+        // Header, then payload, each straight to the sink.
+        try flushOut()
+        if compressor != nil {
+            try compressed.withUnsafeBytes { (b) throws in
+                let p = UnsafeRawBufferPointer(rebasing: b[..<payloadCount])
+                try sink.write(p)
+                dataCRC = CRC32.update(dataCRC, p)
+            }
+        } else {
+            try chunk.bytes.withUnsafeBytes { (p) throws in
+                try sink.write(p)
+                dataCRC = CRC32.update(dataCRC, p)
+            }
+        }
+        position += UInt64(payloadCount)
+        let chunkLength = UInt64(headerCount + payloadCount)
+
+        // Message indexes, in channel id order.
+        let indexStart = position
+        var offsets: [(channelID: UInt16, offset: UInt64)] = []
+        for i in chunkEntries.indices where !chunkEntries[i].isEmpty {
+            offsets.append((UInt16(i + 1), position + UInt64(out.count)))
+            let r = out.beginRecord(.messageIndex)
+            out.u16(UInt16(i + 1))
+            out.u32(UInt32(chunkEntries[i].count * 16))
+            for e in chunkEntries[i] {
+                out.u64(e.logTime_ns)
+                out.u64(e.offset)
+            }
+            out.endRecord(r)
+            chunkEntries[i].removeAll(keepingCapacity: true)
+        }
+        let indexLength = UInt64(out.count)
+        try flushOut()
+
+        chunkIndexes.append(ChunkIndex(messageStartTime_ns: chunkStart_ns, messageEndTime_ns: chunkEnd_ns,
+                                       chunkStartOffset: chunkStart, chunkLength: chunkLength, messageIndexOffsets: offsets,
+                                       messageIndexLength: indexLength, compression: options.compression.name,
+                                       compressedSize: UInt64(payloadCount), uncompressedSize: UInt64(chunk.count)))
+        _ = indexStart
+        chunk.removeAll()
+        chunkHasMessages = false
+    }
+
+    static func encode(_ x: Schema, into w: inout ByteWriter) {
+        let at = w.beginRecord(.schema)
+        w.u16(x.id)
+        w.string(x.name)
+        w.string(x.encoding)
+        w.bytes32(x.data)
+        w.endRecord(at)
+    }
+
+    static func encode(_ x: Channel, into w: inout ByteWriter) {
+        let at = w.beginRecord(.channel)
+        w.u16(x.id)
+        w.u16(x.schemaID)
+        w.string(x.topic)
+        w.string(x.messageEncoding)
+        w.stringMap(x.metadata)
+        w.endRecord(at)
+    }
+
+    static func encode(_ x: ChunkIndex, into w: inout ByteWriter) {
+        let at = w.beginRecord(.chunkIndex)
+        w.u64(x.messageStartTime_ns)
+        w.u64(x.messageEndTime_ns)
+        w.u64(x.chunkStartOffset)
+        w.u64(x.chunkLength)
+        w.u32(UInt32(x.messageIndexOffsets.count * 10))
+        for (id, offset) in x.messageIndexOffsets {
+            w.u16(id)
+            w.u64(offset)
+        }
+        w.u64(x.messageIndexLength)
+        w.string(x.compression)
+        w.u64(x.compressedSize)
+        w.u64(x.uncompressedSize)
+        w.endRecord(at)
+    }
+}
+
+/// The version written into every trace's Header `library` field.
+public let touchdownVersion = "0.1.0"

@@ -1,0 +1,138 @@
+/// Reads an MCAP file front to back, record by record, without its summary.
+///
+/// Works on files with no summary and on damaged ones: `next()` returns every
+/// record up to the damage, then throws an error that names it. Chunks are
+/// decompressed and checked one at a time; their records follow the Chunk.
+/// Unknown opcodes are reported as `.unknown` and skipped, and extra bytes at
+/// the end of known records are ignored, as the specification requires.
+public final class StreamReader {
+    public let source: ByteSource
+    public let limits: ReadLimits
+
+    /// File offset of the record `next()` returned last (for records inside a
+    /// chunk, the chunk's offset).
+    public private(set) var recordOffset: UInt64 = 0
+    /// For records inside a chunk, their offset in the uncompressed records.
+    public private(set) var offsetInChunk: Int?
+    /// True once the Footer and closing magic have been read.
+    public private(set) var reachedEnd = false
+    /// Offset of the DataEnd record, once met.
+    public private(set) var dataEndOffset: UInt64?
+
+    private var window: ReadWindow
+    private var decoder: ChunkDecoder
+    private var position: UInt64 = 0
+    private var started = false
+    private var chunkRecords: [UInt8] = []
+    private var chunkPosition = 0
+    private var chunkOffset: UInt64 = 0
+    private var dataCRC: UInt32 = 0
+
+    public init(source: ByteSource, limits: ReadLimits = ReadLimits()) {
+        self.source = source
+        self.limits = limits
+        window = ReadWindow(source: source)
+        decoder = ChunkDecoder(limits: limits)
+    }
+
+    public convenience init(path: String, limits: ReadLimits = ReadLimits()) throws {
+        self.init(source: try FileSource(path: path), limits: limits)
+    }
+
+    /// The next record, or nil after the closing magic.
+    public func next() throws -> Record? {
+        if !started {
+            try readMagic(at: 0)
+            started = true
+            position = 8
+        }
+        if chunkPosition < chunkRecords.count {
+            return try nextInChunk()
+        }
+        if reachedEnd { return nil }
+        offsetInChunk = nil
+        let size = source.size
+        recordOffset = position
+        guard size - position >= 9 else {
+            throw MCAPError.truncated(record: "record header", offset: position, needed: 9, available: size - position)
+        }
+        let (op, length) = try window.with(at: position, count: 9) { b in
+            (b[0], UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
+        }
+        let name = Opcode.name(of: op)
+        guard length <= size - position - 9 else {
+            throw MCAPError.truncated(record: name, offset: position, needed: length + 9, available: size - position)
+        }
+        guard length <= limits.maxRecordSize_bytes else {
+            throw MCAPError.recordTooLarge(record: name, offset: position, length: length, limit: limits.maxRecordSize_bytes)
+        }
+        let offset = position
+        let total = 9 + Int(length)
+        if op == Opcode.dataEnd.rawValue { dataEndOffset = offset }
+        let record: Record = try window.with(at: offset, count: total) { (b) throws -> Record in
+            let content = UnsafeRawBufferPointer(rebasing: b[9...])
+            // The data section CRC covers every byte from the magic up to DataEnd.
+            if dataEndOffset == nil && limits.validateCRCs { dataCRC = CRC32.update(dataCRC, b) }
+            if op == Opcode.chunk.rawValue {
+                let (header, range) = try RecordParser.chunk(content, recordOffset: offset)
+                let payload = UnsafeRawBufferPointer(rebasing: content[range])
+                chunkRecords = try decoder.withRecords(header: header, payload: payload, chunkOffset: offset) { Array($0) }
+                chunkPosition = 0
+                chunkOffset = offset
+                return .chunk(header)
+            }
+            let record = try RecordParser.parse(opcode: op, content: content, recordOffset: offset)
+            if case .dataEnd(let end) = record, limits.validateCRCs, end.dataSectionCRC != 0, dataCRC != end.dataSectionCRC {
+                throw MCAPError.crcMismatch(record: "DataEnd (data section)", offset: offset, expected: end.dataSectionCRC, actual: dataCRC)
+            }
+            return record
+        }
+        position = offset + UInt64(total)
+        if op == Opcode.footer.rawValue {
+            try readMagic(at: position)
+            reachedEnd = true
+        }
+        window.shrink()
+        return record
+    }
+
+    private func nextInChunk() throws -> Record {
+        recordOffset = chunkOffset
+        offsetInChunk = chunkPosition
+        let n = chunkRecords.count
+        let i = chunkPosition
+        let record: Record = try chunkRecords.withUnsafeBytes { (b) throws -> Record in
+            guard n - i >= 9 else {
+                throw MCAPError.malformedRecord(record: "Chunk", offset: chunkOffset, field: "records",
+                                                reason: "\(n - i) stray bytes at offset \(i) of the uncompressed records")
+            }
+            let op = b[i]
+            let length = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i + 1, as: UInt64.self))
+            guard length <= UInt64(n - i - 9) else {
+                throw MCAPError.malformedRecord(record: "Chunk", offset: chunkOffset, field: "records",
+                                                reason: "\(Opcode.name(of: op)) at offset \(i) of the uncompressed records declares \(length) bytes, \(n - i - 9) left")
+            }
+            chunkPosition = i + 9 + Int(length)
+            return try RecordParser.parse(opcode: op, content: UnsafeRawBufferPointer(rebasing: b[(i + 9)..<chunkPosition]), recordOffset: chunkOffset)
+        }
+        if chunkPosition >= n {
+            chunkRecords.removeAll(keepingCapacity: chunkRecords.capacity <= 16 << 20)
+            chunkPosition = 0
+        }
+        return record
+    }
+
+    private func readMagic(at offset: UInt64) throws {
+        let size = source.size
+        let available = offset <= size ? size - offset : 0
+        let found: [UInt8] = try window.with(at: offset, count: Int(min(8, available))) { Array($0) }
+        if found.count == 8 && found == mcapMagic {
+            if offset == 0 && limits.validateCRCs { dataCRC = CRC32.checksum(found) }
+            return
+        }
+        if found.count < 8 && found == Array(mcapMagic[..<found.count]) {
+            throw MCAPError.truncated(record: "magic", offset: offset, needed: 8, available: available)
+        }
+        throw MCAPError.invalidMagic(offset: offset, found: found)
+    }
+}
