@@ -1,49 +1,84 @@
-/// Little-endian serialisation into a growable byte array: the one place the
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Little-endian serialisation into a growable buffer: the one place the
 /// MCAP writer turns numbers and strings into bytes.
+///
+/// Stores go straight to raw memory (one capacity check per field), since the
+/// writer's per-message cost is dominated by this. The storage is a reference:
+/// a `ByteWriter` has one owner and is moved (`swap`), never copied and used
+/// twice.
 struct ByteWriter {
-    var bytes: [UInt8]
+    private final class Storage {
+        var base: UnsafeMutableRawPointer
+        var capacity: Int
+        init(capacity: Int) {
+            self.capacity = Swift.max(capacity, 64)
+            base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
+        }
+        deinit { base.deallocate() }
+    }
+
+    private var storage: Storage
+    private(set) var count: Int = 0
 
     init(capacity: Int = 0) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        storage = Storage(capacity: capacity)
     }
 
-    var count: Int { bytes.count }
-
+    /// Space for `n` more bytes; returns where they start.
     @inline(__always)
-    mutating func u8(_ v: UInt8) { bytes.append(v) }
-
-    @inline(__always)
-    mutating func u16(_ v: UInt16) { append(v.littleEndian) }
-
-    @inline(__always)
-    mutating func u32(_ v: UInt32) { append(v.littleEndian) }
-
-    @inline(__always)
-    mutating func u64(_ v: UInt64) { append(v.littleEndian) }
-
-    @inline(__always)
-    private mutating func append<T: FixedWidthInteger>(_ v: T) {
-        withUnsafeBytes(of: v) { bytes.append(contentsOf: $0) }
+    private mutating func claim(_ n: Int) -> UnsafeMutableRawPointer {
+        if count + n > storage.capacity { grow(count + n) }
+        let p = storage.base + count
+        count += n
+        return p
     }
+
+    private mutating func grow(_ needed: Int) {
+        var capacity = storage.capacity
+        while capacity < needed { capacity *= 2 }
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        bigger.copyMemory(from: storage.base, byteCount: count)
+        storage.base.deallocate()
+        storage.base = bigger
+        storage.capacity = capacity
+    }
+
+    @inline(__always) mutating func u8(_ v: UInt8) { claim(1).storeBytes(of: v, as: UInt8.self) }
+    @inline(__always) mutating func u16(_ v: UInt16) { claim(2).storeBytes(of: v.littleEndian, as: UInt16.self) }
+    @inline(__always) mutating func u32(_ v: UInt32) { claim(4).storeBytes(of: v.littleEndian, as: UInt32.self) }
+    @inline(__always) mutating func u64(_ v: UInt64) { claim(8).storeBytes(of: v.littleEndian, as: UInt64.self) }
+
+    /// `n` zero bytes.
+    @inline(__always) mutating func zeros(_ n: Int) {
+        guard n > 0 else { return }
+        claim(n).initializeMemory(as: UInt8.self, repeating: 0, count: n)
+    }
+
+    mutating func raw(_ b: UnsafeRawBufferPointer) {
+        guard b.count > 0 else { return }
+        claim(b.count).copyMemory(from: b.baseAddress!, byteCount: b.count)
+    }
+
+    mutating func raw(_ b: [UInt8]) { b.withUnsafeBytes { raw($0) } }
 
     mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in
             u32(UInt32(utf8.count))
-            bytes.append(contentsOf: utf8)
+            raw(UnsafeRawBufferPointer(utf8))
         }
     }
 
     /// A `uint32`-length-prefixed byte string.
     mutating func bytes32(_ b: [UInt8]) {
         u32(UInt32(b.count))
-        bytes.append(contentsOf: b)
+        raw(b)
     }
-
-    mutating func raw(_ b: [UInt8]) { bytes.append(contentsOf: b) }
-
-    mutating func raw(_ b: UnsafeRawBufferPointer) { bytes.append(contentsOf: b) }
 
     /// A map<string,string>: uint32 byte length, then key/value pairs.
     mutating func stringMap(_ pairs: StringPairs) {
@@ -71,22 +106,35 @@ struct ByteWriter {
     }
 
     mutating func patchU32(at offset: Int, _ v: UInt32) {
-        bytes.withUnsafeMutableBytes { $0.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt32.self) }
+        precondition(offset + 4 <= count)
+        storage.base.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt32.self)
     }
 
     mutating func patchU64(at offset: Int, _ v: UInt64) {
-        bytes.withUnsafeMutableBytes { $0.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt64.self) }
+        precondition(offset + 8 <= count)
+        storage.base.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt64.self)
     }
 
     /// Opens a record: opcode and a length to be closed by `endRecord`.
+    @inline(__always)
     mutating func beginRecord(_ op: Opcode) -> Int {
         u8(op.rawValue)
         return reserveU64()
     }
 
+    @inline(__always)
     mutating func endRecord(_ lengthAt: Int) {
         patchU64(at: lengthAt, UInt64(count - lengthAt - 8))
     }
 
-    mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+    /// Forgets the contents, keeping the memory.
+    mutating func removeAll() { count = 0 }
+
+    /// The bytes written so far, valid during `body`.
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: storage.base, count: count))
+    }
+
+    /// A copy of the bytes written so far.
+    var array: [UInt8] { withUnsafeBytes { Array($0) } }
 }

@@ -31,7 +31,60 @@ public final class MCAPWriter {
         public init() {}
     }
 
-    public let options: Options
+    public var options: Options { core.options }
+    // All state lives in one struct so that a message costs one access to the
+    // class's storage, not one per field.
+    private var core: MCAPWriterCore
+
+    public init(sink: ByteSink, options: Options = Options()) throws {
+        core = try MCAPWriterCore(sink: sink, options: options)
+    }
+
+    /// Registers a schema and writes its record; returns its id (1, 2, …).
+    public func addSchema(name: String, encoding: String, data: [UInt8]) throws -> UInt16 {
+        try core.addSchema(name: name, encoding: encoding, data: data)
+    }
+
+    /// Registers a channel and writes its record; returns its id (1, 2, …).
+    /// Metadata is written sorted by key.
+    public func addChannel(topic: String, messageEncoding: String, schemaID: UInt16, metadata: StringPairs = []) throws -> UInt16 {
+        try core.addChannel(topic: topic, messageEncoding: messageEncoding, schemaID: schemaID, metadata: metadata)
+    }
+
+    /// Appends a message whose payload is already encoded.
+    public func write(channelID: UInt16, sequence: UInt32, logTime_ns: UInt64, publishTime_ns: UInt64,
+                      payload: UnsafeRawBufferPointer) throws {
+        try core.write(channelID: channelID, sequence: sequence, logTime_ns: logTime_ns, publishTime_ns: publishTime_ns) { w in
+            w.raw(payload)
+        }
+    }
+
+    /// Appends a message whose payload `encode` appends to the chunk directly,
+    /// with no intermediate buffer.
+    @inline(__always)
+    func write(channelID: UInt16, sequence: UInt32, logTime_ns: UInt64, publishTime_ns: UInt64,
+               encode: (inout ByteWriter) -> Void) throws {
+        try core.write(channelID: channelID, sequence: sequence, logTime_ns: logTime_ns, publishTime_ns: publishTime_ns, encode: encode)
+    }
+
+    /// Writes an Attachment record (outside any chunk) and indexes it.
+    public func addAttachment(_ attachment: Attachment) throws { try core.addAttachment(attachment) }
+
+    /// Writes a Metadata record (outside any chunk), keys sorted, and indexes it.
+    public func addMetadata(name: String, _ pairs: StringPairs) throws { try core.addMetadata(name: name, pairs) }
+
+    /// Closes the open chunk now, so everything written so far is on disk.
+    public func flush() throws { try core.flush() }
+
+    /// Writes the summary, footer and closing magic, and closes the sink.
+    /// Nothing may be written afterwards.
+    public func finish() throws { try core.finish() }
+}
+
+/// The writer's state and logic; see ``MCAPWriter``.
+struct MCAPWriterCore {
+    typealias Options = MCAPWriter.Options
+    let options: Options
     private let sink: ByteSink
     private var out = ByteWriter(capacity: 4096)
     private var chunk: ByteWriter
@@ -58,7 +111,7 @@ public final class MCAPWriter {
     private var messageStart_ns: UInt64 = .max
     private var messageEnd_ns: UInt64 = 0
 
-    public init(sink: ByteSink, options: Options = Options()) throws {
+    init(sink: ByteSink, options: Options) throws {
         guard options.chunkSize_bytes > 0 else { throw MCAPError.invalidUse("chunk size must be positive") }
         self.sink = sink
         self.options = options
@@ -78,7 +131,7 @@ public final class MCAPWriter {
     }
 
     /// Registers a schema and writes its record; returns its id (1, 2, …).
-    public func addSchema(name: String, encoding: String, data: [UInt8]) throws -> UInt16 {
+    mutating func addSchema(name: String, encoding: String, data: [UInt8]) throws -> UInt16 {
         try checkOpen()
         guard schemas.count < Int(UInt16.max) else { throw MCAPError.invalidUse("too many schemas") }
         let schema = Schema(id: UInt16(schemas.count + 1), name: name, encoding: encoding, data: data)
@@ -90,7 +143,7 @@ public final class MCAPWriter {
 
     /// Registers a channel and writes its record; returns its id (1, 2, …).
     /// Metadata is written sorted by key.
-    public func addChannel(topic: String, messageEncoding: String, schemaID: UInt16, metadata: StringPairs = []) throws -> UInt16 {
+    mutating func addChannel(topic: String, messageEncoding: String, schemaID: UInt16, metadata: StringPairs = []) throws -> UInt16 {
         try checkOpen()
         guard schemaID == 0 || Int(schemaID) <= schemas.count else {
             throw MCAPError.invalidUse("channel \(topic): schema \(schemaID) was not added")
@@ -106,17 +159,10 @@ public final class MCAPWriter {
         return channel.id
     }
 
-    /// Appends a message whose payload is already encoded.
-    public func write(channelID: UInt16, sequence: UInt32, logTime_ns: UInt64, publishTime_ns: UInt64,
-                      payload: UnsafeRawBufferPointer) throws {
-        try write(channelID: channelID, sequence: sequence, logTime_ns: logTime_ns, publishTime_ns: publishTime_ns) { w in
-            w.raw(payload)
-        }
-    }
-
     /// Appends a message whose payload `encode` appends to the chunk directly,
     /// with no intermediate buffer.
-    func write(channelID: UInt16, sequence: UInt32, logTime_ns: UInt64, publishTime_ns: UInt64,
+    @inline(__always)
+    mutating func write(channelID: UInt16, sequence: UInt32, logTime_ns: UInt64, publishTime_ns: UInt64,
                encode: (inout ByteWriter) -> Void) throws {
         try checkOpen()
         guard channelID >= 1 && Int(channelID) <= channels.count else {
@@ -153,7 +199,7 @@ public final class MCAPWriter {
     }
 
     /// Writes an Attachment record (outside any chunk) and indexes it.
-    public func addAttachment(_ attachment: Attachment) throws {
+    mutating func addAttachment(_ attachment: Attachment) throws {
         try checkOpen()
         let offset = position + UInt64(out.count)
         let at = out.beginRecord(.attachment)
@@ -164,7 +210,7 @@ public final class MCAPWriter {
         out.string(attachment.mediaType)
         out.u64(UInt64(attachment.data.count))
         out.raw(attachment.data)
-        let crc = out.bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[crcFrom...])) }
+        let crc = out.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[crcFrom...])) }
         out.u32(crc)
         out.endRecord(at)
         let length = position + UInt64(out.count) - offset
@@ -175,7 +221,7 @@ public final class MCAPWriter {
     }
 
     /// Writes a Metadata record (outside any chunk), keys sorted, and indexes it.
-    public func addMetadata(name: String, _ pairs: StringPairs) throws {
+    mutating func addMetadata(name: String, _ pairs: StringPairs) throws {
         try checkOpen()
         let offset = position + UInt64(out.count)
         let at = out.beginRecord(.metadata)
@@ -187,14 +233,14 @@ public final class MCAPWriter {
     }
 
     /// Closes the open chunk now, so everything written so far is on disk.
-    public func flush() throws {
+    mutating func flush() throws {
         try checkOpen()
         try closeChunk()
     }
 
     /// Writes the summary, footer and closing magic, and closes the sink.
     /// Nothing may be written afterwards.
-    public func finish() throws {
+    mutating func finish() throws {
         try checkOpen()
         try closeChunk()
         finished = true
@@ -204,7 +250,7 @@ public final class MCAPWriter {
         out.endRecord(dataEndAt)
         // The data section CRC covers every byte before the DataEnd record.
         let dataEndStart = out.count - 13
-        dataCRC = out.bytes.withUnsafeBytes { CRC32.update(dataCRC, UnsafeRawBufferPointer(rebasing: $0[..<dataEndStart])) }
+        dataCRC = out.withUnsafeBytes { CRC32.update(dataCRC, UnsafeRawBufferPointer(rebasing: $0[..<dataEndStart])) }
         out.patchU32(at: dataEndStart + 9, dataCRC)
         try flushOut()
 
@@ -270,14 +316,15 @@ public final class MCAPWriter {
             s.u64(g.groupLength)
             s.endRecord(at)
         }
-        let footerAt = s.beginRecord(.footer)
+        // The summary CRC covers the summary and the Footer up to its own field,
+        // so the Footer's length is written directly (its content is 20 bytes).
+        s.u8(Opcode.footer.rawValue)
+        s.u64(20)
         s.u64(summaryStart)
         s.u64(summaryOffsetStart)
-        let summaryCRC = CRC32.checksum(s.bytes)
-        s.u32(summaryCRC)
-        s.endRecord(footerAt)
+        s.u32(s.withUnsafeBytes { CRC32.checksum($0) })
         s.raw(mcapMagic)
-        try s.bytes.withUnsafeBytes { (b) throws in try sink.write(b) }
+        try s.withUnsafeBytes { (b) throws in try sink.write(b) }
         try sink.close()
     }
 
@@ -288,9 +335,9 @@ public final class MCAPWriter {
     }
 
     /// Hands buffered non-chunk records to the sink, adding them to the data CRC.
-    private func flushOut() throws {
+    private mutating func flushOut() throws {
         guard out.count > 0 else { return }
-        try out.bytes.withUnsafeBytes { (b) throws in
+        try out.withUnsafeBytes { (b) throws in
             try sink.write(b)
             dataCRC = CRC32.update(dataCRC, b)
         }
@@ -298,13 +345,13 @@ public final class MCAPWriter {
         out.removeAll()
     }
 
-    private func closeChunk() throws {
+    private mutating func closeChunk() throws {
         guard chunkHasMessages else { return }
-        let uncompressedCRC = chunk.bytes.withUnsafeBytes { CRC32.checksum($0) }
+        let uncompressedCRC = chunk.withUnsafeBytes { CRC32.checksum($0) }
         let chunkStart = position
         var payloadCount = chunk.count
         if let compressor {
-            payloadCount = try chunk.bytes.withUnsafeBytes { (src) throws in
+            payloadCount = try chunk.withUnsafeBytes { (src) throws in
                 try compressed.withUnsafeMutableBytes { (dst) throws in try compressor.compress(src, into: dst) }
             }
         }
@@ -326,7 +373,7 @@ public final class MCAPWriter {
                 dataCRC = CRC32.update(dataCRC, p)
             }
         } else {
-            try chunk.bytes.withUnsafeBytes { (p) throws in
+            try chunk.withUnsafeBytes { (p) throws in
                 try sink.write(p)
                 dataCRC = CRC32.update(dataCRC, p)
             }
@@ -335,7 +382,6 @@ public final class MCAPWriter {
         let chunkLength = UInt64(headerCount + payloadCount)
 
         // Message indexes, in channel id order.
-        let indexStart = position
         var offsets: [(channelID: UInt16, offset: UInt64)] = []
         for i in chunkEntries.indices where !chunkEntries[i].isEmpty {
             offsets.append((UInt16(i + 1), position + UInt64(out.count)))
@@ -356,7 +402,6 @@ public final class MCAPWriter {
                                        chunkStartOffset: chunkStart, chunkLength: chunkLength, messageIndexOffsets: offsets,
                                        messageIndexLength: indexLength, compression: options.compression.name,
                                        compressedSize: UInt64(payloadCount), uncompressedSize: UInt64(chunk.count)))
-        _ = indexStart
         chunk.removeAll()
         chunkHasMessages = false
     }

@@ -1,0 +1,271 @@
+/// Touchdown's own message types. Frames: the body x axis is the thrust axis
+/// (up when the vehicle is upright); "vertical" is along the local radial
+/// (positive up), "horizontal" along the ground track (positive downrange).
+/// Every sensor message carries `stamp_ns`, the instant it describes, which can
+/// differ from the log time at which it arrived (latency).
+
+/// Inertial measurement: specific force and angular rate in the body frame.
+public struct ImuSample: TraceMessage {
+    public var stamp_ns: UInt64
+    public var accelX_mps2: Double, accelY_mps2: Double, accelZ_mps2: Double
+    public var rateX_radps: Double, rateY_radps: Double, rateZ_radps: Double
+
+    public init(stamp_ns: UInt64, accelX_mps2: Double, accelY_mps2: Double, accelZ_mps2: Double,
+                rateX_radps: Double, rateY_radps: Double, rateZ_radps: Double) {
+        self.stamp_ns = stamp_ns
+        self.accelX_mps2 = accelX_mps2; self.accelY_mps2 = accelY_mps2; self.accelZ_mps2 = accelZ_mps2
+        self.rateX_radps = rateX_radps; self.rateY_radps = rateY_radps; self.rateZ_radps = rateZ_radps
+    }
+
+    public static let schemaName = "touchdown_msgs/msg/Imu"
+    public static let fields = [
+        "uint64 stamp_ns", "float64 accel_x_mps2", "float64 accel_y_mps2", "float64 accel_z_mps2",
+        "float64 rate_x_radps", "float64 rate_y_radps", "float64 rate_z_radps",
+    ]
+
+    public func encode(into w: inout CDRPayloadWriter) {
+        w.uint64(stamp_ns)
+        w.float64(accelX_mps2); w.float64(accelY_mps2); w.float64(accelZ_mps2)
+        w.float64(rateX_radps); w.float64(rateY_radps); w.float64(rateZ_radps)
+    }
+
+    public init(cdr: UnsafeRawBufferPointer) throws {
+        var r = try CDRPayloadReader(cdr, type: Self.schemaName)
+        stamp_ns = try r.uint64("stamp_ns")
+        accelX_mps2 = try r.float64("accel_x_mps2"); accelY_mps2 = try r.float64("accel_y_mps2"); accelZ_mps2 = try r.float64("accel_z_mps2")
+        rateX_radps = try r.float64("rate_x_radps"); rateY_radps = try r.float64("rate_y_radps"); rateZ_radps = try r.float64("rate_z_radps")
+    }
+}
+
+/// Laser altimeter: slant range along the boresight (the body's -x axis, down
+/// when upright), and whether the instrument reports it valid.
+public struct AltimeterSample: TraceMessage {
+    public var stamp_ns: UInt64
+    public var range_m: Double
+    public var valid: Bool
+
+    public init(stamp_ns: UInt64, range_m: Double, valid: Bool) {
+        self.stamp_ns = stamp_ns
+        self.range_m = range_m
+        self.valid = valid
+    }
+
+    public static let schemaName = "touchdown_msgs/msg/Altimeter"
+    public static let fields = ["uint64 stamp_ns", "float64 range_m", "bool valid"]
+
+    public func encode(into w: inout CDRPayloadWriter) {
+        w.uint64(stamp_ns); w.float64(range_m); w.bool(valid)
+    }
+
+    public init(cdr: UnsafeRawBufferPointer) throws {
+        var r = try CDRPayloadReader(cdr, type: Self.schemaName)
+        stamp_ns = try r.uint64("stamp_ns"); range_m = try r.float64("range_m"); valid = try r.bool("valid")
+    }
+}
+
+/// Doppler velocimeter: velocity relative to the ground, in the local
+/// horizontal/vertical frame.
+public struct VelocimeterSample: TraceMessage {
+    public var stamp_ns: UInt64
+    public var horizontalVelocity_mps: Double
+    public var verticalVelocity_mps: Double
+    public var valid: Bool
+
+    public init(stamp_ns: UInt64, horizontalVelocity_mps: Double, verticalVelocity_mps: Double, valid: Bool) {
+        self.stamp_ns = stamp_ns
+        self.horizontalVelocity_mps = horizontalVelocity_mps
+        self.verticalVelocity_mps = verticalVelocity_mps
+        self.valid = valid
+    }
+
+    public static let schemaName = "touchdown_msgs/msg/Velocimeter"
+    public static let fields = ["uint64 stamp_ns", "float64 horizontal_velocity_mps", "float64 vertical_velocity_mps", "bool valid"]
+
+    public func encode(into w: inout CDRPayloadWriter) {
+        w.uint64(stamp_ns); w.float64(horizontalVelocity_mps); w.float64(verticalVelocity_mps); w.bool(valid)
+    }
+
+    public init(cdr: UnsafeRawBufferPointer) throws {
+        var r = try CDRPayloadReader(cdr, type: Self.schemaName)
+        stamp_ns = try r.uint64("stamp_ns")
+        horizontalVelocity_mps = try r.float64("horizontal_velocity_mps")
+        verticalVelocity_mps = try r.float64("vertical_velocity_mps")
+        valid = try r.bool("valid")
+    }
+}
+
+/// Star-tracker attitude: pitch of the thrust axis from the local vertical,
+/// positive when thrust has a downrange component (braking pitches it negative).
+public struct AttitudeSample: TraceMessage {
+    public var stamp_ns: UInt64
+    public var pitch_rad: Double
+    public var valid: Bool
+
+    public init(stamp_ns: UInt64, pitch_rad: Double, valid: Bool) {
+        self.stamp_ns = stamp_ns
+        self.pitch_rad = pitch_rad
+        self.valid = valid
+    }
+
+    public static let schemaName = "touchdown_msgs/msg/Attitude"
+    public static let fields = ["uint64 stamp_ns", "float64 pitch_rad", "bool valid"]
+
+    public func encode(into w: inout CDRPayloadWriter) {
+        w.uint64(stamp_ns); w.float64(pitch_rad); w.bool(valid)
+    }
+
+    public init(cdr: UnsafeRawBufferPointer) throws {
+        var r = try CDRPayloadReader(cdr, type: Self.schemaName)
+        stamp_ns = try r.uint64("stamp_ns"); pitch_rad = try r.float64("pitch_rad"); valid = try r.bool("valid")
+    }
+}
+
+/// What guidance asks of the actuators.
+public struct CommandSample: TraceMessage {
+    public var stamp_ns: UInt64
+    /// Main engine throttle, 0…1 of its rated thrust.
+    public var mainThrottle_fraction: Double
+    /// Thruster group throttle, 0…1 of its rated thrust.
+    public var thrusterThrottle_fraction: Double
+    /// Commanded pitch of the thrust axis from the local vertical.
+    public var pitchCommand_rad: Double
+
+    public init(stamp_ns: UInt64, mainThrottle_fraction: Double, thrusterThrottle_fraction: Double, pitchCommand_rad: Double) {
+        self.stamp_ns = stamp_ns
+        self.mainThrottle_fraction = mainThrottle_fraction
+        self.thrusterThrottle_fraction = thrusterThrottle_fraction
+        self.pitchCommand_rad = pitchCommand_rad
+    }
+
+    public static let schemaName = "touchdown_msgs/msg/Command"
+    public static let fields = ["uint64 stamp_ns", "float64 main_throttle_fraction", "float64 thruster_throttle_fraction", "float64 pitch_command_rad"]
+
+    public func encode(into w: inout CDRPayloadWriter) {
+        w.uint64(stamp_ns); w.float64(mainThrottle_fraction); w.float64(thrusterThrottle_fraction); w.float64(pitchCommand_rad)
+    }
+
+    public init(cdr: UnsafeRawBufferPointer) throws {
+        var r = try CDRPayloadReader(cdr, type: Self.schemaName)
+        stamp_ns = try r.uint64("stamp_ns")
+        mainThrottle_fraction = try r.float64("main_throttle_fraction")
+        thrusterThrottle_fraction = try r.float64("thruster_throttle_fraction")
+        pitchCommand_rad = try r.float64("pitch_command_rad")
+    }
+}
+
+/// The simulator's true state (not seen by guidance).
+public struct TruthSample: TraceMessage {
+    public var stamp_ns: UInt64
+    public var downrange_m: Double
+    public var altitudeAGL_m: Double
+    public var terrainElevation_m: Double
+    public var verticalSpeed_mps: Double
+    public var horizontalSpeed_mps: Double
+    public var pitch_rad: Double
+    public var mass_kg: Double
+    public var thrust_n: Double
+
+    public init(stamp_ns: UInt64, downrange_m: Double, altitudeAGL_m: Double, terrainElevation_m: Double,
+                verticalSpeed_mps: Double, horizontalSpeed_mps: Double, pitch_rad: Double, mass_kg: Double, thrust_n: Double) {
+        self.stamp_ns = stamp_ns
+        self.downrange_m = downrange_m
+        self.altitudeAGL_m = altitudeAGL_m
+        self.terrainElevation_m = terrainElevation_m
+        self.verticalSpeed_mps = verticalSpeed_mps
+        self.horizontalSpeed_mps = horizontalSpeed_mps
+        self.pitch_rad = pitch_rad
+        self.mass_kg = mass_kg
+        self.thrust_n = thrust_n
+    }
+
+    public static let schemaName = "touchdown_msgs/msg/Truth"
+    public static let fields = [
+        "uint64 stamp_ns", "float64 downrange_m", "float64 altitude_agl_m", "float64 terrain_elevation_m",
+        "float64 vertical_speed_mps", "float64 horizontal_speed_mps", "float64 pitch_rad", "float64 mass_kg", "float64 thrust_n",
+    ]
+
+    public func encode(into w: inout CDRPayloadWriter) {
+        w.uint64(stamp_ns); w.float64(downrange_m); w.float64(altitudeAGL_m); w.float64(terrainElevation_m)
+        w.float64(verticalSpeed_mps); w.float64(horizontalSpeed_mps); w.float64(pitch_rad); w.float64(mass_kg); w.float64(thrust_n)
+    }
+
+    public init(cdr: UnsafeRawBufferPointer) throws {
+        var r = try CDRPayloadReader(cdr, type: Self.schemaName)
+        stamp_ns = try r.uint64("stamp_ns")
+        downrange_m = try r.float64("downrange_m"); altitudeAGL_m = try r.float64("altitude_agl_m")
+        terrainElevation_m = try r.float64("terrain_elevation_m"); verticalSpeed_mps = try r.float64("vertical_speed_mps")
+        horizontalSpeed_mps = try r.float64("horizontal_speed_mps"); pitch_rad = try r.float64("pitch_rad")
+        mass_kg = try r.float64("mass_kg"); thrust_n = try r.float64("thrust_n")
+    }
+}
+
+/// What navigation believes.
+public struct NavSample: TraceMessage {
+    public var stamp_ns: UInt64
+    public var downrange_m: Double
+    public var altitude_m: Double
+    public var verticalSpeed_mps: Double
+    public var horizontalSpeed_mps: Double
+    public var pitch_rad: Double
+
+    public init(stamp_ns: UInt64, downrange_m: Double, altitude_m: Double, verticalSpeed_mps: Double,
+                horizontalSpeed_mps: Double, pitch_rad: Double) {
+        self.stamp_ns = stamp_ns
+        self.downrange_m = downrange_m
+        self.altitude_m = altitude_m
+        self.verticalSpeed_mps = verticalSpeed_mps
+        self.horizontalSpeed_mps = horizontalSpeed_mps
+        self.pitch_rad = pitch_rad
+    }
+
+    public static let schemaName = "touchdown_msgs/msg/NavEstimate"
+    public static let fields = [
+        "uint64 stamp_ns", "float64 downrange_m", "float64 altitude_m", "float64 vertical_speed_mps",
+        "float64 horizontal_speed_mps", "float64 pitch_rad",
+    ]
+
+    public func encode(into w: inout CDRPayloadWriter) {
+        w.uint64(stamp_ns); w.float64(downrange_m); w.float64(altitude_m); w.float64(verticalSpeed_mps)
+        w.float64(horizontalSpeed_mps); w.float64(pitch_rad)
+    }
+
+    public init(cdr: UnsafeRawBufferPointer) throws {
+        var r = try CDRPayloadReader(cdr, type: Self.schemaName)
+        stamp_ns = try r.uint64("stamp_ns"); downrange_m = try r.float64("downrange_m"); altitude_m = try r.float64("altitude_m")
+        verticalSpeed_mps = try r.float64("vertical_speed_mps"); horizontalSpeed_mps = try r.float64("horizontal_speed_mps")
+        pitch_rad = try r.float64("pitch_rad")
+    }
+}
+
+/// Something that happened: a phase change, a rejected range, a fault acting.
+public struct EventSample: TraceMessage {
+    public var stamp_ns: UInt64
+    /// A short machine-readable kind (`phase`, `altimeter-rejected`, `touchdown`…).
+    public var kind: String
+    /// A person-readable detail.
+    public var detail: String
+
+    public init(stamp_ns: UInt64, kind: String, detail: String) {
+        self.stamp_ns = stamp_ns
+        self.kind = kind
+        self.detail = detail
+    }
+
+    public static let schemaName = "touchdown_msgs/msg/Event"
+    public static let fields = ["uint64 stamp_ns", "string kind", "string detail"]
+
+    public func encode(into w: inout CDRPayloadWriter) {
+        w.uint64(stamp_ns); w.string(kind); w.string(detail)
+    }
+
+    public init(cdr: UnsafeRawBufferPointer) throws {
+        var r = try CDRPayloadReader(cdr, type: Self.schemaName)
+        stamp_ns = try r.uint64("stamp_ns"); kind = try r.string("kind"); detail = try r.string("detail")
+    }
+}
+
+/// Every own message type, for lookups by schema name.
+public let touchdownMessageTypes: [any TraceMessage.Type] = [
+    ImuSample.self, AltimeterSample.self, VelocimeterSample.self, AttitudeSample.self,
+    CommandSample.self, TruthSample.self, NavSample.self, EventSample.self,
+]

@@ -1,0 +1,149 @@
+/// A message type of Touchdown's own (`touchdown_msgs/msg/...`), with a fast
+/// typed CDR path beside the schema-driven decoder.
+///
+/// Each type lists its fields once (`fields`); the `ros2msg` schema text is
+/// built from that list, and the tests check that the schema-driven decoder
+/// reads the typed encoding back to the same values, so the two cannot drift.
+public protocol TraceMessage: Sendable, Equatable {
+    /// `touchdown_msgs/msg/Name`.
+    static var schemaName: String { get }
+    /// The fields in wire order, as `ros2msg` lines (`float64 range_m`).
+    static var fields: [String] { get }
+    /// Appends the CDR payload, encapsulation header included.
+    func encode(into w: inout CDRPayloadWriter)
+    /// Decodes a CDR payload written by `encode` (little- or big-endian).
+    init(cdr: UnsafeRawBufferPointer) throws
+}
+
+extension TraceMessage {
+    /// The `ros2msg` schema text stored in the trace.
+    public static var schemaText: String {
+        "# \(schemaName): Touchdown message. Units are the last part of each field name.\n" + fields.joined(separator: "\n") + "\n"
+    }
+
+    /// The CDR payload alone, for callers that want bytes.
+    public var cdrBytes: [UInt8] {
+        CDRPayloadWriter.encode { encode(into: &$0) }
+    }
+}
+
+/// Appends CDR (XCDR1, little-endian) with alignment measured from the end of
+/// the 4-byte encapsulation header, into a byte buffer it borrows for the
+/// duration of one `encode` call (no allocation per message).
+public struct CDRPayloadWriter {
+    private let bytes: UnsafeMutablePointer<ByteWriter>
+    private let origin: Int
+
+    /// Starts a payload at the end of `bytes`, which must outlive this writer.
+    init(appendingTo bytes: UnsafeMutablePointer<ByteWriter>) {
+        self.bytes = bytes
+        bytes.pointee.u32(UInt32(littleEndian: 0x0000_0100))  // 00 01 00 00: CDR_LE, no options
+        origin = bytes.pointee.count
+    }
+
+    /// Encodes one payload into a new byte array.
+    static func encode(_ body: (inout CDRPayloadWriter) -> Void) -> [UInt8] {
+        var buffer = ByteWriter(capacity: 64)
+        return withUnsafeMutablePointer(to: &buffer) { p in
+            var w = CDRPayloadWriter(appendingTo: p)
+            body(&w)
+            return p.pointee.array
+        }
+    }
+
+    @inline(__always)
+    private func align(_ n: Int) {
+        let misalignment = (bytes.pointee.count - origin) & (n - 1)
+        if misalignment != 0 { bytes.pointee.zeros(n - misalignment) }
+    }
+
+    @inline(__always) public mutating func float64(_ v: Double) { align(8); bytes.pointee.u64(v.bitPattern) }
+    @inline(__always) public mutating func uint64(_ v: UInt64) { align(8); bytes.pointee.u64(v) }
+    @inline(__always) public mutating func uint32(_ v: UInt32) { align(4); bytes.pointee.u32(v) }
+    @inline(__always) public mutating func bool(_ v: Bool) { bytes.pointee.u8(v ? 1 : 0) }
+    public mutating func string(_ s: String) {
+        align(4)
+        var s = s
+        s.withUTF8 { utf8 in
+            bytes.pointee.u32(UInt32(utf8.count + 1))
+            bytes.pointee.raw(UnsafeRawBufferPointer(utf8))
+        }
+        bytes.pointee.u8(0)
+    }
+}
+
+/// Reads a CDR payload with bounds checks, honouring the encapsulation's byte order.
+public struct CDRPayloadReader {
+    private let buffer: UnsafeRawBufferPointer
+    private var position: Int
+    private let littleEndian: Bool
+    private let type: String
+
+    public init(_ buffer: UnsafeRawBufferPointer, type: String) throws {
+        guard buffer.count >= 4 else {
+            throw CDRPayloadError(type: type, field: "encapsulation header", offset: 0, reason: "payload has \(buffer.count) bytes, needs 4")
+        }
+        guard buffer[0] == 0, buffer[1] == 0 || buffer[1] == 1 else {
+            throw CDRPayloadError(type: type, field: "encapsulation header", offset: 0,
+                                  reason: "representation \(buffer[0]),\(buffer[1]); accepted: 0,1 (CDR little-endian) or 0,0 (CDR big-endian)")
+        }
+        self.buffer = UnsafeRawBufferPointer(rebasing: buffer[4...])
+        littleEndian = buffer[1] == 1
+        position = 0
+        self.type = type
+    }
+
+    @inline(__always)
+    private mutating func take(_ size: Int, align: Int, _ field: StaticString) throws -> Int {
+        let start = (position + align - 1) & ~(align - 1)
+        guard start + size <= buffer.count else {
+            throw CDRPayloadError(type: type, field: "\(field)", offset: 4 + start, reason: "needs \(size) bytes, \(max(0, buffer.count - start)) left")
+        }
+        position = start + size
+        return start
+    }
+
+    @inline(__always)
+    public mutating func uint64(_ field: StaticString) throws -> UInt64 {
+        let at = try take(8, align: 8, field)
+        let raw = buffer.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+        return littleEndian ? UInt64(littleEndian: raw) : UInt64(bigEndian: raw)
+    }
+
+    @inline(__always)
+    public mutating func float64(_ field: StaticString) throws -> Double {
+        Double(bitPattern: try uint64(field))
+    }
+
+    @inline(__always)
+    public mutating func uint32(_ field: StaticString) throws -> UInt32 {
+        let at = try take(4, align: 4, field)
+        let raw = buffer.loadUnaligned(fromByteOffset: at, as: UInt32.self)
+        return littleEndian ? UInt32(littleEndian: raw) : UInt32(bigEndian: raw)
+    }
+
+    @inline(__always)
+    public mutating func bool(_ field: StaticString) throws -> Bool {
+        buffer[try take(1, align: 1, field)] != 0
+    }
+
+    public mutating func string(_ field: StaticString) throws -> String {
+        let n = Int(try uint32(field))
+        guard n >= 1, n <= buffer.count - position else {
+            throw CDRPayloadError(type: type, field: "\(field)", offset: 4 + position,
+                                  reason: "string length \(n) (with its NUL) but \(buffer.count - position) bytes left")
+        }
+        let s = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[position..<position + n - 1]), as: UTF8.self)
+        position += n
+        return s
+    }
+}
+
+/// A typed payload that does not match its type's layout.
+public struct CDRPayloadError: Error, CustomStringConvertible, Sendable {
+    public var type: String
+    public var field: String
+    public var offset: Int
+    public var reason: String
+    public var description: String { "\(type): field \(field) at payload offset \(offset): \(reason)" }
+}
