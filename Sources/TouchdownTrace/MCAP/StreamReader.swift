@@ -12,6 +12,9 @@ public final class StreamReader {
     /// File offset of the record `next()` returned last (for records inside a
     /// chunk, the chunk's offset).
     public private(set) var recordOffset: UInt64 = 0
+    /// Length in bytes (opcode and length prefix included) of the top-level
+    /// record `next()` returned last, or of the enclosing chunk.
+    public private(set) var recordLength: UInt64 = 0
     /// For records inside a chunk, their offset in the uncompressed records.
     public private(set) var offsetInChunk: Int?
     /// True once the Footer and closing magic have been read.
@@ -68,6 +71,7 @@ public final class StreamReader {
         }
         let offset = position
         let total = 9 + Int(length)
+        recordLength = UInt64(total)
         if op == Opcode.dataEnd.rawValue { dataEndOffset = offset }
         let record: Record = try window.with(at: offset, count: total) { (b) throws -> Record in
             let content = UnsafeRawBufferPointer(rebasing: b[9...])

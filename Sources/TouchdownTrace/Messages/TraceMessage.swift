@@ -28,47 +28,50 @@ extension TraceMessage {
 }
 
 /// Appends CDR (XCDR1, little-endian) with alignment measured from the end of
-/// the 4-byte encapsulation header, into a byte buffer it borrows for the
-/// duration of one `encode` call (no allocation per message).
+/// the 4-byte encapsulation header.
+///
+/// It works on the caller's buffer: `ByteWriter` storage is a reference, so
+/// the writer takes the buffer, appends, and `finish()` hands it back with
+/// the new length. No allocation per message.
 public struct CDRPayloadWriter {
-    private let bytes: UnsafeMutablePointer<ByteWriter>
+    private var bytes: ByteWriter
     private let origin: Int
 
-    /// Starts a payload at the end of `bytes`, which must outlive this writer.
-    init(appendingTo bytes: UnsafeMutablePointer<ByteWriter>) {
+    /// Starts a payload at the end of `bytes`; give the result of `finish()` back to the owner.
+    init(continuing bytes: ByteWriter) {
         self.bytes = bytes
-        bytes.pointee.u32(UInt32(littleEndian: 0x0000_0100))  // 00 01 00 00: CDR_LE, no options
-        origin = bytes.pointee.count
+        self.bytes.u32(UInt32(littleEndian: 0x0000_0100))  // 00 01 00 00: CDR_LE, no options
+        origin = self.bytes.count
     }
+
+    /// The buffer, with the payload appended.
+    func finish() -> ByteWriter { bytes }
 
     /// Encodes one payload into a new byte array.
     static func encode(_ body: (inout CDRPayloadWriter) -> Void) -> [UInt8] {
-        var buffer = ByteWriter(capacity: 64)
-        return withUnsafeMutablePointer(to: &buffer) { p in
-            var w = CDRPayloadWriter(appendingTo: p)
-            body(&w)
-            return p.pointee.array
-        }
+        var w = CDRPayloadWriter(continuing: ByteWriter(capacity: 64))
+        body(&w)
+        return w.bytes.array
     }
 
     @inline(__always)
-    private func align(_ n: Int) {
-        let misalignment = (bytes.pointee.count - origin) & (n - 1)
-        if misalignment != 0 { bytes.pointee.zeros(n - misalignment) }
+    private mutating func align(_ n: Int) {
+        let misalignment = (bytes.count - origin) & (n - 1)
+        if misalignment != 0 { bytes.zeros(n - misalignment) }
     }
 
-    @inline(__always) public mutating func float64(_ v: Double) { align(8); bytes.pointee.u64(v.bitPattern) }
-    @inline(__always) public mutating func uint64(_ v: UInt64) { align(8); bytes.pointee.u64(v) }
-    @inline(__always) public mutating func uint32(_ v: UInt32) { align(4); bytes.pointee.u32(v) }
-    @inline(__always) public mutating func bool(_ v: Bool) { bytes.pointee.u8(v ? 1 : 0) }
+    @inline(__always) public mutating func float64(_ v: Double) { align(8); bytes.u64(v.bitPattern) }
+    @inline(__always) public mutating func uint64(_ v: UInt64) { align(8); bytes.u64(v) }
+    @inline(__always) public mutating func uint32(_ v: UInt32) { align(4); bytes.u32(v) }
+    @inline(__always) public mutating func bool(_ v: Bool) { bytes.u8(v ? 1 : 0) }
     public mutating func string(_ s: String) {
         align(4)
         var s = s
         s.withUTF8 { utf8 in
-            bytes.pointee.u32(UInt32(utf8.count + 1))
-            bytes.pointee.raw(UnsafeRawBufferPointer(utf8))
+            bytes.u32(UInt32(utf8.count + 1))
+            bytes.raw(UnsafeRawBufferPointer(utf8))
         }
-        bytes.pointee.u8(0)
+        bytes.u8(0)
     }
 }
 

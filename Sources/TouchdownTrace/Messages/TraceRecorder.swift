@@ -46,10 +46,9 @@ public final class TraceRecorder {
         let sequence = sequences[index]
         sequences[index] = sequence &+ 1
         try writer.write(channelID: topic.channelID, sequence: sequence, logTime_ns: logTime_ns, publishTime_ns: logTime_ns) { bytes in
-            withUnsafeMutablePointer(to: &bytes) { p in
-                var w = CDRPayloadWriter(appendingTo: p)
-                message.encode(into: &w)
-            }
+            var w = CDRPayloadWriter(continuing: bytes)
+            message.encode(into: &w)
+            bytes = w.finish()
         }
     }
 

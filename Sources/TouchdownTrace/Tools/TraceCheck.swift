@@ -1,0 +1,202 @@
+/// A structural problem `touchdown trace check` found: which record, where,
+/// and what was expected against what was found.
+public struct TraceProblem: Error, CustomStringConvertible, Sendable {
+    public var record: String
+    public var offset: UInt64
+    public var message: String
+    public var description: String { "\(record) at offset \(offset): \(message)" }
+}
+
+/// What a sound trace looks like, checked record by record.
+public struct TraceCheckReport: Sendable {
+    public var messageCount: UInt64 = 0
+    public var chunkCount = 0
+    public var hasSummary = false
+    /// Things that are allowed but worth saying (no summary, CRCs not stored).
+    public var notes: [String] = []
+}
+
+/// Validates a trace's structure, indexes, statistics and CRCs; throws the
+/// first problem (an ``MCAPError`` from the readers or a ``TraceProblem``).
+public enum TraceCheck {
+    struct ChunkSeen {
+        var offset: UInt64
+        var length: UInt64
+        var header: ChunkHeader
+        var entries: [(channelID: UInt16, logTime_ns: UInt64, offset: UInt64)] = []
+        var indexes: [(offset: UInt64, length: UInt64, index: MessageIndex)] = []
+    }
+
+    public static func run(path: String) throws -> TraceCheckReport {
+        var report = TraceCheckReport()
+        let source = try FileSource(path: path)
+        let stream = StreamReader(source: source)
+        var schemaIDs: [UInt16] = []
+        var channelIDs: [UInt16] = []
+        var channelCounts = [UInt64](repeating: 0, count: Int(UInt16.max) + 1)
+        var chunks: [ChunkSeen] = []
+        var attachments: [(offset: UInt64, length: UInt64, a: Attachment)] = []
+        var metadata: [(offset: UInt64, length: UInt64, name: String)] = []
+        var lo = UInt64.max, hi: UInt64 = 0
+        var footer: Footer?
+        var dataEnd: DataEnd?
+        var inSummary = false
+        var first = true
+        while let record = try stream.next() {
+            let at = stream.recordOffset
+            if first {
+                guard case .header = record else { throw TraceProblem(record: record.opcodeName, offset: at, message: "expected a Header as the first record") }
+                first = false
+            }
+            let insideChunk = stream.offsetInChunk != nil
+            switch record {
+            case .schema(let s):
+                if !inSummary && !schemaIDs.contains(s.id) { schemaIDs.append(s.id) }
+            case .channel(let c):
+                if !inSummary {
+                    guard c.schemaID == 0 || schemaIDs.contains(c.schemaID) else {
+                        throw TraceProblem(record: "Channel \(c.id) (\(c.topic))", offset: at, message: "refers to schema \(c.schemaID), which no earlier Schema record defines")
+                    }
+                    if !channelIDs.contains(c.id) { channelIDs.append(c.id) }
+                }
+            case .message(let m):
+                guard channelIDs.contains(m.channelID) else { throw MCAPError.unknownChannel(id: m.channelID, offset: at) }
+                channelCounts[Int(m.channelID)] += 1
+                report.messageCount += 1
+                lo = min(lo, m.logTime_ns)
+                hi = max(hi, m.logTime_ns)
+                if insideChunk, let off = stream.offsetInChunk {
+                    chunks[chunks.count - 1].entries.append((m.channelID, m.logTime_ns, UInt64(off)))
+                }
+            case .chunk(let h):
+                chunks.append(ChunkSeen(offset: at, length: stream.recordLength, header: h))
+                if h.uncompressedCRC == 0 && !report.notes.contains("some chunks store no CRC") { report.notes.append("some chunks store no CRC") }
+            case .messageIndex(let x):
+                guard !chunks.isEmpty else { throw TraceProblem(record: "MessageIndex", offset: at, message: "no Chunk precedes it") }
+                chunks[chunks.count - 1].indexes.append((at, stream.recordLength, x))
+            case .attachment(let a): attachments.append((at, stream.recordLength, a))
+            case .metadata(let m): metadata.append((at, stream.recordLength, m.name))
+            case .dataEnd(let d):
+                dataEnd = d
+                inSummary = true
+                if d.dataSectionCRC == 0 { report.notes.append("the data section CRC is not stored") }
+            case .footer(let f): footer = f
+            default: break
+            }
+        }
+        guard let footer else { throw TraceProblem(record: "Footer", offset: source.size, message: "missing") }
+        if dataEnd == nil { report.notes.append("no DataEnd record") }
+        report.chunkCount = chunks.count
+
+        // Message indexes after each chunk must list exactly its messages.
+        for c in chunks where !c.indexes.isEmpty {
+            var listed: [(UInt16, UInt64, UInt64)] = []
+            for (off, _, x) in c.indexes {
+                for e in x.entries { listed.append((x.channelID, e.logTime_ns, e.offset)) }
+                if x.entries.isEmpty { throw TraceProblem(record: "MessageIndex", offset: off, message: "lists no messages") }
+            }
+            let a = listed.sorted { ($0.2, $0.0) < ($1.2, $1.0) }
+            let b = c.entries.map { ($0.channelID, $0.logTime_ns, $0.offset) }.sorted { ($0.2, $0.0) < ($1.2, $1.0) }
+            if !a.elementsEqual(b, by: { $0 == $1 }) {
+                let firstDiff = zip(a, b).first { $0 != $1 }
+                throw TraceProblem(record: "MessageIndex after Chunk", offset: c.offset,
+                                   message: "lists \(a.count) messages, the chunk holds \(b.count)" + (firstDiff.map { "; first difference: index says channel \($0.0.0) at \($0.0.1) ns offset \($0.0.2), chunk has channel \($0.1.0) at \($0.1.1) ns offset \($0.1.2)" } ?? ""))
+            }
+            let lowest = c.entries.map(\.logTime_ns).min() ?? 0, highest = c.entries.map(\.logTime_ns).max() ?? 0
+            if !c.entries.isEmpty && (c.header.messageStartTime_ns != lowest || c.header.messageEndTime_ns != highest) {
+                throw TraceProblem(record: "Chunk", offset: c.offset, message: "message_start_time/end_time say \(c.header.messageStartTime_ns)…\(c.header.messageEndTime_ns), its messages span \(lowest)…\(highest)")
+            }
+        }
+
+        guard footer.summaryStart != 0 else {
+            report.notes.append("no summary section")
+            return report
+        }
+        report.hasSummary = true
+        let indexed = try IndexedReader(source: source)
+        // Chunk indexes must match the chunks, one for one.
+        if indexed.chunkIndexes.count != chunks.count {
+            throw TraceProblem(record: "summary", offset: footer.summaryStart, message: "\(indexed.chunkIndexes.count) ChunkIndex records, the file holds \(chunks.count) chunks")
+        }
+        for (x, c) in zip(indexed.chunkIndexes.sorted { $0.chunkStartOffset < $1.chunkStartOffset }, chunks) {
+            func expect<T: Equatable>(_ field: String, _ indexed: T, _ actual: T) throws {
+                if indexed != actual {
+                    throw TraceProblem(record: "ChunkIndex for chunk at \(c.offset)", offset: footer.summaryStart, message: "\(field) is \(indexed), the chunk has \(actual)")
+                }
+            }
+            try expect("chunk_start_offset", x.chunkStartOffset, c.offset)
+            try expect("chunk_length", x.chunkLength, c.length)
+            try expect("message_start_time", x.messageStartTime_ns, c.header.messageStartTime_ns)
+            try expect("message_end_time", x.messageEndTime_ns, c.header.messageEndTime_ns)
+            try expect("compression", x.compression, c.header.compression)
+            try expect("compressed_size", x.compressedSize, c.header.compressedSize)
+            try expect("uncompressed_size", x.uncompressedSize, c.header.uncompressedSize)
+            if !x.messageIndexOffsets.isEmpty || !c.indexes.isEmpty {
+                try expect("message_index_offsets", x.messageIndexOffsets.map { "\($0.channelID)@\($0.offset)" }.sorted(),
+                           c.indexes.map { "\($0.index.channelID)@\($0.offset)" }.sorted())
+                try expect("message_index_length", x.messageIndexLength, c.indexes.reduce(0) { $0 + $1.length })
+            }
+        }
+        if let s = indexed.statistics {
+            func expect<T: Equatable>(_ field: String, _ stated: T, _ actual: T) throws {
+                if stated != actual { throw TraceProblem(record: "Statistics", offset: footer.summaryStart, message: "\(field) is \(stated), the file has \(actual)") }
+            }
+            try expect("message_count", s.messageCount, report.messageCount)
+            try expect("chunk_count", Int(s.chunkCount), chunks.count)
+            try expect("schema_count", Int(s.schemaCount), schemaIDs.count)
+            try expect("channel_count", Int(s.channelCount), channelIDs.count)
+            try expect("attachment_count", Int(s.attachmentCount), attachments.count)
+            try expect("metadata_count", Int(s.metadataCount), metadata.count)
+            if report.messageCount > 0 {
+                try expect("message_start_time", s.messageStartTime_ns, lo)
+                try expect("message_end_time", s.messageEndTime_ns, hi)
+            }
+            for id in channelIDs {
+                let stated = s.channelMessageCounts.first { $0.channelID == id }?.count ?? 0
+                try expect("channel_message_counts[\(id)]", stated, channelCounts[Int(id)])
+            }
+        } else {
+            report.notes.append("no Statistics record")
+        }
+        for x in indexed.attachmentIndexes {
+            guard let a = attachments.first(where: { $0.offset == x.offset }) else {
+                throw TraceProblem(record: "AttachmentIndex '\(x.name)'", offset: footer.summaryStart, message: "points at offset \(x.offset), where no Attachment starts")
+            }
+            if a.length != x.length || a.a.name != x.name || UInt64(a.a.data.count) != x.dataSize || a.a.mediaType != x.mediaType {
+                throw TraceProblem(record: "AttachmentIndex '\(x.name)'", offset: footer.summaryStart, message: "does not match the Attachment at \(x.offset) (length, name, media type or size)")
+            }
+        }
+        if indexed.attachmentIndexes.count != attachments.count {
+            throw TraceProblem(record: "summary", offset: footer.summaryStart, message: "\(indexed.attachmentIndexes.count) AttachmentIndex records for \(attachments.count) attachments")
+        }
+        for x in indexed.metadataIndexes {
+            guard let m = metadata.first(where: { $0.offset == x.offset }), m.length == x.length, m.name == x.name else {
+                throw TraceProblem(record: "MetadataIndex '\(x.name)'", offset: footer.summaryStart, message: "does not match a Metadata record at offset \(x.offset)")
+            }
+        }
+        if indexed.metadataIndexes.count != metadata.count {
+            throw TraceProblem(record: "summary", offset: footer.summaryStart, message: "\(indexed.metadataIndexes.count) MetadataIndex records for \(metadata.count) Metadata records")
+        }
+        // Summary offsets must point at groups of their opcode inside the summary.
+        let summaryEnd = source.size - 8 - IndexedReader.footerRecordSize
+        for o in indexed.summaryOffsets where o.groupLength > 0 {
+            guard o.groupStart >= footer.summaryStart, o.groupStart + o.groupLength <= summaryEnd else {
+                throw TraceProblem(record: "SummaryOffset for \(Opcode.name(of: o.groupOpcode))", offset: footer.summaryOffsetStart, message: "group \(o.groupStart)+\(o.groupLength) lies outside the summary \(footer.summaryStart)…\(summaryEnd)")
+            }
+            var position = o.groupStart
+            var header = [UInt8](repeating: 0, count: 9)
+            while position < o.groupStart + o.groupLength {
+                try header.withUnsafeMutableBytes { try source.read(at: position, count: 9, into: $0) }
+                guard header[0] == o.groupOpcode else {
+                    throw TraceProblem(record: "SummaryOffset for \(Opcode.name(of: o.groupOpcode))", offset: footer.summaryOffsetStart, message: "its group holds a \(Opcode.name(of: header[0])) at \(position)")
+                }
+                let length = header.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 1, as: UInt64.self)) }
+                position += 9 + length
+            }
+            guard position == o.groupStart + o.groupLength else {
+                throw TraceProblem(record: "SummaryOffset for \(Opcode.name(of: o.groupOpcode))", offset: footer.summaryOffsetStart, message: "group length \(o.groupLength) does not end on a record boundary")
+            }
+        }
+        return report
+    }
+}

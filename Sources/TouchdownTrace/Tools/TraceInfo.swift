@@ -1,0 +1,177 @@
+/// What `touchdown trace info` reports about a trace.
+public struct TraceInfo: Sendable {
+    public struct ChannelInfo: Sendable {
+        public var id: UInt16
+        public var topic: String
+        public var schemaName: String
+        public var messageEncoding: String
+        public var messageCount: UInt64
+    }
+
+    public struct AttachmentInfo: Sendable {
+        public var name: String
+        public var mediaType: String
+        public var size_bytes: UInt64
+    }
+
+    public var path: String
+    public var fileSize_bytes: UInt64
+    public var library: String
+    public var profile: String
+    public var messageCount: UInt64
+    public var start_ns: UInt64
+    public var end_ns: UInt64
+    public var channels: [ChannelInfo]
+    public var chunkCount: Int
+    public var compressions: [String]
+    public var compressedSize_bytes: UInt64
+    public var uncompressedSize_bytes: UInt64
+    public var metadata: [Metadata]
+    public var attachments: [AttachmentInfo]
+    /// True when the summary was read; false when the file was scanned.
+    public var fromSummary: Bool
+
+    public var duration_ns: UInt64 { end_ns >= start_ns ? end_ns - start_ns : 0 }
+
+    /// Reads the summary when there is one, or scans the file when not.
+    public init(path: String) throws {
+        let source = try FileSource(path: path)
+        self.path = path
+        fileSize_bytes = source.size
+        let stream = StreamReader(source: source)
+        guard case .header(let header) = try stream.next() else {
+            throw MCAPError.malformedRecord(record: "Header", offset: 8, field: "opcode", reason: "the first record is not a Header")
+        }
+        library = header.library
+        profile = header.profile
+        if let indexed = try? IndexedReader(source: source), let stats = indexed.statistics {
+            fromSummary = true
+            messageCount = stats.messageCount
+            start_ns = stats.messageStartTime_ns
+            end_ns = stats.messageEndTime_ns
+            channels = indexed.channels.sorted { $0.id < $1.id }.map { c in
+                ChannelInfo(id: c.id, topic: c.topic, schemaName: indexed.schema(c.schemaID)?.name ?? "",
+                            messageEncoding: c.messageEncoding,
+                            messageCount: stats.channelMessageCounts.first { $0.channelID == c.id }?.count ?? 0)
+            }
+            chunkCount = indexed.chunkIndexes.count
+            compressions = Self.distinct(indexed.chunkIndexes.map(\.compression))
+            compressedSize_bytes = indexed.chunkIndexes.reduce(0) { $0 + $1.compressedSize }
+            uncompressedSize_bytes = indexed.chunkIndexes.reduce(0) { $0 + $1.uncompressedSize }
+            metadata = try indexed.metadataIndexes.map { try indexed.metadata($0) }
+            attachments = indexed.attachmentIndexes.map { AttachmentInfo(name: $0.name, mediaType: $0.mediaType, size_bytes: $0.dataSize) }
+            return
+        }
+        // No summary (or no statistics): count by reading everything.
+        fromSummary = false
+        var schemas: [Schema] = []
+        var channelList: [Channel] = []
+        var counts: [UInt64] = Array(repeating: 0, count: Int(UInt16.max) + 1)
+        var chunks: [ChunkHeader] = []
+        var total: UInt64 = 0
+        var lo = UInt64.max, hi: UInt64 = 0
+        var meta: [Metadata] = []
+        var attached: [AttachmentInfo] = []
+        while let record = try stream.next() {
+            switch record {
+            case .schema(let s): if !schemas.contains(where: { $0.id == s.id }) { schemas.append(s) }
+            case .channel(let c): if !channelList.contains(where: { $0.id == c.id }) { channelList.append(c) }
+            case .message(let m):
+                counts[Int(m.channelID)] += 1
+                total += 1
+                lo = min(lo, m.logTime_ns)
+                hi = max(hi, m.logTime_ns)
+            case .chunk(let c): chunks.append(c)
+            case .metadata(let m): meta.append(m)
+            case .attachment(let a): attached.append(AttachmentInfo(name: a.name, mediaType: a.mediaType, size_bytes: UInt64(a.data.count)))
+            default: break
+            }
+        }
+        messageCount = total
+        start_ns = total > 0 ? lo : 0
+        end_ns = hi
+        channels = channelList.sorted { $0.id < $1.id }.map { c in
+            ChannelInfo(id: c.id, topic: c.topic, schemaName: schemas.first { $0.id == c.schemaID }?.name ?? "",
+                        messageEncoding: c.messageEncoding, messageCount: counts[Int(c.id)])
+        }
+        chunkCount = chunks.count
+        compressions = Self.distinct(chunks.map(\.compression))
+        compressedSize_bytes = chunks.reduce(0) { $0 + $1.compressedSize }
+        uncompressedSize_bytes = chunks.reduce(0) { $0 + $1.uncompressedSize }
+        metadata = meta
+        attachments = attached
+    }
+
+    private static func distinct(_ names: [String]) -> [String] {
+        var out: [String] = []
+        for n in names where !out.contains(n) { out.append(n) }
+        return out.sorted()
+    }
+
+    public var compressionRatio: Double {
+        compressedSize_bytes > 0 ? Double(uncompressedSize_bytes) / Double(compressedSize_bytes) : 1
+    }
+
+    /// The JSON form: `message_count`, `channels: [{topic, schema_name, message_count}]`, and the rest.
+    public var json: String {
+        var s = "{"
+        s += "\"path\": \(jsonString(path)), \"file_size_bytes\": \(fileSize_bytes), "
+        s += "\"library\": \(jsonString(library)), \"profile\": \(jsonString(profile)), "
+        s += "\"message_count\": \(messageCount), \"start_time_ns\": \(start_ns), \"end_time_ns\": \(end_ns), \"duration_ns\": \(duration_ns), "
+        s += "\"channels\": [" + channels.map { c in
+            "{\"id\": \(c.id), \"topic\": \(jsonString(c.topic)), \"schema_name\": \(jsonString(c.schemaName)), \"message_encoding\": \(jsonString(c.messageEncoding)), \"message_count\": \(c.messageCount)}"
+        }.joined(separator: ", ") + "], "
+        s += "\"chunk_count\": \(chunkCount), \"compression\": [" + compressions.map(jsonString).joined(separator: ", ") + "], "
+        s += "\"compressed_size_bytes\": \(compressedSize_bytes), \"uncompressed_size_bytes\": \(uncompressedSize_bytes), "
+        s += "\"metadata\": [" + metadata.map { m in
+            "{\"name\": \(jsonString(m.name)), \"metadata\": {" + m.metadata.map { "\(jsonString($0.key)): \(jsonString($0.value))" }.joined(separator: ", ") + "}}"
+        }.joined(separator: ", ") + "], "
+        s += "\"attachments\": [" + attachments.map { a in
+            "{\"name\": \(jsonString(a.name)), \"media_type\": \(jsonString(a.mediaType)), \"size_bytes\": \(a.size_bytes)}"
+        }.joined(separator: ", ") + "], "
+        s += "\"from_summary\": \(fromSummary)}"
+        return s
+    }
+
+    /// The table form.
+    public var text: String {
+        var lines: [String] = []
+        lines.append("file:        \(path) (\(fileSize_bytes) bytes)")
+        lines.append("library:     \(library)\(profile.isEmpty ? "" : "  profile: \(profile)")")
+        lines.append("messages:    \(messageCount)")
+        lines.append("start:       \(formatTime(start_ns))")
+        lines.append("end:         \(formatTime(end_ns))")
+        lines.append("duration:    \(formatSeconds(duration_ns)) s")
+        let ratio = (compressionRatio * 100).rounded() / 100
+        lines.append("chunks:      \(chunkCount)  compression: \(compressions.isEmpty ? "none (unchunked)" : compressions.map { $0.isEmpty ? "none" : $0 }.joined(separator: ", "))  ratio: \(ratio)")
+        lines.append("channels:")
+        let width = channels.map(\.topic.count).max() ?? 0
+        for c in channels {
+            lines.append("  " + c.topic.padding(width) + "  " + String(c.messageCount).leftPadding(9) + "  " + c.schemaName + " [\(c.messageEncoding)]")
+        }
+        if !metadata.isEmpty {
+            lines.append("metadata:")
+            for m in metadata { lines.append("  \(m.name): " + m.metadata.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) }
+        }
+        if !attachments.isEmpty {
+            lines.append("attachments:")
+            for a in attachments { lines.append("  \(a.name) (\(a.mediaType), \(a.size_bytes) bytes)") }
+        }
+        if !fromSummary { lines.append("(no summary: counted by reading the whole file)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// `123.456789012` seconds, exactly, from nanoseconds.
+public func formatSeconds(_ ns: UInt64) -> String {
+    let frac = String(ns % 1_000_000_000)
+    return "\(ns / 1_000_000_000)." + String(repeating: "0", count: 9 - frac.count) + frac
+}
+
+/// Nanoseconds and the same in seconds.
+func formatTime(_ ns: UInt64) -> String { "\(ns) ns (\(formatSeconds(ns)) s)" }
+
+extension String {
+    func padding(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
+    func leftPadding(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}

@@ -1,0 +1,111 @@
+/// Reads the messages of any trace: through the summary when the file has a
+/// sound one (log-time order, only the chunks needed), and by a streamed scan
+/// when it has none or it is damaged (file order, up to the damage).
+public final class TraceReader {
+    public let path: String
+    public let indexed: IndexedReader?
+    /// Why the summary could not be used, when it could not.
+    public let summaryProblem: MCAPError?
+
+    public init(path: String) throws {
+        self.path = path
+        let source = try FileSource(path: path)
+        do {
+            indexed = try IndexedReader(source: source)
+            summaryProblem = nil
+        } catch let e as MCAPError {
+            if case .io = e { throw e }
+            indexed = nil
+            summaryProblem = e
+            // The file must at least start like an MCAP file.
+            _ = try StreamReader(source: source).next()
+        }
+    }
+
+    /// A decoded view of each channel, built once.
+    public struct ChannelDecoder {
+        public let channel: Channel
+        public let schema: Schema?
+        let compiled: CompiledMessageSchema?
+        let compileError: String?
+
+        init(channel: Channel, schema: Schema?) {
+            self.channel = channel
+            self.schema = schema
+            if channel.messageEncoding == "cdr", let schema, schema.encoding == "ros2msg" {
+                do {
+                    compiled = try CompiledMessageSchema(schemaName: schema.name, schemaText: String(decoding: schema.data, as: UTF8.self))
+                    compileError = nil
+                } catch {
+                    compiled = nil
+                    compileError = "schema \(schema.name): \(error)"
+                }
+            } else {
+                compiled = nil
+                compileError = nil
+            }
+        }
+
+        /// The message as JSON: decoded fields for cdr/ros2msg, the text for
+        /// `json` channels, otherwise the bytes as an array of numbers.
+        public func json(_ data: UnsafeRawBufferPointer) throws -> String {
+            if let compiled { return try compiled.decode(data).jsonText }
+            if let compileError { throw TraceReadError.undecodable(topic: channel.topic, reason: compileError) }
+            if channel.messageEncoding == "json" { return String(decoding: data, as: UTF8.self) }
+            return "[" + data.map { String($0) }.joined(separator: ",") + "]"
+        }
+
+        /// Decodes to a value (cdr/ros2msg channels only).
+        public func value(_ data: UnsafeRawBufferPointer) throws -> MessageValue {
+            guard let compiled else {
+                throw TraceReadError.undecodable(topic: channel.topic, reason: compileError ?? "message encoding '\(channel.messageEncoding)' has no schema-driven decoder; only cdr with ros2msg schemas")
+            }
+            return try compiled.decode(data)
+        }
+    }
+
+    /// Calls `body` for each message on `topics` (all when nil) in the time
+    /// range, with its channel's decoder. Through the summary: log-time order.
+    /// By scan: file order, and the scan's error (if the file is damaged)
+    /// is thrown after every message before the damage was handed over.
+    public func forEachMessage(topics: [String]? = nil, start_ns: UInt64? = nil, end_ns: UInt64? = nil,
+                               _ body: (ChannelDecoder, MessageView) throws -> Void) throws {
+        var decoders = [ChannelDecoder?](repeating: nil, count: Int(UInt16.max) + 1)
+        if let indexed {
+            for c in indexed.channels { decoders[Int(c.id)] = ChannelDecoder(channel: c, schema: indexed.schema(c.schemaID)) }
+            try indexed.messages(topics: topics, start_ns: start_ns, end_ns: end_ns) { m in
+                guard let d = decoders[Int(m.channelID)] else { throw MCAPError.unknownChannel(id: m.channelID, offset: 0) }
+                try body(d, m)
+            }
+            return
+        }
+        let stream = try StreamReader(path: path)
+        var schemas: [Schema] = []
+        let lo = start_ns ?? 0, hi = end_ns ?? .max
+        while let record = try stream.next() {
+            switch record {
+            case .schema(let s): if !schemas.contains(where: { $0.id == s.id }) { schemas.append(s) }
+            case .channel(let c):
+                if decoders[Int(c.id)] == nil { decoders[Int(c.id)] = ChannelDecoder(channel: c, schema: schemas.first { $0.id == c.schemaID }) }
+            case .message(let m):
+                guard m.logTime_ns >= lo, m.logTime_ns <= hi else { continue }
+                guard let d = decoders[Int(m.channelID)] else { throw MCAPError.unknownChannel(id: m.channelID, offset: stream.recordOffset) }
+                if let topics, !topics.contains(d.channel.topic) { continue }
+                try m.data.withUnsafeBytes { data in
+                    try body(d, MessageView(channelID: m.channelID, sequence: m.sequence, logTime_ns: m.logTime_ns, publishTime_ns: m.publishTime_ns, data: data))
+                }
+            default: break
+            }
+        }
+    }
+}
+
+/// A message that cannot be turned into values.
+public enum TraceReadError: Error, CustomStringConvertible {
+    case undecodable(topic: String, reason: String)
+    public var description: String {
+        switch self {
+        case .undecodable(let topic, let reason): "cannot decode messages on \(topic): \(reason)"
+        }
+    }
+}

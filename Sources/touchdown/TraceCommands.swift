@@ -1,0 +1,138 @@
+import ArgumentParser
+import TouchdownTrace
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension TraceCommand {
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Duration, topics, message counts, chunks, compression, metadata and attachments.")
+        @Argument(help: "The trace (.mcap).") var file: String
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func run() {
+            let info = reporting { try TraceInfo(path: file) }
+            print(json ? info.json : info.text)
+        }
+    }
+
+    struct Cat: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print decoded messages (log-time order when the trace has a summary).")
+        @Argument(help: "The trace (.mcap).") var file: String
+        @Option(name: .customLong("topic"), help: "Only this topic (repeatable).") var topics: [String] = []
+        @Option(name: .customLong("start-ns"), help: "First log time, in ns (inclusive).") var start: UInt64?
+        @Option(name: .customLong("end-ns"), help: "Last log time, in ns (inclusive).") var end: UInt64?
+        @Flag(help: "One JSON object per line: topic, log_time_ns, sequence, message.") var json = false
+        @Flag(help: "Decode every selected message; print only how many.") var count = false
+
+        func validate() throws {
+            if json && count { throw ValidationError("--json and --count exclude each other") }
+            if let start, let end, start > end { throw ValidationError("--start-ns \(start) is after --end-ns \(end)") }
+        }
+
+        func run() {
+            let reader = reporting { try TraceReader(path: file) }
+            if let problem = reader.summaryProblem {
+                FileHandleStderr.write("note: summary not usable (\(problem)); reading front to back in file order\n")
+            }
+            let out = Output()
+            var n: UInt64 = 0
+            do {
+                try reader.forEachMessage(topics: topics.isEmpty ? nil : topics, start_ns: start, end_ns: end) { d, m in
+                    if count {
+                        _ = try d.value(m.data)
+                    } else if json {
+                        out.line("{\"topic\": \(jsonString(d.channel.topic)), \"log_time_ns\": \(m.logTime_ns), \"sequence\": \(m.sequence), \"message\": \(try d.json(m.data))}")
+                    } else {
+                        out.line("\(formatSeconds(m.logTime_ns)) \(d.channel.topic) #\(m.sequence) \(try d.json(m.data))")
+                    }
+                    n += 1
+                }
+            } catch {
+                if count { out.line(String(n)) }
+                out.flush()
+                fail("\(error)\n(\(n) messages were read before this)")
+            }
+            if count { out.line(String(n)) }
+        }
+    }
+
+    struct Dump: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every record, in the MCAP conformance JSON form ({\"records\": [...]}).")
+        @Argument(help: "The trace (.mcap).") var file: String
+
+        func run() {
+            let reader = reporting { try StreamReader(path: file) }
+            let out = Output()
+            out.line("{\"records\": [")
+            var first = true
+            do {
+                while let record = try reader.next() {
+                    guard let json = record.conformanceJSON else { continue }
+                    out.line((first ? "  " : ", ") + json)
+                    first = false
+                }
+            } catch {
+                out.line("]}")
+                out.flush()
+                fail("\(error)")
+            }
+            out.line("]}")
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Validate structure, indexes, statistics and CRCs; exit 0 when sound.")
+        @Argument(help: "The trace (.mcap).") var file: String
+
+        func run() {
+            let report = reporting { try TraceCheck.run(path: file) }
+            var line = "ok: \(file): \(report.messageCount) messages in \(report.chunkCount) chunks"
+            if !report.notes.isEmpty { line += " (" + report.notes.joined(separator: "; ") + ")" }
+            print(line)
+        }
+    }
+
+    struct Recover: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild a valid, indexed trace from a truncated or damaged one.",
+            discussion: "Exit status: 0 when nothing was lost, 3 when something was, 1 when nothing could be recovered.")
+        @Argument(help: "The damaged trace.") var input: String
+        @Argument(help: "Where to write the rebuilt trace.") var output: String
+
+        func run() {
+            guard input != output else { fail("the output must be a different file from the input") }
+            let report: RecoveryReport
+            do { report = try TraceRecovery.recover(input: input, output: output) } catch {
+                fail("nothing recovered from \(input): \(error)", code: 1)
+            }
+            for d in report.damage { FileHandleStderr.write("damage: \(d)\n") }
+            let lost = report.lostCountUnknown ? (report.lostMessages > 0 ? "at least \(report.lostMessages)" : "an unknown number of") : String(report.lostMessages)
+            print("kept \(report.keptMessages) messages (\(report.keptChannels) channels, \(report.keptSchemas) schemas); lost \(lost) messages; wrote \(output)")
+            if report.keptMessages == 0 && report.lostAnything { Glibc.exit(1) }
+            if report.lostAnything { Glibc.exit(3) }
+        }
+    }
+
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a deterministic synthetic workload trace (same arguments, same bytes).")
+        @Option(help: "Workload profile. Accepted: \(ReferenceDescent.profileName).") var profile: String
+        @Option(name: .customLong("duration-s"), help: "Simulated seconds.") var duration: Double
+        @Option(help: "Seed for the sensor noise.") var seed: UInt64 = 1
+        @Option(help: "zstd level (1-19), or 0 for uncompressed chunks.") var level: Int32 = 3
+        @Option(help: "Output trace path.") var out: String
+
+        func validate() throws {
+            guard profile == ReferenceDescent.profileName else { throw ValidationError(WorkloadError.unknownProfile(profile).description) }
+            guard (0...19).contains(level) else { throw ValidationError("--level \(level) is not accepted: 0 (uncompressed) or 1 to 19") }
+        }
+
+        func run() {
+            let workload = reporting { try ReferenceDescent(duration_s: duration, seed: seed) }
+            var options = MCAPWriter.Options()
+            options.compression = level == 0 ? .none : .zstd(level: level)
+            reporting { try workload.record(to: try TraceRecorder(path: out, options: options)) }
+            print("wrote \(out): \(workload.messageCount) messages, \(formatSeconds(workload.duration_ns)) s of \(ReferenceDescent.profileName), seed \(seed)")
+        }
+    }
+}
