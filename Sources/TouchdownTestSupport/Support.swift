@@ -47,3 +47,54 @@ public func canonicalJSON(_ text: String) throws -> String {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])
     return String(decoding: data, as: UTF8.self)
 }
+
+/// Writes a small reference-descent trace and returns its path.
+public func makeReferenceTrace(in dir: URL, name: String = "reference.mcap", duration_s: Double = 3, seed: UInt64 = 1,
+                               options: MCAPWriter.Options = MCAPWriter.Options()) throws -> String {
+    let path = dir.appendingPathComponent(name).path
+    try ReferenceDescent(duration_s: duration_s, seed: seed).record(to: try TraceRecorder(path: path, options: options))
+    return path
+}
+
+/// The result of running a program.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs `executable` with `arguments`, capturing its output.
+public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    // Standard output is read to its end, standard error goes to a file, so
+    // a large output on either cannot block the child.
+    let out = Pipe()
+    process.standardOutput = out
+    let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("touchdown-stderr-\(UUID().uuidString)")
+    FileManager.default.createFile(atPath: errFile.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: errFile) }
+    let errHandle = try FileHandle(forWritingTo: errFile)
+    process.standardError = errHandle
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    try errHandle.close()
+    let errData = (try? Data(contentsOf: errFile)) ?? Data()
+    return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// The built `touchdown` executable (debug build, as `swift test` makes it).
+public var touchdownExecutable: String {
+    let candidates = [".build/debug/touchdown", ".build/x86_64-unknown-linux-gnu/debug/touchdown", ".build/aarch64-unknown-linux-gnu/debug/touchdown"]
+    for c in candidates {
+        let path = TestPaths.repository.appendingPathComponent(c).path
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return TestPaths.repository.appendingPathComponent(candidates[0]).path
+}
+
+/// The Python with the reference MCAP tools (scripts/python-env prints it; scripts/test exports it).
+public var referencePython: String? { ProcessInfo.processInfo.environment["TOUCHDOWN_PYTHON"] }

@@ -4,6 +4,10 @@ public struct ReadLimits: Sendable {
     public var maxRecordSize_bytes: UInt64 = 1 << 30
     /// The largest uncompressed chunk a reader will allocate for.
     public var maxChunkSize_bytes: UInt64 = 256 << 20
+    /// The largest ratio of uncompressed to compressed size a chunk may claim
+    /// (above a 1 MiB floor), so that a small file cannot make a reader
+    /// allocate far more than its bytes justify.
+    public var maxCompressionRatio: UInt64 = 1024
     /// Whether stored CRCs (chunk, data section, summary, attachment) are checked.
     public var validateCRCs = true
     public init() {}
@@ -37,6 +41,10 @@ struct ChunkDecoder {
         let size = header.uncompressedSize
         if size > limits.maxChunkSize_bytes {
             throw MCAPError.recordTooLarge(record: "Chunk (uncompressed_size)", offset: chunkOffset, length: size, limit: limits.maxChunkSize_bytes)
+        }
+        if header.compression != "" && size > max(1 << 20, UInt64(payload.count) * limits.maxCompressionRatio) {
+            throw MCAPError.recordTooLarge(record: "Chunk (uncompressed_size, \(payload.count) bytes compressed)", offset: chunkOffset,
+                                           length: size, limit: max(1 << 20, UInt64(payload.count) * limits.maxCompressionRatio))
         }
         let count = Int(size)
         let checkCRC = limits.validateCRCs && header.uncompressedCRC != 0
