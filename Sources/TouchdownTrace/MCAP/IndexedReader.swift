@@ -80,7 +80,7 @@ public final class IndexedReader {
                 let op = b[i]
                 let length = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i + 1, as: UInt64.self))
                 guard length <= UInt64(b.count - i - 9) else {
-                    throw MCAPError.truncated(record: Opcode.name(of: op), offset: at, needed: length + 9, available: UInt64(b.count - i))
+                    throw MCAPError.truncated(record: Opcode.name(of: op), offset: at, needed: length &+ 9, available: UInt64(b.count - i))
                 }
                 let content = UnsafeRawBufferPointer(rebasing: b[(i + 9)..<(i + 9 + Int(length))])
                 switch try RecordParser.parse(opcode: op, content: content, recordOffset: at) {
@@ -223,7 +223,7 @@ public final class IndexedReader {
             }
             let declared = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 1, as: UInt64.self))
             guard declared == length - 9 else {
-                throw MCAPError.invalidIndex(record: op.recordName + "Index", offset: offset, reason: "index says \(length) bytes, the record says \(declared + 9)")
+                throw MCAPError.invalidIndex(record: op.recordName + "Index", offset: offset, reason: "index says \(length) bytes, the record says \(declared &+ 9)")
             }
             return try RecordParser.parse(opcode: b[0], content: UnsafeRawBufferPointer(rebasing: b[9...]), recordOffset: offset)
         }
@@ -240,8 +240,8 @@ public final class IndexedReader {
                 throw MCAPError.invalidIndex(record: "ChunkIndex", offset: offset, reason: "expected a Chunk record there, found \(b.count > 0 ? Opcode.name(of: b[0]) : "nothing")")
             }
             let declared = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 1, as: UInt64.self))
-            guard declared + 9 == index.chunkLength else {
-                throw MCAPError.invalidIndex(record: "ChunkIndex", offset: offset, reason: "chunk_length \(index.chunkLength), but the Chunk record is \(declared + 9) bytes")
+            guard declared &+ 9 == index.chunkLength else {
+                throw MCAPError.invalidIndex(record: "ChunkIndex", offset: offset, reason: "chunk_length \(index.chunkLength), but the Chunk record is \(declared &+ 9) bytes")
             }
             let (header, range) = try RecordParser.chunk(UnsafeRawBufferPointer(rebasing: b[9...]), recordOffset: offset)
             let payload = UnsafeRawBufferPointer(rebasing: b[9...][range.lowerBound + 9..<range.upperBound + 9])

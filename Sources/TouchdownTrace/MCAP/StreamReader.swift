@@ -64,7 +64,7 @@ public final class StreamReader {
         }
         let name = Opcode.name(of: op)
         guard length <= size - position - 9 else {
-            throw MCAPError.truncated(record: name, offset: position, needed: length + 9, available: size - position)
+            throw MCAPError.truncated(record: name, offset: position, needed: length &+ 9, available: size - position)
         }
         guard length <= limits.maxRecordSize_bytes else {
             throw MCAPError.recordTooLarge(record: name, offset: position, length: length, limit: limits.maxRecordSize_bytes)

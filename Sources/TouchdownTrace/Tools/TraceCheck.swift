@@ -180,20 +180,23 @@ public enum TraceCheck {
         // Summary offsets must point at groups of their opcode inside the summary.
         let summaryEnd = source.size - 8 - IndexedReader.footerRecordSize
         for o in indexed.summaryOffsets where o.groupLength > 0 {
-            guard o.groupStart >= footer.summaryStart, o.groupStart + o.groupLength <= summaryEnd else {
+            guard o.groupStart >= footer.summaryStart, o.groupStart <= summaryEnd, o.groupLength <= summaryEnd - o.groupStart else {
                 throw TraceProblem(record: "SummaryOffset for \(Opcode.name(of: o.groupOpcode))", offset: footer.summaryOffsetStart, message: "group \(o.groupStart)+\(o.groupLength) lies outside the summary \(footer.summaryStart)…\(summaryEnd)")
             }
             var position = o.groupStart
+            let groupEnd = o.groupStart + o.groupLength
             var header = [UInt8](repeating: 0, count: 9)
-            while position < o.groupStart + o.groupLength {
+            while position < groupEnd {
+                guard groupEnd - position >= 9 else { break }
                 try header.withUnsafeMutableBytes { try source.read(at: position, count: 9, into: $0) }
                 guard header[0] == o.groupOpcode else {
                     throw TraceProblem(record: "SummaryOffset for \(Opcode.name(of: o.groupOpcode))", offset: footer.summaryOffsetStart, message: "its group holds a \(Opcode.name(of: header[0])) at \(position)")
                 }
                 let length = header.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 1, as: UInt64.self)) }
+                guard length <= groupEnd - position - 9 else { break }
                 position += 9 + length
             }
-            guard position == o.groupStart + o.groupLength else {
+            guard position == groupEnd else {
                 throw TraceProblem(record: "SummaryOffset for \(Opcode.name(of: o.groupOpcode))", offset: footer.summaryOffsetStart, message: "group length \(o.groupLength) does not end on a record boundary")
             }
         }
