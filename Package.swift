@@ -24,9 +24,11 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        // CRC-32 with a PCLMULQDQ path chosen at run time, and a table path.
+        .target(name: "CTouchdownCRC"),
         .target(
             name: "TouchdownTrace",
-            dependencies: ["CZstd", "CLZ4"]
+            dependencies: ["CZstd", "CLZ4", "CTouchdownCRC"]
         ),
         .executableTarget(
             name: "touchdown",
