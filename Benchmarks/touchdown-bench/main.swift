@@ -41,26 +41,12 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String) throws {
     var options = MCAPWriter.Options()
     options.compression = .zstd(level: level)
     let recorder = try TraceRecorder(path: path, options: options)
-    let imu = try recorder.topic("/imu", ImuSample.self)
-    let altimeter = try recorder.topic("/altimeter", AltimeterSample.self)
-    let velocimeter = try recorder.topic("/velocimeter", VelocimeterSample.self)
-    let attitude = try recorder.topic("/attitude", AttitudeSample.self)
-    let command = try recorder.topic("/command", CommandSample.self)
-    let truth = try recorder.topic("/truth", TruthSample.self)
+    let topics = try ReferenceDescent.Topics(recorder: recorder)
     var writeTime_s = 0.0
     var written = 0
     try workload.generate { items in
         let t0 = now_s()
-        for item in items {
-            switch item {
-            case .imu(let m): try recorder.record(m, on: imu, logTime_ns: m.stamp_ns)
-            case .altimeter(let m): try recorder.record(m, on: altimeter, logTime_ns: m.stamp_ns)
-            case .velocimeter(let m): try recorder.record(m, on: velocimeter, logTime_ns: m.stamp_ns)
-            case .attitude(let m): try recorder.record(m, on: attitude, logTime_ns: m.stamp_ns)
-            case .command(let m): try recorder.record(m, on: command, logTime_ns: m.stamp_ns)
-            case .truth(let m): try recorder.record(m, on: truth, logTime_ns: m.stamp_ns)
-            }
-        }
+        try topics.record(items)
         writeTime_s += now_s() - t0
         written += items.count
     }

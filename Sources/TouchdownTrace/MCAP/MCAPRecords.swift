@@ -263,24 +263,28 @@ public enum Record: Sendable {
     /// A record with an opcode this reader does not know; skipped by the specification's rule.
     case unknown(opcode: UInt8, length: UInt64)
 
-    public var opcodeName: String {
+    /// The record's opcode byte.
+    public var opcode: UInt8 {
         switch self {
-        case .header: "Header"
-        case .footer: "Footer"
-        case .schema: "Schema"
-        case .channel: "Channel"
-        case .message: "Message"
-        case .chunk: "Chunk"
-        case .messageIndex: "MessageIndex"
-        case .chunkIndex: "ChunkIndex"
-        case .attachment: "Attachment"
-        case .attachmentIndex: "AttachmentIndex"
-        case .statistics: "Statistics"
-        case .metadata: "Metadata"
-        case .metadataIndex: "MetadataIndex"
-        case .summaryOffset: "SummaryOffset"
-        case .dataEnd: "DataEnd"
-        case .unknown(let op, _): Opcode.name(of: op)
+        case .header: Opcode.header.rawValue
+        case .footer: Opcode.footer.rawValue
+        case .schema: Opcode.schema.rawValue
+        case .channel: Opcode.channel.rawValue
+        case .message: Opcode.message.rawValue
+        case .chunk: Opcode.chunk.rawValue
+        case .messageIndex: Opcode.messageIndex.rawValue
+        case .chunkIndex: Opcode.chunkIndex.rawValue
+        case .attachment: Opcode.attachment.rawValue
+        case .attachmentIndex: Opcode.attachmentIndex.rawValue
+        case .statistics: Opcode.statistics.rawValue
+        case .metadata: Opcode.metadata.rawValue
+        case .metadataIndex: Opcode.metadataIndex.rawValue
+        case .summaryOffset: Opcode.summaryOffset.rawValue
+        case .dataEnd: Opcode.dataEnd.rawValue
+        case .unknown(let op, _): op
         }
     }
+
+    /// The record's name as the specification spells it.
+    public var opcodeName: String { Opcode.name(of: opcode) }
 }

@@ -75,18 +75,28 @@ public struct ReferenceDescent: Sendable {
         }
     }
 
-    /// Writes the whole workload through `recorder` and finishes the trace.
-    public func record(to recorder: TraceRecorder) throws {
-        let imu = try recorder.topic("/imu", ImuSample.self)
-        let altimeter = try recorder.topic("/altimeter", AltimeterSample.self)
-        let velocimeter = try recorder.topic("/velocimeter", VelocimeterSample.self)
-        let attitude = try recorder.topic("/attitude", AttitudeSample.self)
-        let command = try recorder.topic("/command", CommandSample.self)
-        let truth = try recorder.topic("/truth", TruthSample.self)
-        try recorder.writer.addMetadata(name: "touchdown.workload", [
-            ("profile", Self.profileName), ("duration_ns", String(duration_ns)), ("seed", String(seed)),
-        ])
-        try generate { items in
+    /// The workload's topics, registered on a recorder.
+    public struct Topics {
+        let recorder: TraceRecorder
+        let imu: TraceRecorder.Topic<ImuSample>
+        let altimeter: TraceRecorder.Topic<AltimeterSample>
+        let velocimeter: TraceRecorder.Topic<VelocimeterSample>
+        let attitude: TraceRecorder.Topic<AttitudeSample>
+        let command: TraceRecorder.Topic<CommandSample>
+        let truth: TraceRecorder.Topic<TruthSample>
+
+        public init(recorder: TraceRecorder) throws {
+            self.recorder = recorder
+            imu = try recorder.topic("/imu", ImuSample.self)
+            altimeter = try recorder.topic("/altimeter", AltimeterSample.self)
+            velocimeter = try recorder.topic("/velocimeter", VelocimeterSample.self)
+            attitude = try recorder.topic("/attitude", AttitudeSample.self)
+            command = try recorder.topic("/command", CommandSample.self)
+            truth = try recorder.topic("/truth", TruthSample.self)
+        }
+
+        /// Records a batch, each message at its own stamp.
+        public func record(_ items: [Item]) throws {
             for item in items {
                 switch item {
                 case .imu(let m): try recorder.record(m, on: imu, logTime_ns: m.stamp_ns)
@@ -98,6 +108,15 @@ public struct ReferenceDescent: Sendable {
                 }
             }
         }
+    }
+
+    /// Writes the whole workload through `recorder` and finishes the trace.
+    public func record(to recorder: TraceRecorder) throws {
+        let topics = try Topics(recorder: recorder)
+        try recorder.writer.addMetadata(name: "touchdown.workload", [
+            ("profile", Self.profileName), ("duration_ns", String(duration_ns)), ("seed", String(seed)),
+        ])
+        try generate { try topics.record($0) }
         try recorder.finish()
     }
 
