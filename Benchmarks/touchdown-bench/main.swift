@@ -55,9 +55,6 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String) throws {
     writeTime_s += now_s() - t0
     let writeRSS = peakRSS_MB()
 
-    // The benchmark's figures mean nothing if the file is not sound.
-    let checked = try TraceCheck.run(path: path)
-    precondition(checked.messageCount == UInt64(written), "check counted \(checked.messageCount) messages, wrote \(written)")
     let reader = try IndexedReader(path: path)
     let fileSize = Double(reader.source.size)
     let uncompressed = Double(reader.chunkIndexes.reduce(0) { $0 + $1.uncompressedSize })
@@ -98,6 +95,11 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String) throws {
     let readRSS = peakRSS_MB()
     print("read+decode: \(fmt(Double(read) / readTime_s / 1e6, 3)) M msg/s   \(fmt(uncompressed / readTime_s / 1e6, 1)) MB/s uncompressed   \(fmt(fileSize / readTime_s / 1e6, 1)) MB/s file   \(fmt(readTime_s, 3)) s   (target >= 5 M msg/s; checksum \(checksum))")
     precondition(read == written, "read \(read) messages, wrote \(written)")
+    // The figures mean nothing if the file is not sound (checked after the
+    // read, so the memory figure above is the reader's).
+    let checked = try TraceCheck.run(path: path)
+    precondition(checked.messageCount == UInt64(written), "check counted \(checked.messageCount) messages, wrote \(written)")
+    print("check: ok, \(checked.messageCount) messages in \(checked.chunkCount) chunks; peak memory after check \(fmt(peakRSS_MB(), 1)) MB")
 
     // zstd alone on the same uncompressed chunk bytes, same level, chunk by chunk.
     let cctx = ZSTD_createCCtx()!

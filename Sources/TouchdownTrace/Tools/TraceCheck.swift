@@ -25,6 +25,36 @@ public enum TraceCheck {
         var header: ChunkHeader
         var entries: [(channelID: UInt16, logTime_ns: UInt64, offset: UInt64)] = []
         var indexes: [(offset: UInt64, length: UInt64, index: MessageIndex)] = []
+        /// Once checked, only where the indexes were is kept (memory stays one chunk's worth).
+        var indexPlaces: [(channelID: UInt16, offset: UInt64, length: UInt64)] = []
+    }
+
+    /// Checks a chunk against the MessageIndex records that followed it, then
+    /// drops its per-message lists.
+    static func settle(_ c: inout ChunkSeen) throws {
+        guard !(c.entries.isEmpty && c.indexes.isEmpty) else { return }  // already settled
+        defer {
+            c.indexPlaces = c.indexes.map { ($0.index.channelID, $0.offset, $0.length) }
+            c.entries = []
+            c.indexes = []
+        }
+        let lowest = c.entries.map(\.logTime_ns).min() ?? 0, highest = c.entries.map(\.logTime_ns).max() ?? 0
+        if !c.entries.isEmpty && (c.header.messageStartTime_ns != lowest || c.header.messageEndTime_ns != highest) {
+            throw TraceProblem(record: "Chunk", offset: c.offset, message: "message_start_time/end_time say \(c.header.messageStartTime_ns)…\(c.header.messageEndTime_ns), its messages span \(lowest)…\(highest)")
+        }
+        guard !c.indexes.isEmpty else { return }
+        var listed: [(UInt16, UInt64, UInt64)] = []
+        for (off, _, x) in c.indexes {
+            for e in x.entries { listed.append((x.channelID, e.logTime_ns, e.offset)) }
+            if x.entries.isEmpty { throw TraceProblem(record: "MessageIndex", offset: off, message: "lists no messages") }
+        }
+        let a = listed.sorted { ($0.2, $0.0) < ($1.2, $1.0) }
+        let b = c.entries.map { ($0.channelID, $0.logTime_ns, $0.offset) }.sorted { ($0.2, $0.0) < ($1.2, $1.0) }
+        if !a.elementsEqual(b, by: { $0 == $1 }) {
+            let firstDiff = zip(a, b).first { $0 != $1 }
+            throw TraceProblem(record: "MessageIndex after Chunk", offset: c.offset,
+                               message: "lists \(a.count) messages, the chunk holds \(b.count)" + (firstDiff.map { "; first difference: index says channel \($0.0.0) at \($0.0.1) ns offset \($0.0.2), chunk has channel \($0.1.0) at \($0.1.1) ns offset \($0.1.2)" } ?? ""))
+        }
     }
 
     public static func run(path: String) throws -> TraceCheckReport {
@@ -49,6 +79,9 @@ public enum TraceCheck {
                 first = false
             }
             let insideChunk = stream.offsetInChunk != nil
+            if !insideChunk, !chunks.isEmpty, record.opcode != Opcode.messageIndex.rawValue {
+                try settle(&chunks[chunks.count - 1])
+            }
             switch record {
             case .schema(let s):
                 if !inSummary && !schemaIDs.contains(s.id) { schemaIDs.append(s.id) }
@@ -88,25 +121,7 @@ public enum TraceCheck {
         if dataEnd == nil { report.notes.append("no DataEnd record") }
         report.chunkCount = chunks.count
 
-        // Message indexes after each chunk must list exactly its messages.
-        for c in chunks where !c.indexes.isEmpty {
-            var listed: [(UInt16, UInt64, UInt64)] = []
-            for (off, _, x) in c.indexes {
-                for e in x.entries { listed.append((x.channelID, e.logTime_ns, e.offset)) }
-                if x.entries.isEmpty { throw TraceProblem(record: "MessageIndex", offset: off, message: "lists no messages") }
-            }
-            let a = listed.sorted { ($0.2, $0.0) < ($1.2, $1.0) }
-            let b = c.entries.map { ($0.channelID, $0.logTime_ns, $0.offset) }.sorted { ($0.2, $0.0) < ($1.2, $1.0) }
-            if !a.elementsEqual(b, by: { $0 == $1 }) {
-                let firstDiff = zip(a, b).first { $0 != $1 }
-                throw TraceProblem(record: "MessageIndex after Chunk", offset: c.offset,
-                                   message: "lists \(a.count) messages, the chunk holds \(b.count)" + (firstDiff.map { "; first difference: index says channel \($0.0.0) at \($0.0.1) ns offset \($0.0.2), chunk has channel \($0.1.0) at \($0.1.1) ns offset \($0.1.2)" } ?? ""))
-            }
-            let lowest = c.entries.map(\.logTime_ns).min() ?? 0, highest = c.entries.map(\.logTime_ns).max() ?? 0
-            if !c.entries.isEmpty && (c.header.messageStartTime_ns != lowest || c.header.messageEndTime_ns != highest) {
-                throw TraceProblem(record: "Chunk", offset: c.offset, message: "message_start_time/end_time say \(c.header.messageStartTime_ns)…\(c.header.messageEndTime_ns), its messages span \(lowest)…\(highest)")
-            }
-        }
+        if !chunks.isEmpty { try settle(&chunks[chunks.count - 1]) }
 
         guard footer.summaryStart != 0 else {
             report.notes.append("no summary section")
@@ -131,10 +146,10 @@ public enum TraceCheck {
             try expect("compression", x.compression, c.header.compression)
             try expect("compressed_size", x.compressedSize, c.header.compressedSize)
             try expect("uncompressed_size", x.uncompressedSize, c.header.uncompressedSize)
-            if !x.messageIndexOffsets.isEmpty || !c.indexes.isEmpty {
+            if !x.messageIndexOffsets.isEmpty || !c.indexPlaces.isEmpty {
                 try expect("message_index_offsets", x.messageIndexOffsets.map { "\($0.channelID)@\($0.offset)" }.sorted(),
-                           c.indexes.map { "\($0.index.channelID)@\($0.offset)" }.sorted())
-                try expect("message_index_length", x.messageIndexLength, c.indexes.reduce(0) { $0 + $1.length })
+                           c.indexPlaces.map { "\($0.channelID)@\($0.offset)" }.sorted())
+                try expect("message_index_length", x.messageIndexLength, c.indexPlaces.reduce(0) { $0 + $1.length })
             }
         }
         if let s = indexed.statistics {
