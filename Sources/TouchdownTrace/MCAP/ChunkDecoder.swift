@@ -99,26 +99,34 @@ struct ChunkDecoder {
 
 /// Walks the records inside an uncompressed chunk.
 enum ChunkRecords {
+    /// The record starting at `i` of the uncompressed records: its opcode and
+    /// the range of its content. Throws when it runs past the chunk's end.
+    @inline(__always)
+    static func record(at i: Int, in records: UnsafeRawBufferPointer, chunkOffset: UInt64) throws -> (opcode: UInt8, content: Range<Int>) {
+        let n = records.count
+        guard n - i >= 9 else {
+            throw MCAPError.malformedRecord(record: "Chunk", offset: chunkOffset, field: "records",
+                                            reason: "\(n - i) stray bytes at offset \(i) of the uncompressed records")
+        }
+        let op = records[i]
+        let length = UInt64(littleEndian: records.loadUnaligned(fromByteOffset: i + 1, as: UInt64.self))
+        guard length <= UInt64(n - i - 9) else {
+            throw MCAPError.malformedRecord(record: "Chunk", offset: chunkOffset, field: "records",
+                                            reason: "\(Opcode.name(of: op)) at offset \(i) of the uncompressed records declares \(length) bytes, \(n - i - 9) left")
+        }
+        return (op, (i + 9)..<(i + 9 + Int(length)))
+    }
+
     /// Calls `body(opcode, content, offsetInChunk)` for each record; throws when
     /// a record runs past the chunk's end.
     @inline(__always)
     static func walk(_ records: UnsafeRawBufferPointer, chunkOffset: UInt64,
                      _ body: (UInt8, UnsafeRawBufferPointer, Int) throws -> Void) throws {
         var i = 0
-        let n = records.count
-        while i < n {
-            guard n - i >= 9 else {
-                throw MCAPError.malformedRecord(record: "Chunk", offset: chunkOffset, field: "records",
-                                                reason: "\(n - i) stray bytes at offset \(i) of the uncompressed records")
-            }
-            let op = records[i]
-            let length = UInt64(littleEndian: records.loadUnaligned(fromByteOffset: i + 1, as: UInt64.self))
-            guard length <= UInt64(n - i - 9) else {
-                throw MCAPError.malformedRecord(record: "Chunk", offset: chunkOffset, field: "records",
-                                                reason: "\(Opcode.name(of: op)) at offset \(i) of the uncompressed records declares \(length) bytes, \(n - i - 9) left")
-            }
-            try body(op, UnsafeRawBufferPointer(rebasing: records[(i + 9)..<(i + 9 + Int(length))]), i)
-            i += 9 + Int(length)
+        while i < records.count {
+            let (op, content) = try record(at: i, in: records, chunkOffset: chunkOffset)
+            try body(op, UnsafeRawBufferPointer(rebasing: records[content]), i)
+            i = content.upperBound
         }
     }
 

@@ -337,12 +337,15 @@ struct MCAPWriterCore {
     /// Hands buffered non-chunk records to the sink, adding them to the data CRC.
     private mutating func flushOut() throws {
         guard out.count > 0 else { return }
-        try out.withUnsafeBytes { (b) throws in
-            try sink.write(b)
-            dataCRC = CRC32.update(dataCRC, b)
-        }
-        position += UInt64(out.count)
+        try out.withUnsafeBytes { try emit($0) }
         out.removeAll()
+    }
+
+    /// Hands data-section bytes to the sink, adding them to the data CRC and position.
+    private mutating func emit(_ bytes: UnsafeRawBufferPointer) throws {
+        try sink.write(bytes)
+        dataCRC = CRC32.update(dataCRC, bytes)
+        position += UInt64(bytes.count)
     }
 
     private mutating func closeChunk() throws {
@@ -363,23 +366,14 @@ struct MCAPWriterCore {
         out.string(options.compression.name)
         out.u64(UInt64(payloadCount))
         out.patchU64(at: at, UInt64(out.count - at - 8 + payloadCount))
-        let headerCount = out.count
         // Header, then payload, each straight to the sink.
         try flushOut()
         if compressor != nil {
-            try compressed.withUnsafeBytes { (b) throws in
-                let p = UnsafeRawBufferPointer(rebasing: b[..<payloadCount])
-                try sink.write(p)
-                dataCRC = CRC32.update(dataCRC, p)
-            }
+            try compressed.withUnsafeBytes { try emit(UnsafeRawBufferPointer(rebasing: $0[..<payloadCount])) }
         } else {
-            try chunk.withUnsafeBytes { (p) throws in
-                try sink.write(p)
-                dataCRC = CRC32.update(dataCRC, p)
-            }
+            try chunk.withUnsafeBytes { try emit($0) }
         }
-        position += UInt64(payloadCount)
-        let chunkLength = UInt64(headerCount + payloadCount)
+        let chunkLength = position - chunkStart
 
         // Message indexes, in channel id order.
         var offsets: [(channelID: UInt16, offset: UInt64)] = []

@@ -104,20 +104,10 @@ public final class StreamReader {
         recordOffset = chunkOffset
         offsetInChunk = chunkPosition
         let n = chunkRecords.count
-        let i = chunkPosition
         let record: Record = try chunkRecords.withUnsafeBytes { (b) throws -> Record in
-            guard n - i >= 9 else {
-                throw MCAPError.malformedRecord(record: "Chunk", offset: chunkOffset, field: "records",
-                                                reason: "\(n - i) stray bytes at offset \(i) of the uncompressed records")
-            }
-            let op = b[i]
-            let length = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i + 1, as: UInt64.self))
-            guard length <= UInt64(n - i - 9) else {
-                throw MCAPError.malformedRecord(record: "Chunk", offset: chunkOffset, field: "records",
-                                                reason: "\(Opcode.name(of: op)) at offset \(i) of the uncompressed records declares \(length) bytes, \(n - i - 9) left")
-            }
-            chunkPosition = i + 9 + Int(length)
-            return try RecordParser.parse(opcode: op, content: UnsafeRawBufferPointer(rebasing: b[(i + 9)..<chunkPosition]), recordOffset: chunkOffset)
+            let (op, content) = try ChunkRecords.record(at: chunkPosition, in: b, chunkOffset: chunkOffset)
+            chunkPosition = content.upperBound
+            return try RecordParser.parse(opcode: op, content: UnsafeRawBufferPointer(rebasing: b[content]), recordOffset: chunkOffset)
         }
         if chunkPosition >= n {
             chunkRecords.removeAll(keepingCapacity: chunkRecords.capacity <= 16 << 20)
