@@ -12,9 +12,12 @@ import Darwin
 /// a `ByteWriter` has one owner and is moved (`swap`), never copied and used
 /// twice.
 struct ByteWriter {
+    /// Owns the allocation. Its fields are constants, and the writer keeps
+    /// its own copies of them, so a store costs no access to class storage
+    /// (which Swift checks for exclusivity at run time).
     private final class Storage {
-        var base: UnsafeMutableRawPointer
-        var capacity: Int
+        let base: UnsafeMutableRawPointer
+        let capacity: Int
         init(capacity: Int) {
             self.capacity = Swift.max(capacity, 64)
             base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
@@ -23,29 +26,33 @@ struct ByteWriter {
     }
 
     private var storage: Storage
+    private var base: UnsafeMutableRawPointer
+    private var capacity: Int
     private(set) var count: Int = 0
 
     init(capacity: Int = 0) {
         storage = Storage(capacity: capacity)
+        base = storage.base
+        self.capacity = storage.capacity
     }
 
     /// Space for `n` more bytes; returns where they start.
     @inline(__always)
     private mutating func claim(_ n: Int) -> UnsafeMutableRawPointer {
-        if count + n > storage.capacity { grow(count + n) }
-        let p = storage.base + count
+        if count + n > capacity { grow(count + n) }
+        let p = base + count
         count += n
         return p
     }
 
     private mutating func grow(_ needed: Int) {
-        var capacity = storage.capacity
-        while capacity < needed { capacity *= 2 }
-        let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        bigger.copyMemory(from: storage.base, byteCount: count)
-        storage.base.deallocate()
-        storage.base = bigger
-        storage.capacity = capacity
+        var newCapacity = capacity
+        while newCapacity < needed { newCapacity *= 2 }
+        let bigger = Storage(capacity: newCapacity)
+        bigger.base.copyMemory(from: base, byteCount: count)
+        storage = bigger
+        base = bigger.base
+        capacity = bigger.capacity
     }
 
     @inline(__always) mutating func u8(_ v: UInt8) { claim(1).storeBytes(of: v, as: UInt8.self) }
@@ -107,12 +114,12 @@ struct ByteWriter {
 
     mutating func patchU32(at offset: Int, _ v: UInt32) {
         precondition(offset + 4 <= count)
-        storage.base.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt32.self)
+        base.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt32.self)
     }
 
     mutating func patchU64(at offset: Int, _ v: UInt64) {
         precondition(offset + 8 <= count)
-        storage.base.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt64.self)
+        base.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt64.self)
     }
 
     /// Opens a record: opcode and a length to be closed by `endRecord`.
@@ -132,7 +139,7 @@ struct ByteWriter {
 
     /// The bytes written so far, valid during `body`.
     func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try body(UnsafeRawBufferPointer(start: storage.base, count: count))
+        try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
     /// A copy of the bytes written so far.

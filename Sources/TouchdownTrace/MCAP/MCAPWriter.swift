@@ -31,54 +31,66 @@ public final class MCAPWriter {
         public init() {}
     }
 
-    public var options: Options { core.options }
-    // All state lives in one struct so that a message costs one access to the
-    // class's storage, not one per field.
-    private var core: MCAPWriterCore
+    public var options: Options { core.pointee.options }
+    // All state lives in one struct, reached through a pointer the class owns:
+    // a stored `var` would cost a run-time exclusivity check per message.
+    private let core: UnsafeMutablePointer<MCAPWriterCore>
 
     public init(sink: ByteSink, options: Options = Options()) throws {
-        core = try MCAPWriterCore(sink: sink, options: options)
+        core = .allocate(capacity: 1)
+        do {
+            core.initialize(to: try MCAPWriterCore(sink: sink, options: options))
+        } catch {
+            core.deallocate()
+            throw error
+        }
+    }
+
+    deinit {
+        core.deinitialize(count: 1)
+        core.deallocate()
     }
 
     /// Registers a schema and writes its record; returns its id (1, 2, …).
     public func addSchema(name: String, encoding: String, data: [UInt8]) throws -> UInt16 {
-        try core.addSchema(name: name, encoding: encoding, data: data)
+        try core.pointee.addSchema(name: name, encoding: encoding, data: data)
     }
 
     /// Registers a channel and writes its record; returns its id (1, 2, …).
     /// Metadata is written sorted by key.
     public func addChannel(topic: String, messageEncoding: String, schemaID: UInt16, metadata: StringPairs = []) throws -> UInt16 {
-        try core.addChannel(topic: topic, messageEncoding: messageEncoding, schemaID: schemaID, metadata: metadata)
+        try core.pointee.addChannel(topic: topic, messageEncoding: messageEncoding, schemaID: schemaID, metadata: metadata)
     }
 
     /// Appends a message whose payload is already encoded.
     public func write(channelID: UInt16, sequence: UInt32, logTime_ns: UInt64, publishTime_ns: UInt64,
                       payload: UnsafeRawBufferPointer) throws {
-        try core.write(channelID: channelID, sequence: sequence, logTime_ns: logTime_ns, publishTime_ns: publishTime_ns) { w in
+        try core.pointee.write(channelID: channelID, sequence: sequence, logTime_ns: logTime_ns, publishTime_ns: publishTime_ns) { w in
             w.raw(payload)
         }
     }
 
     /// Appends a message whose payload `encode` appends to the chunk directly,
-    /// with no intermediate buffer.
+    /// with no intermediate buffer. The sequence number is the count of
+    /// messages written on the channel before this one.
     @inline(__always)
-    func write(channelID: UInt16, sequence: UInt32, logTime_ns: UInt64, publishTime_ns: UInt64,
+    func write(channelID: UInt16, logTime_ns: UInt64, publishTime_ns: UInt64,
                encode: (inout ByteWriter) -> Void) throws {
-        try core.write(channelID: channelID, sequence: sequence, logTime_ns: logTime_ns, publishTime_ns: publishTime_ns, encode: encode)
+        try core.pointee.write(channelID: channelID, sequence: nil, logTime_ns: logTime_ns, publishTime_ns: publishTime_ns, encode: encode)
     }
 
     /// Writes an Attachment record (outside any chunk) and indexes it.
-    public func addAttachment(_ attachment: Attachment) throws { try core.addAttachment(attachment) }
+    public func addAttachment(_ attachment: Attachment) throws { try core.pointee.addAttachment(attachment) }
 
     /// Writes a Metadata record (outside any chunk), keys sorted, and indexes it.
-    public func addMetadata(name: String, _ pairs: StringPairs) throws { try core.addMetadata(name: name, pairs) }
+    public func addMetadata(name: String, _ pairs: StringPairs) throws { try core.pointee.addMetadata(name: name, pairs) }
 
     /// Closes the open chunk now, so everything written so far is on disk.
-    public func flush() throws { try core.flush() }
+    public func flush() throws { try core.pointee.flush() }
 
     /// Writes the summary, footer and closing magic, and closes the sink.
     /// Nothing may be written afterwards.
-    public func finish() throws { try core.finish() }
+    public func finish() throws { try core.pointee.finish() }
 }
 
 /// The writer's state and logic; see ``MCAPWriter``.
@@ -98,7 +110,8 @@ struct MCAPWriterCore {
     private var schemas: [Schema] = []
     private var channels: [Channel] = []
     /// Per channel id (index), the open chunk's message index entries.
-    private var chunkEntries: [[MessageIndexEntry]] = []
+    /// (Already in the file's byte form: 16 bytes each, log time then offset.)
+    private var chunkEntries: [ByteWriter] = []
     private var chunkHasMessages = false
     private var chunkStart_ns: UInt64 = 0
     private var chunkEnd_ns: UInt64 = 0
@@ -152,7 +165,7 @@ struct MCAPWriterCore {
         let channel = Channel(id: UInt16(channels.count + 1), schemaID: schemaID, topic: topic,
                               messageEncoding: messageEncoding, metadata: metadata.sorted { $0.key < $1.key })
         channels.append(channel)
-        chunkEntries.append([])
+        chunkEntries.append(ByteWriter(capacity: 1024))
         channelCounts.append(0)
         Self.encode(channel, into: &out)
         try flushOut()
@@ -162,7 +175,7 @@ struct MCAPWriterCore {
     /// Appends a message whose payload `encode` appends to the chunk directly,
     /// with no intermediate buffer.
     @inline(__always)
-    mutating func write(channelID: UInt16, sequence: UInt32, logTime_ns: UInt64, publishTime_ns: UInt64,
+    mutating func write(channelID: UInt16, sequence: UInt32?, logTime_ns: UInt64, publishTime_ns: UInt64,
                encode: (inout ByteWriter) -> Void) throws {
         try checkOpen()
         guard channelID >= 1 && Int(channelID) <= channels.count else {
@@ -172,17 +185,18 @@ struct MCAPWriterCore {
             let span = logTime_ns > chunkStart_ns ? logTime_ns - chunkStart_ns : chunkStart_ns - logTime_ns
             if span >= options.chunkSpan_ns { try closeChunk() }
         }
+        let index = Int(channelID) - 1
         let offset = UInt64(chunk.count)
         let at = chunk.beginRecord(.message)
         chunk.u16(channelID)
-        chunk.u32(sequence)
+        chunk.u32(sequence ?? UInt32(truncatingIfNeeded: channelCounts[index]))
         chunk.u64(logTime_ns)
         chunk.u64(publishTime_ns)
         encode(&chunk)
         chunk.endRecord(at)
 
-        let index = Int(channelID) - 1
-        chunkEntries[index].append(MessageIndexEntry(logTime_ns: logTime_ns, offset: offset))
+        chunkEntries[index].u64(logTime_ns)
+        chunkEntries[index].u64(offset)
         channelCounts[index] += 1
         messageCount += 1
         if chunkHasMessages {
@@ -377,17 +391,14 @@ struct MCAPWriterCore {
 
         // Message indexes, in channel id order.
         var offsets: [(channelID: UInt16, offset: UInt64)] = []
-        for i in chunkEntries.indices where !chunkEntries[i].isEmpty {
+        for i in chunkEntries.indices where chunkEntries[i].count > 0 {
             offsets.append((UInt16(i + 1), position + UInt64(out.count)))
             let r = out.beginRecord(.messageIndex)
             out.u16(UInt16(i + 1))
-            out.u32(UInt32(chunkEntries[i].count * 16))
-            for e in chunkEntries[i] {
-                out.u64(e.logTime_ns)
-                out.u64(e.offset)
-            }
+            out.u32(UInt32(chunkEntries[i].count))
+            chunkEntries[i].withUnsafeBytes { out.raw($0) }
             out.endRecord(r)
-            chunkEntries[i].removeAll(keepingCapacity: true)
+            chunkEntries[i].removeAll()
         }
         let indexLength = UInt64(out.count)
         try flushOut()

@@ -38,14 +38,16 @@ public struct CDRPayloadWriter {
     private let origin: Int
 
     /// Starts a payload at the end of `bytes`; give the result of `finish()` back to the owner.
-    init(continuing bytes: ByteWriter) {
+    @inline(__always)
+    init(continuing bytes: consuming ByteWriter) {
         self.bytes = bytes
         self.bytes.u32(UInt32(littleEndian: 0x0000_0100))  // 00 01 00 00: CDR_LE, no options
         origin = self.bytes.count
     }
 
     /// The buffer, with the payload appended.
-    func finish() -> ByteWriter { bytes }
+    @inline(__always)
+    consuming func finish() -> ByteWriter { bytes }
 
     /// Encodes one payload into a new byte array.
     static func encode(_ body: (inout CDRPayloadWriter) -> Void) -> [UInt8] {

@@ -3,7 +3,8 @@
 ///
 /// Each topic is registered once with its message type (schema and channel
 /// records are written then); `record` encodes straight into the open chunk.
-/// Sequence numbers count per topic from 0. The underlying writer is
+/// Sequence numbers count per topic from 0 (messages written to the
+/// topic's channel through `writer` directly count too). The underlying writer is
 /// crash-safe: a recorder killed at any point loses at most the open chunk.
 public final class TraceRecorder {
     /// A registered topic, to pass back to `record`.
@@ -14,7 +15,6 @@ public final class TraceRecorder {
 
     public let writer: MCAPWriter
     private var schemaIDs: [(name: String, id: UInt16)] = []
-    private var sequences: [UInt32] = []
 
     public init(writer: MCAPWriter) {
         self.writer = writer
@@ -35,18 +35,14 @@ public final class TraceRecorder {
             schemaIDs.append((M.schemaName, schemaID))
         }
         let id = try writer.addChannel(topic: name, messageEncoding: "cdr", schemaID: schemaID, metadata: metadata)
-        sequences.append(0)
         return Topic(channelID: id, name: name)
     }
 
     /// Appends `message` on `topic` at `logTime_ns` (publish time is the same).
     @inline(__always)
     public func record<M: TraceMessage>(_ message: M, on topic: Topic<M>, logTime_ns: UInt64) throws {
-        let index = Int(topic.channelID) - 1
-        let sequence = sequences[index]
-        sequences[index] = sequence &+ 1
-        try writer.write(channelID: topic.channelID, sequence: sequence, logTime_ns: logTime_ns, publishTime_ns: logTime_ns) { bytes in
-            var w = CDRPayloadWriter(continuing: bytes)
+        try writer.write(channelID: topic.channelID, logTime_ns: logTime_ns, publishTime_ns: logTime_ns) { bytes in
+            var w = CDRPayloadWriter(continuing: consume bytes)
             message.encode(into: &w)
             bytes = w.finish()
         }
