@@ -7,9 +7,11 @@ let package = Package(
     products: [
         .executable(name: "touchdown", targets: ["touchdown"]),
         .library(name: "TouchdownTrace", targets: ["TouchdownTrace"]),
+        .library(name: "TouchdownSim", targets: ["TouchdownSim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // libzstd and liblz4 from the system (Debian libzstd-dev, liblz4-dev).
@@ -30,16 +32,23 @@ let package = Package(
             name: "TouchdownTrace",
             dependencies: ["CZstd", "CLZ4", "CTouchdownCRC"]
         ),
+        // The lunar descent simulator, the guidance interface and the
+        // reference guidance; records through TouchdownTrace.
+        .target(
+            name: "TouchdownSim",
+            dependencies: ["TouchdownTrace", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "touchdown",
             dependencies: [
                 "TouchdownTrace",
+                "TouchdownSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "touchdown-bench",
-            dependencies: ["TouchdownTrace", "CZstd"],
+            dependencies: ["TouchdownTrace", "TouchdownSim", "CZstd"],
             path: "Benchmarks/touchdown-bench"
         ),
         .target(
@@ -49,6 +58,10 @@ let package = Package(
         .testTarget(
             name: "TouchdownTraceTests",
             dependencies: ["TouchdownTrace", "TouchdownTestSupport"]
+        ),
+        .testTarget(
+            name: "TouchdownSimTests",
+            dependencies: ["TouchdownSim", "TouchdownTrace", "TouchdownTestSupport"]
         ),
         .testTarget(
             name: "TouchdownCLITests",

@@ -1,0 +1,120 @@
+import TouchdownTrace
+
+/// What a guidance is told before the descent: the public knowledge of the
+/// mission, not the truth. The initial navigation state can be wrong (orbit
+/// determination error), by the scenario's `navigation_error`.
+public struct MissionKnowledge: Sendable {
+    /// The landing site, along the ground track from the start point.
+    public var siteDownrange_m: Double
+    /// The site's elevation above the reference radius (from the landing map).
+    public var siteElevation_m: Double
+    public var moonRadius_m: Double
+    public var moonGM_m3ps2: Double
+    public var vehicle: Scenario.Vehicle
+    /// The state guidance starts from: altitude is above the site's elevation.
+    public var initialNavigation: NavSample
+    /// The uncertainty guidance is told the initial state has (1 σ).
+    public var altitudeSigma_m: Double
+    public var speedSigma_mps: Double
+    /// How often `step` is called.
+    public var guidanceRate_hz: Double
+}
+
+/// A sensor message as guidance receives it.
+public enum SensorReading: Sendable {
+    case imu(ImuSample)
+    case altimeter(AltimeterSample)
+    case velocimeter(VelocimeterSample)
+    case attitude(AttitudeSample)
+
+    public var stamp_ns: UInt64 {
+        switch self {
+        case .imu(let m): m.stamp_ns
+        case .altimeter(let m): m.stamp_ns
+        case .velocimeter(let m): m.stamp_ns
+        case .attitude(let m): m.stamp_ns
+        }
+    }
+}
+
+/// Something guidance wants on the record: a phase change, a rejected or
+/// accepted altimeter range. `anomaly` marks the ones that mean something
+/// went wrong; the outcome reports the first.
+public struct GuidanceEvent: Sendable, Equatable {
+    public var kind: String
+    public var detail: String
+    public var anomaly: Bool
+
+    public init(kind: String, detail: String, anomaly: Bool = false) {
+        self.kind = kind
+        self.detail = detail
+        self.anomaly = anomaly
+    }
+}
+
+/// What one guidance step produces.
+public struct GuidanceOutput: Sendable {
+    /// Throttle per engine group (0…1) and the pitch to hold.
+    public var command: CommandSample
+    /// What guidance believes: recorded on `/nav`.
+    public var navigation: NavSample
+    public var events: [GuidanceEvent]
+
+    public init(command: CommandSample, navigation: NavSample, events: [GuidanceEvent] = []) {
+        self.command = command
+        self.navigation = navigation
+        self.events = events
+    }
+}
+
+/// Guidance under test. The simulator (and, later, the replayer) calls
+/// `receive` with every sensor message in time order, and `step` at the
+/// scenario's guidance rate; messages stamped at a step's instant arrive
+/// before that step. Implementations must be deterministic: no clocks, no
+/// unseeded randomness. See docs/guidance.md for a complete example.
+public protocol Guidance {
+    mutating func receive(_ reading: SensorReading)
+    mutating func step(time_ns: UInt64) -> GuidanceOutput
+}
+
+/// A named, tunable parameter of a guidance, as `touchdown guidance list` shows it.
+public struct GuidanceParameter: Sendable {
+    public var name: String
+    public var defaultValue: String
+    public var help: String
+
+    public init(name: String, defaultValue: String, help: String) {
+        self.name = name
+        self.defaultValue = defaultValue
+        self.help = help
+    }
+}
+
+/// Makes a guidance by name from parameter settings: how the command line
+/// and stored traces refer to a guidance.
+public protocol GuidanceFactory: Sendable {
+    var name: String { get }
+    var summary: String { get }
+    var parameters: [GuidanceParameter] { get }
+    /// `settings` are applied in order over the defaults; an unknown name or a
+    /// bad value throws `GuidanceError`.
+    func make(knowledge: MissionKnowledge, settings: [(name: String, value: String)]) throws -> any Guidance
+}
+
+public struct GuidanceError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The guidances built into Touchdown.
+public enum GuidanceRegistry {
+    public static let builtIn: [any GuidanceFactory] = [ReferenceGuidanceFactory()]
+
+    public static func factory(named name: String) throws -> any GuidanceFactory {
+        guard let f = builtIn.first(where: { $0.name == name }) else {
+            throw GuidanceError("unknown guidance \"\(name)\"; available: \(builtIn.map(\.name).joined(separator: ", "))")
+        }
+        return f
+    }
+}

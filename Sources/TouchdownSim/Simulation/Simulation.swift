@@ -1,0 +1,266 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TouchdownTrace
+
+/// Flies a scenario with a guidance at a fixed step, optionally recording
+/// every sensor message, command, navigation estimate, truth sample and event
+/// as it happens (the same recorder a hardware rig uses).
+///
+/// Each step: sensors due at this instant are sampled from the true state and
+/// delivered to guidance (IMU, altimeter, velocimeter, attitude, in that
+/// order); guidance steps if due and its command takes effect; truth is
+/// recorded if due; then the plant advances one step. Same scenario,
+/// guidance, settings and seed → the same trace, byte for byte.
+public struct Simulation {
+    public let scenario: Scenario
+    public let guidanceName: String
+    /// Scenario parameters first, then the caller's, in order.
+    public let settings: [(name: String, value: String)]
+    public let seed: UInt64
+    public let terrain: Terrain
+    public let knowledge: MissionKnowledge
+
+    /// Topic names in every simulated trace.
+    public enum Topics {
+        public static let imu = "/imu", altimeter = "/altimeter", velocimeter = "/velocimeter", attitude = "/attitude"
+        public static let command = "/command", nav = "/nav", truth = "/truth", events = "/events"
+    }
+
+    public init(scenario: Scenario, guidance: String? = nil, settings: [(name: String, value: String)] = [], seed: UInt64? = nil) {
+        self.scenario = scenario
+        guidanceName = guidance ?? scenario.guidance.name
+        self.settings = scenario.guidance.parameters + settings
+        self.seed = seed ?? scenario.seed
+        terrain = Terrain(scenario.terrain)
+        let siteDownrange = scenario.initial.downrangeToSite_m
+        let siteElevation = terrain.elevation(downrange_m: siteDownrange)
+        let e = scenario.navigationError
+        knowledge = MissionKnowledge(
+            siteDownrange_m: siteDownrange, siteElevation_m: siteElevation,
+            moonRadius_m: scenario.moon.radius_m, moonGM_m3ps2: scenario.moon.gm_m3ps2,
+            vehicle: scenario.vehicle,
+            initialNavigation: NavSample(
+                stamp_ns: 0, downrange_m: e.downrange_m, altitude_m: scenario.initial.altitude_m + e.altitude_m,
+                verticalSpeed_mps: scenario.initial.verticalSpeed_mps + e.verticalSpeed_mps,
+                horizontalSpeed_mps: scenario.initial.horizontalSpeed_mps + e.horizontalSpeed_mps,
+                pitch_rad: scenario.initial.pitch_rad),
+            altitudeSigma_m: e.altitudeSigma_m, speedSigma_mps: e.speedSigma_mps,
+            guidanceRate_hz: scenario.guidance.rate_hz)
+    }
+
+    /// Makes the named built-in guidance with the settings.
+    public func makeGuidance() throws -> any Guidance {
+        try GuidanceRegistry.factory(named: guidanceName).make(knowledge: knowledge, settings: settings)
+    }
+
+    /// Flies with the named built-in guidance.
+    public func run(recorder: TraceRecorder? = nil) throws -> Outcome {
+        var guidance = try makeGuidance()
+        return try run(guidance: &guidance, recorder: recorder)
+    }
+
+    /// Flies with any guidance (a user's own, for example).
+    public func run<G: Guidance>(guidance: inout G, recorder: TraceRecorder? = nil) throws -> Outcome {
+        var topics = try recorder.map { try RecordingTopics(recorder: $0, simulation: self) }
+        let outcome = try fly(&guidance, &topics)
+        if let recorder {
+            try recorder.writer.addMetadata(name: "touchdown.outcome", outcome.fields)
+            try recorder.finish()
+        }
+        return outcome
+    }
+
+    private func fly<G: Guidance>(_ guidance: inout G, _ topics: inout RecordingTopics?) throws -> Outcome {
+        let s = scenario
+        let step = s.step_ns
+        func period(_ rate: Double) -> UInt64 { Scenario.period_ns(rate: rate, step_ns: step)! }
+        let imuPeriod = period(s.sensors.imu.rate_hz), altimeterPeriod = period(s.sensors.altimeter.rate_hz)
+        let velocimeterPeriod = period(s.sensors.velocimeter.rate_hz), attitudePeriod = period(s.sensors.attitude.rate_hz)
+        let guidancePeriod = period(s.guidance.rate_hz), truthPeriod = period(s.recording.truthRate_hz)
+        let end_ns = UInt64((s.maxDuration_s * 1e9).rounded())
+        let step_s = Double(step) * 1e-9
+
+        var plant = Plant(scenario: s, siteElevation_m: knowledge.siteElevation_m)
+        var sensors = SensorModels(scenario: s, terrain: terrain, seed: seed)
+        let attitudeGain = min(1, step_s / s.vehicle.attitudeTimeConstant_s)
+        let attitudeDelta = s.vehicle.attitudeRateLimit_radps * step_s
+        let clearance_m = s.moon.radius_m + terrain.maxElevation_m
+        let site = knowledge.siteDownrange_m
+        var command = CommandSample(stamp_ns: 0, mainThrottle_fraction: 0, thrusterThrottle_fraction: 0, pitchCommand_rad: s.initial.pitch_rad)
+        var firstAnomaly: (time_s: Double, what: String)?
+        var exhaustedReported = false
+        var t: UInt64 = 0
+
+        func agl(_ p: Plant) -> Double {
+            p.radiusFromCentre_m - s.moon.radius_m - terrain.elevation(downrange_m: p.downrange_m)
+        }
+        func truth(_ p: Plant, at time: UInt64, altitude: Double? = nil) -> TruthSample {
+            let h = altitude ?? agl(p)
+            return TruthSample(stamp_ns: time, downrange_m: p.downrange_m, altitudeAGL_m: h,
+                               terrainElevation_m: terrain.elevation(downrange_m: p.downrange_m),
+                               verticalSpeed_mps: p.verticalSpeed_mps, horizontalSpeed_mps: p.horizontalSpeed_mps,
+                               pitch_rad: p.pitch_rad, mass_kg: p.mass_kg, thrust_n: p.thrust_n)
+        }
+
+        while true {
+            let needAGL = t % altimeterPeriod == 0 || t % velocimeterPeriod == 0
+            let h = needAGL ? agl(plant) : 0
+            if t % imuPeriod == 0 {
+                let m = sensors.imu(plant, at: t)
+                guidance.receive(.imu(m))
+                try topics?.record(m, topics!.imu, t)
+            }
+            if t % altimeterPeriod == 0 {
+                let m = sensors.altimeter(plant, altitudeAGL_m: h, at: t)
+                guidance.receive(.altimeter(m))
+                try topics?.record(m, topics!.altimeter, t)
+            }
+            if t % velocimeterPeriod == 0 {
+                let m = sensors.velocimeter(plant, altitudeAGL_m: h, at: t)
+                guidance.receive(.velocimeter(m))
+                try topics?.record(m, topics!.velocimeter, t)
+            }
+            if t % attitudePeriod == 0 {
+                let m = sensors.attitude(plant, at: t)
+                guidance.receive(.attitude(m))
+                try topics?.record(m, topics!.attitude, t)
+            }
+            if t % guidancePeriod == 0 {
+                let out = guidance.step(time_ns: t)
+                let c = out.command
+                guard c.mainThrottle_fraction.isFinite, c.thrusterThrottle_fraction.isFinite, c.pitchCommand_rad.isFinite else {
+                    throw SimulationError.guidanceInvalidOutput(time_s: Double(t) * 1e-9, command: c)
+                }
+                command = c
+                command.mainThrottle_fraction = min(1, max(0, c.mainThrottle_fraction))
+                command.thrusterThrottle_fraction = min(1, max(0, c.thrusterThrottle_fraction))
+                for e in out.events {
+                    if e.anomaly && firstAnomaly == nil { firstAnomaly = (Double(t) * 1e-9, e.detail) }
+                    try topics?.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail), topics!.events, t)
+                }
+                try topics?.record(c, topics!.command, t)
+                try topics?.record(out.navigation, topics!.nav, t)
+            }
+            if t % truthPeriod == 0 {
+                try topics?.record(truth(plant, at: t), topics!.truth, t)
+            }
+            if t >= end_ns {
+                let p = plant
+                return Outcome(kind: .timeout, time_s: Double(t) * 1e-9, verticalSpeed_mps: -p.verticalSpeed_mps,
+                               horizontalSpeed_mps: abs(p.horizontalSpeed_mps), tilt_deg: abs(p.pitch_rad) * 180 / .pi,
+                               propellant_kg: p.propellant_kg, landingError_m: abs(p.downrange_m - site),
+                               altitudeAGL_m: agl(p), firstAnomaly: firstAnomaly)
+            }
+
+            let before = plant
+            plant.step(mainCommand: command.mainThrottle_fraction, thrusterCommand: command.thrusterThrottle_fraction,
+                       pitchCommand_rad: command.pitchCommand_rad, attitudeDeltaLimit: attitudeDelta, attitudeGain: attitudeGain)
+            t += step
+
+            if plant.propellantExhausted && !exhaustedReported {
+                exhaustedReported = true
+                let what = "propellant exhausted at t=\(fixed(Double(t) * 1e-9, 3)) s, \(fixed(agl(plant), 1)) m above the ground"
+                if firstAnomaly == nil { firstAnomaly = (Double(t) * 1e-9, what) }
+                try topics?.record(EventSample(stamp_ns: t, kind: "propellant-exhausted", detail: what), topics!.events, t)
+            }
+            // Contact: only possible below the highest terrain.
+            if plant.radiusFromCentre_m <= clearance_m {
+                let hNow = agl(plant)
+                if hNow <= 0 {
+                    let hBefore = max(0, agl(before))
+                    let f = hBefore - hNow > 0 ? hBefore / (hBefore - hNow) : 1
+                    func mix(_ a: Double, _ b: Double) -> Double { a + f * (b - a) }
+                    var contact = plant
+                    contact.x_m = mix(before.x_m, plant.x_m); contact.y_m = mix(before.y_m, plant.y_m)
+                    contact.vx_mps = mix(before.vx_mps, plant.vx_mps); contact.vy_mps = mix(before.vy_mps, plant.vy_mps)
+                    contact.mass_kg = mix(before.mass_kg, plant.mass_kg); contact.pitch_rad = mix(before.pitch_rad, plant.pitch_rad)
+                    let contactTime_s = (Double(t - step) + f * Double(step)) * 1e-9
+                    let contact_ns = t - step + UInt64((f * Double(step)).rounded())
+                    let outcome = classify(contact, time_s: contactTime_s, site: site, firstAnomaly: firstAnomaly)
+                    try topics?.record(truth(contact, at: contact_ns, altitude: 0), topics!.truth, contact_ns)
+                    try topics?.record(EventSample(stamp_ns: contact_ns, kind: "touchdown",
+                        detail: "\(outcome.kind.rawValue) at t=\(fixed(contactTime_s, 3)) s: descending \(fixed(outcome.verticalSpeed_mps, 2)) m/s, horizontal \(fixed(outcome.horizontalSpeed_mps, 2)) m/s, tilt \(fixed(outcome.tilt_deg, 1)) deg"),
+                        topics!.events, contact_ns)
+                    return outcome
+                }
+            }
+        }
+    }
+
+    func classify(_ p: Plant, time_s: Double, site: Double, firstAnomaly: (time_s: Double, what: String)?) -> Outcome {
+        let l = scenario.limits
+        let down = -p.verticalSpeed_mps
+        let across = abs(p.horizontalSpeed_mps)
+        let tilt = abs(p.pitch_rad)
+        let kind: Outcome.Kind
+        if down <= l.verticalSpeed_mps && across <= l.horizontalSpeed_mps && tilt <= l.tilt_rad {
+            kind = .landed
+        } else if down > l.crashVerticalSpeed_mps || across > l.crashHorizontalSpeed_mps || tilt > l.crashTilt_rad {
+            kind = .crashed
+        } else {
+            kind = .hardLanding
+        }
+        return Outcome(kind: kind, time_s: time_s, verticalSpeed_mps: down, horizontalSpeed_mps: across,
+                       tilt_deg: tilt * 180 / .pi, propellant_kg: p.propellant_kg,
+                       landingError_m: abs(p.downrange_m - site), altitudeAGL_m: 0, firstAnomaly: firstAnomaly)
+    }
+}
+
+public enum SimulationError: Error, CustomStringConvertible {
+    case guidanceInvalidOutput(time_s: Double, command: CommandSample)
+
+    public var description: String {
+        switch self {
+        case .guidanceInvalidOutput(let t, let c):
+            "guidance returned a non-finite command at t=\(fixed(t, 3)) s: main \(c.mainThrottle_fraction), thrusters \(c.thrusterThrottle_fraction), pitch \(c.pitchCommand_rad)"
+        }
+    }
+}
+
+/// The recorder's topics for a simulated trace, and what makes the trace
+/// self-contained: the scenario file as an attachment, and the guidance,
+/// settings and seed as metadata.
+struct RecordingTopics {
+    let recorder: TraceRecorder
+    let imu: TraceRecorder.Topic<ImuSample>
+    let altimeter: TraceRecorder.Topic<AltimeterSample>
+    let velocimeter: TraceRecorder.Topic<VelocimeterSample>
+    let attitude: TraceRecorder.Topic<AttitudeSample>
+    let command: TraceRecorder.Topic<CommandSample>
+    let nav: TraceRecorder.Topic<NavSample>
+    let truth: TraceRecorder.Topic<TruthSample>
+    let events: TraceRecorder.Topic<EventSample>
+
+    init(recorder: TraceRecorder, simulation: Simulation) throws {
+        self.recorder = recorder
+        typealias T = Simulation.Topics
+        imu = try recorder.topic(T.imu, ImuSample.self)
+        altimeter = try recorder.topic(T.altimeter, AltimeterSample.self)
+        velocimeter = try recorder.topic(T.velocimeter, VelocimeterSample.self)
+        attitude = try recorder.topic(T.attitude, AttitudeSample.self)
+        command = try recorder.topic(T.command, CommandSample.self)
+        nav = try recorder.topic(T.nav, NavSample.self)
+        truth = try recorder.topic(T.truth, TruthSample.self)
+        events = try recorder.topic(T.events, EventSample.self)
+        let s = simulation.scenario
+        try recorder.writer.addAttachment(Attachment(logTime_ns: 0, createTime_ns: 0, name: s.sourceName,
+                                                     mediaType: "application/yaml", data: Array(s.sourceText.utf8)))
+        try recorder.writer.addMetadata(name: "touchdown.simulation", [
+            ("scenario", s.name),
+            ("scenario_file", s.sourceName),
+            ("guidance", simulation.guidanceName),
+            ("settings", simulation.settings.map { "\($0.name)=\($0.value)" }.joined(separator: ";")),
+            ("seed", String(simulation.seed)),
+            ("step_ns", String(s.step_ns)),
+            ("touchdown_version", touchdownVersion),
+        ])
+    }
+
+    @inline(__always)
+    func record<M: TraceMessage>(_ m: M, _ topic: TraceRecorder.Topic<M>, _ t: UInt64) throws {
+        try recorder.record(m, on: topic, logTime_ns: t)
+    }
+}
