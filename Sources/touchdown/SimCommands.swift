@@ -31,7 +31,7 @@ struct Simulate: ParsableCommand {
         let simulation = Simulation(scenario: loaded, guidance: guidance, settings: pairs, seed: seed)
         var g: any Guidance
         do { g = try simulation.makeGuidance() } catch { fail("\(error)", code: 2) }
-        let recorder = out.map { path in reporting { try TraceRecorder(path: path) } }
+        let recorder = out.map { path in reporting { try TraceRecorder(path: path, options: Simulation.traceOptions) } }
         let outcome = reporting { try simulation.run(guidance: &g, recorder: recorder) }
         if json {
             print(outcome.json)

@@ -7,7 +7,7 @@ import TouchdownTrace
 
 /// The instruments: each turns the true state into a message, with noise
 /// from its own seeded stream (so adding a sensor never changes another's
-/// noise).
+/// noise), quantised to its resolution as an instrument's output is.
 struct SensorModels {
     let spec: Scenario.Sensors
     let terrain: Terrain
@@ -32,14 +32,15 @@ struct SensorModels {
     mutating func imu(_ p: Plant, at t_ns: UInt64) -> ImuSample {
         let s = spec.imu
         let fx = p.thrust_n / p.mass_kg
+        let a = Resolution.accel_mps2, w = Resolution.rate_radps
         return ImuSample(
             stamp_ns: t_ns,
-            accelX_mps2: fx + s.accelBias_mps2 + s.accelNoise_mps2 * imuNoise.normal(),
-            accelY_mps2: s.accelNoise_mps2 * imuNoise.normal(),
-            accelZ_mps2: s.accelBias_mps2 + s.accelNoise_mps2 * imuNoise.normal(),
-            rateX_radps: s.rateNoise_radps * imuNoise.normal(),
-            rateY_radps: p.bodyRate_radps + s.rateBias_radps + s.rateNoise_radps * imuNoise.normal(),
-            rateZ_radps: s.rateNoise_radps * imuNoise.normal())
+            accelX_mps2: quantize(fx + s.accelBias_mps2 + s.accelNoise_mps2 * imuNoise.normal(), a),
+            accelY_mps2: quantize(s.accelNoise_mps2 * imuNoise.normal(), a),
+            accelZ_mps2: quantize(s.accelBias_mps2 + s.accelNoise_mps2 * imuNoise.normal(), a),
+            rateX_radps: quantize(s.rateNoise_radps * imuNoise.normal(), w),
+            rateY_radps: quantize(p.bodyRate_radps + s.rateBias_radps + s.rateNoise_radps * imuNoise.normal(), w),
+            rateZ_radps: quantize(s.rateNoise_radps * imuNoise.normal(), w))
     }
 
     /// Slant range along the boresight (the body's -x axis) to the terrain.
@@ -51,7 +52,7 @@ struct SensorModels {
         guard let range = slantRange(p, maxRange_m: s.maxRange_m) else {
             return AltimeterSample(stamp_ns: t_ns, range_m: 0, valid: false)
         }
-        return AltimeterSample(stamp_ns: t_ns, range_m: max(0, range + noise), valid: true)
+        return AltimeterSample(stamp_ns: t_ns, range_m: quantize(max(0, range + noise), Resolution.range_m), valid: true)
     }
 
     /// Where the boresight ray first meets the ground, if within `maxRange_m`:
@@ -96,11 +97,23 @@ struct SensorModels {
         guard altitudeAGL_m <= s.maxRange_m else {
             return VelocimeterSample(stamp_ns: t_ns, horizontalVelocity_mps: 0, verticalVelocity_mps: 0, valid: false)
         }
-        return VelocimeterSample(stamp_ns: t_ns, horizontalVelocity_mps: p.horizontalSpeed_mps + nH,
-                                 verticalVelocity_mps: p.verticalSpeed_mps + nV, valid: true)
+        return VelocimeterSample(stamp_ns: t_ns, horizontalVelocity_mps: quantize(p.horizontalSpeed_mps + nH, Resolution.speed_mps),
+                                 verticalVelocity_mps: quantize(p.verticalSpeed_mps + nV, Resolution.speed_mps), valid: true)
     }
 
     mutating func attitude(_ p: Plant, at t_ns: UInt64) -> AttitudeSample {
-        AttitudeSample(stamp_ns: t_ns, pitch_rad: p.pitch_rad + spec.attitude.noise_rad * attitudeNoise.normal(), valid: true)
+        AttitudeSample(stamp_ns: t_ns, pitch_rad: quantize(p.pitch_rad + spec.attitude.noise_rad * attitudeNoise.normal(), Resolution.angle_rad), valid: true)
     }
+
+    /// Output resolutions: powers of two, as an ADC's scaled counts are.
+    enum Resolution {
+        static let accel_mps2 = 0x1p-14
+        static let rate_radps = 0x1p-20
+        static let range_m = 0x1p-6
+        static let speed_mps = 0x1p-10
+        static let angle_rad = 0x1p-18
+    }
+
+    @inline(__always)
+    func quantize(_ v: Double, _ lsb: Double) -> Double { (v / lsb).rounded() * lsb }
 }

@@ -29,6 +29,15 @@ public struct Simulation {
         public static let command = "/command", nav = "/nav", truth = "/truth", events = "/events"
     }
 
+    /// Writer options for simulated traces: chunks of up to 10 s of simulated
+    /// time (a few milliseconds of wall time), which compress better than the
+    /// 1 s default a hardware rig keeps for crash safety.
+    public static var traceOptions: MCAPWriter.Options {
+        var o = MCAPWriter.Options()
+        o.chunkSpan_ns = 10_000_000_000
+        return o
+    }
+
     public init(scenario: Scenario, guidance: String? = nil, settings: [(name: String, value: String)] = [], seed: UInt64? = nil) {
         self.scenario = scenario
         guidanceName = guidance ?? scenario.guidance.name

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+import TouchdownSim
+import TouchdownTestSupport
+import TouchdownTrace
+
+/// The first message where two traces differ, named by topic, sequence and time.
+func firstDifference(_ expected: [UInt8], _ actual: [UInt8]) throws -> String? {
+    if expected == actual { return nil }
+    let a = StreamReader(source: MemorySource(expected)), b = StreamReader(source: MemorySource(actual))
+    var topics: [UInt16: String] = [:]
+    var index = 0
+    while true {
+        let ra = try a.next(), rb = try b.next()
+        if case .channel(let c)? = ra { topics[c.id] = c.topic }
+        switch (ra, rb) {
+        case (nil, nil):
+            return "the files differ (\(expected.count) and \(actual.count) bytes) but every record matches"
+        case (.message(let x)?, .message(let y)?):
+            if x.channelID != y.channelID || x.logTime_ns != y.logTime_ns || x.data != y.data {
+                return "first differing message: #\(index) \(topics[x.channelID] ?? "?") sequence \(x.sequence) at log time \(x.logTime_ns) ns (re-recorded: \(topics[y.channelID] ?? "?") at \(y.logTime_ns) ns)"
+            }
+        default:
+            if let ra, let rb, ra.opcode != rb.opcode || ra.conformanceJSON != rb.conformanceJSON {
+                return "first differing record #\(index): \(ra.opcodeName) vs \(rb.opcodeName)"
+            }
+            if (ra == nil) != (rb == nil) { return "one trace ends at record #\(index)" }
+        }
+        index += 1
+    }
+}
+
+@Suite("Determinism: same inputs, same bytes")
+struct DeterminismTests {
+    @Test(arguments: ["nominal", "m1-crater-rim", "m2-late-altimeter"])
+    func checkedInTraceIsReRecordedByteForByte(_ name: String) throws {
+        let path = TestPaths.traces.appendingPathComponent("\(name).mcap").path
+        let stored = try #require(FileManager.default.contents(atPath: path), "missing \(path)")
+        #expect(stored.count < 5_000_000, "\(name).mcap is \(stored.count) bytes")
+        let (_, bytes) = try fly(name)
+        let difference = try firstDifference(Array(stored), bytes)
+        #expect(difference == nil, "traces/\(name).mcap: \(difference ?? "")")
+    }
+
+    @Test func traceIsSelfContained() throws {
+        let path = TestPaths.traces.appendingPathComponent("m2-late-altimeter.mcap").path
+        let reader = try IndexedReader(path: path)
+        let attachments = try reader.attachmentIndexes.map { try reader.attachment($0) }
+        let scenarioText = try #require(attachments.first { $0.mediaType == "application/yaml" })
+        let meta = try reader.metadataIndexes.map { try reader.metadata($0) }.first { $0.name == "touchdown.simulation" }
+        let pairs = try #require(meta).metadata
+        #expect(pairs.contains { $0.key == "guidance" && $0.value == "reference" })
+        #expect(pairs.contains { $0.key == "seed" && $0.value == "1" })
+        // Flying the stored scenario with the stored settings gives the same trace.
+        let scenario = try Scenario.parse(text: String(decoding: scenarioText.data, as: UTF8.self),
+                                          file: scenarioText.name, folder: TestPaths.fixtures.appendingPathComponent("scenarios").path)
+        let sink = MemorySink()
+        _ = try Simulation(scenario: scenario, seed: 1)
+            .run(recorder: TraceRecorder(writer: try MCAPWriter(sink: sink, options: Simulation.traceOptions)))
+        let stored = try #require(FileManager.default.contents(atPath: path))
+        #expect(try firstDifference(Array(stored), sink.bytes) == nil)
+    }
+
+    @Test func concurrentRunsGiveIdenticalBytes() async throws {
+        let (_, reference) = try fly("m2-late-altimeter", [("profile", "hardened")])
+        let runs = try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for _ in 0..<4 {
+                group.addTask { try fly("m2-late-altimeter", [("profile", "hardened")]).1 }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for bytes in runs { #expect(bytes == reference) }
+    }
+
+    @Test func aDifferentSeedChangesTheNoise() throws {
+        let scenario = try Scenario.load(path: scenarioPath("nominal"))
+        func record(_ seed: UInt64) throws -> [UInt8] {
+            let sink = MemorySink()
+            _ = try Simulation(scenario: scenario, seed: seed)
+                .run(recorder: TraceRecorder(writer: try MCAPWriter(sink: sink, options: Simulation.traceOptions)))
+            return sink.bytes
+        }
+        let a = try record(1), b = try record(2)
+        #expect(try firstDifference(a, b) != nil)
+    }
+}
