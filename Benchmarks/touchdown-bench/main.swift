@@ -7,6 +7,7 @@
 import Glibc
 #endif
 import CZstd
+import TouchdownSim
 import TouchdownTrace
 
 func now_s() -> Double {
@@ -156,6 +157,32 @@ struct ByteWriterForBench {
     mutating func append<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
 }
 
+/// A full descent of a scenario, with and without recording, side by side:
+/// simulated seconds per wall second. Each is the best of `repeats` runs.
+func simulateBenchmark(scenarioPath: String, repeats: Int, path: String) throws {
+    let scenario = try Scenario.load(path: scenarioPath)
+    let simulation = Simulation(scenario: scenario)
+    var bestPlain = Double.infinity, bestRecorded = Double.infinity
+    var outcome: Outcome?
+    for _ in 0..<repeats {
+        let t0 = now_s()
+        let o = try simulation.run()
+        bestPlain = min(bestPlain, now_s() - t0)
+        let t1 = now_s()
+        let recorded = try simulation.run(recorder: TraceRecorder(path: path, options: Simulation.traceOptions))
+        bestRecorded = min(bestRecorded, now_s() - t1)
+        precondition(o == recorded, "recording changed the outcome")
+        outcome = o
+    }
+    let simulated = outcome!.time_s
+    let reader = try IndexedReader(path: path)
+    let messages = reader.statistics?.messageCount ?? 0
+    print("scenario \(scenario.name): \(fmt(simulated, 1)) simulated s at a \(fmt(Double(scenario.step_ns) / 1e6, 1)) ms step, outcome \(outcome!.kind.rawValue)")
+    print("without recording: \(fmt(bestPlain, 3)) s wall, \(fmt(simulated / bestPlain, 0))x real time (target >= 10000x)")
+    print("with recording:    \(fmt(bestRecorded, 3)) s wall, \(fmt(simulated / bestRecorded, 0))x real time (target >= 1000x); \(messages) messages, \(fmt(Double(reader.source.size) / 1e6)) MB")
+    print("peak memory (max RSS): \(fmt(peakRSS_MB(), 1)) MB")
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String) -> String? {
     guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
@@ -170,7 +197,16 @@ case "trace":
         print("error: \(error)")
         exit(1)
     }
+case "simulate":
+    let scenario = option("--scenario") ?? "fixtures/scenarios/nominal.yaml"
+    let repeats = Int(option("--repeats") ?? "3") ?? 3
+    let path = option("--out") ?? "/tmp/touchdown-bench-simulate.mcap"
+    do { try simulateBenchmark(scenarioPath: scenario, repeats: repeats, path: path) } catch {
+        print("error: \(error)")
+        exit(1)
+    }
 default:
     print("usage: touchdown-bench trace [--duration-s N] [--level L] [--out PATH]")
+    print("       touchdown-bench simulate [--scenario FILE] [--repeats N] [--out PATH]")
     exit(2)
 }

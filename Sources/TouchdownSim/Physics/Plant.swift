@@ -32,6 +32,10 @@ public struct Plant: Sendable {
     public let radius_m: Double
     let step_s: Double
     let engineBlend: Double
+    // cos and sin of the pitch they were computed for (pitch changes only
+    // while the attitude is moving).
+    var trigPitch_rad = Double.nan
+    var cosPitch = 1.0, sinPitch = 0.0
     /// Start of the track, for downrange (the start point is (0, r0)).
     public init(scenario: Scenario, siteElevation_m: Double) {
         vehicle = scenario.vehicle
@@ -79,7 +83,12 @@ public struct Plant: Sendable {
             let r = radiusFromCentre_m
             let ux = x_m / r, uy = y_m / r         // local up
             let hx = -uy, hy = ux                  // local horizontal, direction of travel
-            let c = cos(pitch_rad), s = sin(pitch_rad)
+            if pitch_rad != trigPitch_rad {
+                trigPitch_rad = pitch_rad
+                cosPitch = cos(pitch_rad)
+                sinPitch = sin(pitch_rad)
+            }
+            let c = cosPitch, s = sinPitch
             let a = thrust / mass_kg
             ax_thrust = a * (ux * c - hx * s)
             ay_thrust = a * (uy * c - hy * s)

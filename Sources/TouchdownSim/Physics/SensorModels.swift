@@ -57,7 +57,7 @@ struct SensorModels {
 
     /// Where the boresight ray first meets the ground, if within `maxRange_m`:
     /// marched in steps no longer than half the height above the ground at the
-    /// current point (and at most 20 m), then bisected to a millimetre.
+    /// current point (and at most 200 m), then bisected to a millimetre.
     func slantRange(_ p: Plant, maxRange_m: Double) -> Double? {
         let r = p.radiusFromCentre_m
         let ux = p.x_m / r, uy = p.y_m / r
@@ -74,7 +74,7 @@ struct SensorModels {
         var h0 = height(0)
         if h0 <= 0 { return 0 }
         while t0 < maxRange_m {
-            let t1 = min(maxRange_m, t0 + min(20, max(0.5, 0.5 * h0)))
+            let t1 = min(maxRange_m, t0 + min(200, max(0.5, 0.5 * h0)))
             let h1 = height(t1)
             if h1 <= 0 {
                 var lo = t0, hi = t1

@@ -114,30 +114,38 @@ public struct Simulation {
                                pitch_rad: p.pitch_rad, mass_kg: p.mass_kg, thrust_n: p.thrust_n)
         }
 
+        // Next instant each schedule is due (a compare per step, not a division).
+        var nextImu: UInt64 = 0, nextAltimeter: UInt64 = 0, nextVelocimeter: UInt64 = 0
+        var nextAttitude: UInt64 = 0, nextGuidance: UInt64 = 0, nextTruth: UInt64 = 0
         while true {
-            let needAGL = t % altimeterPeriod == 0 || t % velocimeterPeriod == 0
-            let h = needAGL ? agl(plant) : 0
-            if t % imuPeriod == 0 {
+            let altimeterDue = t == nextAltimeter, velocimeterDue = t == nextVelocimeter
+            let h = altimeterDue || velocimeterDue ? agl(plant) : 0
+            if t == nextImu {
+                nextImu += imuPeriod
                 let m = sensors.imu(plant, at: t)
                 guidance.receive(.imu(m))
                 try topics?.record(m, topics!.imu, t)
             }
-            if t % altimeterPeriod == 0 {
+            if altimeterDue {
+                nextAltimeter += altimeterPeriod
                 let m = sensors.altimeter(plant, altitudeAGL_m: h, at: t)
                 guidance.receive(.altimeter(m))
                 try topics?.record(m, topics!.altimeter, t)
             }
-            if t % velocimeterPeriod == 0 {
+            if velocimeterDue {
+                nextVelocimeter += velocimeterPeriod
                 let m = sensors.velocimeter(plant, altitudeAGL_m: h, at: t)
                 guidance.receive(.velocimeter(m))
                 try topics?.record(m, topics!.velocimeter, t)
             }
-            if t % attitudePeriod == 0 {
+            if t == nextAttitude {
+                nextAttitude += attitudePeriod
                 let m = sensors.attitude(plant, at: t)
                 guidance.receive(.attitude(m))
                 try topics?.record(m, topics!.attitude, t)
             }
-            if t % guidancePeriod == 0 {
+            if t == nextGuidance {
+                nextGuidance += guidancePeriod
                 let out = guidance.step(time_ns: t)
                 let c = out.command
                 guard c.mainThrottle_fraction.isFinite, c.thrusterThrottle_fraction.isFinite, c.pitchCommand_rad.isFinite else {
@@ -153,7 +161,8 @@ public struct Simulation {
                 try topics?.record(c, topics!.command, t)
                 try topics?.record(out.navigation, topics!.nav, t)
             }
-            if t % truthPeriod == 0 {
+            if t == nextTruth {
+                nextTruth += truthPeriod
                 try topics?.record(truth(plant, at: t), topics!.truth, t)
             }
             if t >= end_ns {
