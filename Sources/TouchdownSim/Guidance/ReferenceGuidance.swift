@@ -21,11 +21,12 @@ import TouchdownTrace
 ///   each other within `recover_spread_m` are taken as a change of terrain;
 ///   the altitude is reset to them and the filter re-converges.
 ///
-/// Guidance: braking by E-guidance (the linear-acceleration, energy-optimal
-/// polynomial law, time-to-go chosen for `braking_throttle`) to the approach
-/// gate; approach by the same law to the terminal gate; then a constant-rate
-/// terminal descent, nulling horizontal speed, and engine cut-off only when a
-/// recent accepted range confirms the ground is within `cutoff_altitude_m`.
+/// Guidance: braking at the constant deceleration that reaches the approach
+/// gate's speed at its distance, descending to reach the gate's altitude as
+/// the speed is shed; approach to a stop over the site along a descent-speed
+/// profile; then a constant-rate terminal descent, nulling horizontal speed,
+/// and engine cut-off only when a recent accepted range confirms the ground is
+/// within `cutoff_altitude_m`.
 ///
 /// Profiles set several parameters at once:
 /// - `baseline` expects altimeter ranges from about 3 km up and trusts the
@@ -423,7 +424,7 @@ public struct ReferenceGuidanceFactory: GuidanceFactory {
     public init() {}
     public var name: String { "reference" }
     public var summary: String {
-        "navigation filter (IMU propagation, altimeter and velocimeter updates, innovation gate) and E-guidance braking, approach and constant-rate terminal descent"
+        "navigation filter (IMU propagation, altimeter and velocimeter updates, innovation gate) and braking, approach and constant-rate terminal descent guidance"
     }
     public var parameters: [GuidanceParameter] { ReferenceGuidance.table.map(\.0) }
 
