@@ -22,17 +22,8 @@ func peakRSS_MB() -> Double {
     return Double(usage.ru_maxrss) / 1024  // ru_maxrss is KiB on Linux
 }
 
-/// Fixed-point formatting without Foundation.
-func fmt(_ v: Double, _ digits: Int = 2) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = (abs(v) * scale).rounded()
-    let whole = Int(scaled / scale)
-    let frac = Int(scaled - Double(whole) * scale)
-    var f = String(frac)
-    while f.count < digits { f = "0" + f }
-    return (v < 0 && scaled != 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + f : "")
-}
+/// Two places unless told otherwise.
+func fmt(_ v: Double, _ digits: Int = 2) -> String { formatFixed(v, digits) }
 
 func traceBenchmark(duration_s: Double, level: Int32, path: String) throws {
     let workload = try ReferenceDescent(duration_s: duration_s, seed: 1)

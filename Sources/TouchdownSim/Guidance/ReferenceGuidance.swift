@@ -37,8 +37,8 @@ import TouchdownTrace
 ///   recent range.
 public struct ReferenceGuidance: Guidance {
     public struct Parameters: Sendable {
-        public var profile = "baseline"
-        public var gate = "latching"
+        public var profile = Profile.baseline
+        public var gate = Gate.latching
         public var gateSigma = 4.0
         public var gateFloor_m = 150.0
         public var recoverCount = 10
@@ -66,17 +66,12 @@ public struct ReferenceGuidance: Guidance {
 
         /// Applies a profile's settings (before any individual `--set`).
         mutating func apply(profile name: String) throws {
-            switch name {
-            case "baseline":
-                acquireReset = false
-                blindDescentSpeed_mps = 0
-            case "hardened":
-                acquireReset = true
-                blindDescentSpeed_mps = 15
-            default:
+            guard let p = Profile(rawValue: name) else {
                 throw GuidanceError("profile must be baseline or hardened, not \"\(name)\"")
             }
-            profile = name
+            acquireReset = p == .hardened
+            blindDescentSpeed_mps = p == .hardened ? 15 : 0
+            profile = p
         }
     }
 
@@ -103,8 +98,8 @@ public struct ReferenceGuidance: Guidance {
                                help: "baseline | hardened: sets acquire_reset and blind_descent_speed_mps"), { p, v in try p.apply(profile: v) }),
             entry(GuidanceParameter(name: "gate", defaultValue: "latching",
                                help: "latching | recovering: what follows a rejected altimeter range"), { p, v in
-                guard v == "latching" || v == "recovering" else { throw GuidanceError("gate must be latching or recovering, not \"\(v)\"") }
-                p.gate = v
+                guard let gate = Gate(rawValue: v) else { throw GuidanceError("gate must be latching or recovering, not \"\(v)\"") }
+                p.gate = gate
             }),
             number("gate_sigma", "altimeter innovation gate, in standard deviations", { $0.gateSigma }, { $0.gateSigma = $1 }),
             number("gate_floor_m", "smallest gate half-width", { $0.gateFloor_m }, { $0.gateFloor_m = $1 }),
@@ -132,6 +127,8 @@ public struct ReferenceGuidance: Guidance {
     }()
 
     public enum Phase: String, Sendable { case braking, approach, terminal, cutoff }
+    public enum Gate: String, Sendable { case latching, recovering }
+    public enum Profile: String, Sendable { case baseline, hardened }
 
     public let parameters: Parameters
     let knowledge: MissionKnowledge
@@ -267,7 +264,7 @@ public struct ReferenceGuidance: Guidance {
                 detail: "range rejected at t=\(formatNumber(t)) s: innovation \(formatNumber(nu)) m beyond gate \(formatNumber(gate)) m",
                 anomaly: true))
         }
-        if parameters.gate == "latching" {
+        if parameters.gate == .latching {
             latchedOut = true
             events.append(GuidanceEvent(kind: "altimeter-latched-out",
                 detail: "altimeter ignored from t=\(formatNumber(t)) s on", anomaly: true))

@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// A scenario file that cannot be used, with where and what is accepted.
@@ -161,7 +162,7 @@ struct ScenarioSection {
 
     /// "25 km", "1.7km/s", "+300 m", "5%": a number, optional spaces, a unit.
     static func parseQuantity(_ text: String, _ dimension: Dimension) -> Double? {
-        let trimmed = text.trimmingSpaces
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
         var end = trimmed.startIndex
         for (i, c) in zip(trimmed.indices, trimmed) {
             let isNumberChar = c.isASCII && (c.isNumber || c == "." || c == "+" || c == "-"
@@ -170,17 +171,8 @@ struct ScenarioSection {
             end = trimmed.index(after: i)
         }
         guard end > trimmed.startIndex, let number = Double(trimmed[..<end]), number.isFinite else { return nil }
-        let unit = String(trimmed[end...]).trimmingSpaces
+        let unit = trimmed[end...].trimmingCharacters(in: .whitespaces)
         guard let match = dimension.units.first(where: { $0.name == unit }) else { return nil }
         return number * match.toSI
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -73,8 +73,8 @@ public struct Simulation {
 
     /// Flies with any guidance (a user's own, for example).
     public func run<G: Guidance>(guidance: inout G, recorder: TraceRecorder? = nil) throws -> Outcome {
-        var topics = try recorder.map { try RecordingTopics(recorder: $0, simulation: self) }
-        let outcome = try fly(&guidance, &topics)
+        let topics = try recorder.map { try RecordingTopics(recorder: $0, simulation: self) }
+        let outcome = try fly(&guidance, topics)
         if let recorder {
             try recorder.writer.addMetadata(name: "touchdown.outcome", outcome.fields)
             try recorder.finish()
@@ -82,7 +82,7 @@ public struct Simulation {
         return outcome
     }
 
-    private func fly<G: Guidance>(_ guidance: inout G, _ topics: inout RecordingTopics?) throws -> Outcome {
+    private func fly<G: Guidance>(_ guidance: inout G, _ topics: RecordingTopics?) throws -> Outcome {
         let s = scenario
         let step = s.step_ns
         func period(_ rate: Double) -> UInt64 { Scenario.period_ns(rate: rate, step_ns: step)! }
@@ -96,10 +96,13 @@ public struct Simulation {
         var sensors = SensorModels(scenario: s, terrain: terrain, seed: seed)
         let attitudeGain = min(1, step_s / s.vehicle.attitudeTimeConstant_s)
         let attitudeDelta = s.vehicle.attitudeRateLimit_radps * step_s
-        let clearance_m = s.moon.radius_m + terrain.maxElevation_m
+        // Contact is only possible below the highest terrain: compared squared,
+        // so most steps need no square root and no terrain lookup.
+        let clearance_m = s.moon.radius_m + terrain.maxElevation_m + 1
+        let clearanceSquared_m2 = clearance_m * clearance_m
         let site = knowledge.siteDownrange_m
         var command = CommandSample(stamp_ns: 0, mainThrottle_fraction: 0, thrusterThrottle_fraction: 0, pitchCommand_rad: s.initial.pitch_rad)
-        var firstAnomaly: (time_s: Double, what: String)?
+        var firstAnomaly: Outcome.Anomaly?
         var exhaustedReported = false
         var t: UInt64 = 0
 
@@ -107,9 +110,11 @@ public struct Simulation {
             p.radiusFromCentre_m - s.moon.radius_m - terrain.elevation(downrange_m: p.downrange_m)
         }
         func truth(_ p: Plant, at time: UInt64, altitude: Double? = nil) -> TruthSample {
-            let h = altitude ?? agl(p)
-            return TruthSample(stamp_ns: time, downrange_m: p.downrange_m, altitudeAGL_m: h,
-                               terrainElevation_m: terrain.elevation(downrange_m: p.downrange_m),
+            let downrange = p.downrange_m
+            let elevation = terrain.elevation(downrange_m: downrange)
+            let h = altitude ?? p.radiusFromCentre_m - s.moon.radius_m - elevation
+            return TruthSample(stamp_ns: time, downrange_m: downrange, altitudeAGL_m: h,
+                               terrainElevation_m: elevation,
                                verticalSpeed_mps: p.verticalSpeed_mps, horizontalSpeed_mps: p.horizontalSpeed_mps,
                                pitch_rad: p.pitch_rad, mass_kg: p.mass_kg, thrust_n: p.thrust_n)
         }
@@ -124,25 +129,25 @@ public struct Simulation {
                 nextImu += imuPeriod
                 let m = sensors.imu(plant, at: t)
                 guidance.receive(.imu(m))
-                try topics?.record(m, topics!.imu, t)
+                try topics?.record(m, \.imu, t)
             }
             if altimeterDue {
                 nextAltimeter += altimeterPeriod
                 let m = sensors.altimeter(plant, altitudeAGL_m: h, at: t)
                 guidance.receive(.altimeter(m))
-                try topics?.record(m, topics!.altimeter, t)
+                try topics?.record(m, \.altimeter, t)
             }
             if velocimeterDue {
                 nextVelocimeter += velocimeterPeriod
                 let m = sensors.velocimeter(plant, altitudeAGL_m: h, at: t)
                 guidance.receive(.velocimeter(m))
-                try topics?.record(m, topics!.velocimeter, t)
+                try topics?.record(m, \.velocimeter, t)
             }
             if t == nextAttitude {
                 nextAttitude += attitudePeriod
                 let m = sensors.attitude(plant, at: t)
                 guidance.receive(.attitude(m))
-                try topics?.record(m, topics!.attitude, t)
+                try topics?.record(m, \.attitude, t)
             }
             if t == nextGuidance {
                 nextGuidance += guidancePeriod
@@ -155,15 +160,15 @@ public struct Simulation {
                 command.mainThrottle_fraction = min(1, max(0, c.mainThrottle_fraction))
                 command.thrusterThrottle_fraction = min(1, max(0, c.thrusterThrottle_fraction))
                 for e in out.events {
-                    if e.anomaly && firstAnomaly == nil { firstAnomaly = (Double(t) * 1e-9, e.detail) }
-                    try topics?.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail), topics!.events, t)
+                    if e.anomaly && firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: e.detail) }
+                    try topics?.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail), \.events, t)
                 }
-                try topics?.record(c, topics!.command, t)
-                try topics?.record(out.navigation, topics!.nav, t)
+                try topics?.record(c, \.command, t)
+                try topics?.record(out.navigation, \.nav, t)
             }
             if t == nextTruth {
                 nextTruth += truthPeriod
-                try topics?.record(truth(plant, at: t), topics!.truth, t)
+                try topics?.record(truth(plant, at: t), \.truth, t)
             }
             if t >= end_ns {
                 let p = plant
@@ -180,12 +185,11 @@ public struct Simulation {
 
             if plant.propellantExhausted && !exhaustedReported {
                 exhaustedReported = true
-                let what = "propellant exhausted at t=\(fixed(Double(t) * 1e-9, 3)) s, \(fixed(agl(plant), 1)) m above the ground"
-                if firstAnomaly == nil { firstAnomaly = (Double(t) * 1e-9, what) }
-                try topics?.record(EventSample(stamp_ns: t, kind: "propellant-exhausted", detail: what), topics!.events, t)
+                let what = "propellant exhausted at t=\(formatFixed(Double(t) * 1e-9, 3)) s, \(formatFixed(agl(plant), 1)) m above the ground"
+                if firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: what) }
+                try topics?.record(EventSample(stamp_ns: t, kind: "propellant-exhausted", detail: what), \.events, t)
             }
-            // Contact: only possible below the highest terrain.
-            if plant.radiusFromCentre_m <= clearance_m {
+            if plant.x_m * plant.x_m + plant.y_m * plant.y_m <= clearanceSquared_m2 {
                 let hNow = agl(plant)
                 if hNow <= 0 {
                     let hBefore = max(0, agl(before))
@@ -198,17 +202,17 @@ public struct Simulation {
                     let contactTime_s = (Double(t - step) + f * Double(step)) * 1e-9
                     let contact_ns = t - step + UInt64((f * Double(step)).rounded())
                     let outcome = classify(contact, time_s: contactTime_s, site: site, firstAnomaly: firstAnomaly)
-                    try topics?.record(truth(contact, at: contact_ns, altitude: 0), topics!.truth, contact_ns)
+                    try topics?.record(truth(contact, at: contact_ns, altitude: 0), \.truth, contact_ns)
                     try topics?.record(EventSample(stamp_ns: contact_ns, kind: "touchdown",
-                        detail: "\(outcome.kind.rawValue) at t=\(fixed(contactTime_s, 3)) s: descending \(fixed(outcome.verticalSpeed_mps, 2)) m/s, horizontal \(fixed(outcome.horizontalSpeed_mps, 2)) m/s, tilt \(fixed(outcome.tilt_deg, 1)) deg"),
-                        topics!.events, contact_ns)
+                        detail: "\(outcome.kind.rawValue) at t=\(formatFixed(contactTime_s, 3)) s: descending \(formatFixed(outcome.verticalSpeed_mps, 2)) m/s, horizontal \(formatFixed(outcome.horizontalSpeed_mps, 2)) m/s, tilt \(formatFixed(outcome.tilt_deg, 1)) deg"),
+                        \.events, contact_ns)
                     return outcome
                 }
             }
         }
     }
 
-    func classify(_ p: Plant, time_s: Double, site: Double, firstAnomaly: (time_s: Double, what: String)?) -> Outcome {
+    func classify(_ p: Plant, time_s: Double, site: Double, firstAnomaly: Outcome.Anomaly?) -> Outcome {
         let l = scenario.limits
         let down = -p.verticalSpeed_mps
         let across = abs(p.horizontalSpeed_mps)
@@ -233,7 +237,7 @@ public enum SimulationError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .guidanceInvalidOutput(let t, let c):
-            "guidance returned a non-finite command at t=\(fixed(t, 3)) s: main \(c.mainThrottle_fraction), thrusters \(c.thrusterThrottle_fraction), pitch \(c.pitchCommand_rad)"
+            "guidance returned a non-finite command at t=\(formatFixed(t, 3)) s: main \(c.mainThrottle_fraction), thrusters \(c.thrusterThrottle_fraction), pitch \(c.pitchCommand_rad)"
         }
     }
 }
@@ -278,7 +282,7 @@ struct RecordingTopics {
     }
 
     @inline(__always)
-    func record<M: TraceMessage>(_ m: M, _ topic: TraceRecorder.Topic<M>, _ t: UInt64) throws {
-        try recorder.record(m, on: topic, logTime_ns: t)
+    func record<M: TraceMessage>(_ m: M, _ topic: KeyPath<RecordingTopics, TraceRecorder.Topic<M>>, _ t: UInt64) throws {
+        try recorder.record(m, on: self[keyPath: topic], logTime_ns: t)
     }
 }

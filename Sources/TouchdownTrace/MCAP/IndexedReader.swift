@@ -84,8 +84,8 @@ public final class IndexedReader {
                 }
                 let content = UnsafeRawBufferPointer(rebasing: b[(i + 9)..<(i + 9 + Int(length))])
                 switch try RecordParser.parse(opcode: op, content: content, recordOffset: at) {
-                case .schema(let s): if !schemas.contains(where: { $0.id == s.id }) { schemas.append(s) }
-                case .channel(let c): if !channels.contains(where: { $0.id == c.id }) { channels.append(c) }
+                case .schema(let s): schemas.addFirstDefinition(s)
+                case .channel(let c): channels.addFirstDefinition(c)
                 case .statistics(let s): statistics = s
                 case .chunkIndex(let c): chunkIndexes.append(c)
                 case .attachmentIndex(let a): attachmentIndexes.append(a)
@@ -338,8 +338,8 @@ extension IndexedReader {
     /// Adds a Schema or Channel record to the reader's tables, first definition winning.
     fileprivate func learn(_ record: Record) {
         switch record {
-        case .schema(let s): if !schemas.contains(where: { $0.id == s.id }) { schemas.append(s) }
-        case .channel(let c): if !channels.contains(where: { $0.id == c.id }) { channels.append(c) }
+        case .schema(let s): schemas.addFirstDefinition(s)
+        case .channel(let c): channels.addFirstDefinition(c)
         default: break
         }
     }

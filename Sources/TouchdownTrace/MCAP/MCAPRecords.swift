@@ -288,3 +288,15 @@ public enum Record: Sendable {
     /// The record's name as the specification spells it.
     public var opcodeName: String { Opcode.name(of: opcode) }
 }
+
+/// Schema and Channel records: defined by id, first definition winning.
+protocol DefinitionRecord { var id: UInt16 { get } }
+extension Schema: DefinitionRecord {}
+extension Channel: DefinitionRecord {}
+
+extension Array where Element: DefinitionRecord {
+    /// Appends `definition` unless one with its id is already here.
+    mutating func addFirstDefinition(_ definition: Element) {
+        if !contains(where: { $0.id == definition.id }) { append(definition) }
+    }
+}

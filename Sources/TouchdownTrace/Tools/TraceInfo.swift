@@ -74,8 +74,8 @@ public struct TraceInfo: Sendable {
         var attached: [AttachmentInfo] = []
         while let record = try stream.next() {
             switch record {
-            case .schema(let s): if !schemas.contains(where: { $0.id == s.id }) { schemas.append(s) }
-            case .channel(let c): if !channelList.contains(where: { $0.id == c.id }) { channelList.append(c) }
+            case .schema(let s): schemas.addFirstDefinition(s)
+            case .channel(let c): channelList.addFirstDefinition(c)
             case .message(let m):
                 counts[Int(m.channelID)] += 1
                 total += 1

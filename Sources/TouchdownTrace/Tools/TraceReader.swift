@@ -84,7 +84,7 @@ public final class TraceReader {
         let lo = start_ns ?? 0, hi = end_ns ?? .max
         while let record = try stream.next() {
             switch record {
-            case .schema(let s): if !schemas.contains(where: { $0.id == s.id }) { schemas.append(s) }
+            case .schema(let s): schemas.addFirstDefinition(s)
             case .channel(let c):
                 if decoders[Int(c.id)] == nil { decoders[Int(c.id)] = ChannelDecoder(channel: c, schema: schemas.first { $0.id == c.schemaID }) }
             case .message(let m):
