@@ -21,9 +21,9 @@ import TouchdownTrace
 ///   each other within `recover_spread_m` are taken as a change of terrain;
 ///   the altitude is reset to them and the filter re-converges.
 ///
-/// Guidance: braking at the constant deceleration that reaches the approach
-/// gate's speed at its distance, descending to reach the gate's altitude as
-/// the speed is shed; approach to a stop over the site along a descent-speed
+/// Guidance: E-guidance braking (a linear-in-time acceleration re-planned
+/// every step to reach the approach gate's position and velocity, time-to-go
+/// from the distance left to the gate); approach to a stop over the site along a descent-speed
 /// profile; then a constant-rate terminal descent, nulling horizontal speed,
 /// and engine cut-off only when a recent accepted range confirms the ground is
 /// within `cutoff_altitude_m`.
@@ -47,11 +47,13 @@ public struct ReferenceGuidance: Guidance {
         public var acquireCount = 5
         public var blindDescentSpeed_mps = 0.0
         public var blindAltitude_m = 3500.0
+        public var blindDeceleration_mps2 = 1.0
         public var rangeTimeout_s = 2.0
         public var approachAltitude_m = 3000.0
-        public var approachDownrange_m = 4000.0
-        public var approachHorizontalSpeed_mps = 80.0
-        public var approachVerticalSpeed_mps = 60.0
+        public var approachDownrange_m = 2000.0
+        public var approachHorizontalSpeed_mps = 40.0
+        public var approachVerticalSpeed_mps = 80.0
+        public var brakingMinTimeToGo_s = 10.0
         public var descentSpeedAt1km_mps = 30.0
         public var terminalAltitude_m = 100.0
         public var terminalDescentSpeed_mps = 4.0
@@ -109,11 +111,13 @@ public struct ReferenceGuidance: Guidance {
             number("acquire_count", "consistent ranges needed for acquire_reset", { Double($0.acquireCount) }, { $0.acquireCount = max(1, Int($1)) }),
             number("blind_descent_speed_mps", "descent-speed limit with no recent range below blind_altitude_m (0: none)", { $0.blindDescentSpeed_mps }, { $0.blindDescentSpeed_mps = $1 }),
             number("blind_altitude_m", "altitude below which the blind limit applies", { $0.blindAltitude_m }, { $0.blindAltitude_m = $1 }),
+            number("blind_deceleration_mps2", "deceleration the blind limit plans for above blind_altitude_m", { $0.blindDeceleration_mps2 }, { $0.blindDeceleration_mps2 = $1 }),
             number("range_timeout_s", "a range older than this is not recent", { $0.rangeTimeout_s }, { $0.rangeTimeout_s = $1 }),
             number("approach_altitude_m", "approach gate altitude", { $0.approachAltitude_m }, { $0.approachAltitude_m = $1 }),
             number("approach_downrange_m", "approach gate distance before the site", { $0.approachDownrange_m }, { $0.approachDownrange_m = $1 }),
             number("approach_horizontal_speed_mps", "approach gate horizontal speed", { $0.approachHorizontalSpeed_mps }, { $0.approachHorizontalSpeed_mps = $1 }),
             number("approach_vertical_speed_mps", "approach gate descent speed", { $0.approachVerticalSpeed_mps }, { $0.approachVerticalSpeed_mps = $1 }),
+            number("braking_min_time_to_go_s", "braking hands over to approach when its time-to-go falls below this", { $0.brakingMinTimeToGo_s }, { $0.brakingMinTimeToGo_s = $1 }),
             number("descent_speed_at_1km_mps", "approach descent speed at 1 km", { $0.descentSpeedAt1km_mps }, { $0.descentSpeedAt1km_mps = $1 }),
             number("terminal_altitude_m", "terminal gate altitude, above the site", { $0.terminalAltitude_m }, { $0.terminalAltitude_m = $1 }),
             number("terminal_descent_speed_mps", "descent speed at the terminal gate", { $0.terminalDescentSpeed_mps }, { $0.terminalDescentSpeed_mps = $1 }),
@@ -317,6 +321,15 @@ public struct ReferenceGuidance: Guidance {
         return p.approachVerticalSpeed_mps
     }
 
+    /// The acceleration now of the linear-in-time profile a(τ) = a₀ + a₁τ
+    /// that covers `distance_m` and ends at `finalSpeed_mps` after
+    /// `timeToGo_s`, from `speed_mps` (E-guidance, one axis):
+    /// a₀ = 6·d/T² − 2·(2·v + v_f)/T.
+    func eGuidanceAcceleration(distance_m d: Double, speed_mps v: Double, finalSpeed_mps vf: Double,
+                               timeToGo_s t: Double) -> Double {
+        6 * d / (t * t) - 2 * (2 * v + vf) / t
+    }
+
     func hasRecentRange(at time_ns: UInt64) -> Bool {
         guard let last = lastAccepted_ns else { return false }
         return Double(time_ns &- last) * 1e-9 <= parameters.rangeTimeout_s
@@ -337,25 +350,32 @@ public struct ReferenceGuidance: Guidance {
 
         let available = maxThrust / mass_kg
         if phase == .braking {
-            // Horizontal: the constant deceleration that ends at the approach
-            // gate's speed at the gate's distance (self-correcting: falling
-            // behind raises it). Vertical: the descent that reaches the gate's
-            // altitude when the horizontal speed has been shed.
+            // E-guidance: re-planned every step, a linear-in-time acceleration
+            // that reaches the approach gate's position and velocity together
+            // after `timeToGo`. Time-to-go comes from the downrange channel:
+            // covering the distance to the gate while the horizontal speed
+            // falls evenly to the gate's. With that time-to-go the downrange
+            // polynomial is a constant deceleration, and the vertical
+            // polynomial brings altitude and descent speed to the gate's.
+            // Positions are along the curved ground track and the local
+            // vertical; gH and gUp carry the curvature terms.
             let distance = max(1, toSite - parameters.approachDownrange_m)
             let vGate = parameters.approachHorizontalSpeed_mps
-            let need = max(0, (horizontalSpeed_mps * horizontalSpeed_mps - vGate * vGate) / (2 * distance))
-            let timeLeft = max(1, (horizontalSpeed_mps - vGate) / max(need, 0.05))
-            let climbTarget = -(altitude_m - parameters.approachAltitude_m) / timeLeft
-            let target = max(climbTarget, -parameters.approachVerticalSpeed_mps)
-            aUp = -gUp + 0.05 * (target - verticalSpeed_mps)
-            aH = -gH - need
-            if altitude_m <= parameters.approachAltitude_m || horizontalSpeed_mps <= vGate || toSite <= parameters.approachDownrange_m {
+            let timeToGo = max(1, 2 * distance / max(1, horizontalSpeed_mps + vGate))
+            aH = -gH + eGuidanceAcceleration(
+                distance_m: distance, speed_mps: horizontalSpeed_mps, finalSpeed_mps: vGate, timeToGo_s: timeToGo)
+            aUp = -gUp + eGuidanceAcceleration(
+                distance_m: parameters.approachAltitude_m - altitude_m, speed_mps: verticalSpeed_mps,
+                finalSpeed_mps: -parameters.approachVerticalSpeed_mps, timeToGo_s: timeToGo)
+            if altitude_m <= parameters.approachAltitude_m || horizontalSpeed_mps <= vGate
+                || toSite <= parameters.approachDownrange_m || timeToGo < parameters.brakingMinTimeToGo_s {
                 events.append(GuidanceEvent(kind: "phase", detail: "braking -> approach at altitude \(formatNumber(altitude_m)) m, \(formatNumber(toSite)) m before the site"))
                 phase = .approach
             }
         }
         if phase == .approach {
-            // Horizontal: stop over the site. Vertical: follow the descent-speed profile.
+            // Horizontal: the constant deceleration that stops over the site.
+            // Vertical: follow the descent-speed profile.
             let distance = max(1, toSite)
             let need = horizontalSpeed_mps > 0 ? horizontalSpeed_mps * horizontalSpeed_mps / (2 * distance) : 0
             aH = -gH - need - (horizontalSpeed_mps < 0 ? 0.2 * horizontalSpeed_mps : 0)
@@ -378,10 +398,17 @@ public struct ReferenceGuidance: Guidance {
                 phase = .cutoff
             }
         }
-        // Hardened: no faster than the blind limit while no range confirms the altitude.
-        if parameters.blindDescentSpeed_mps > 0 && phase != .cutoff && altitude_m < parameters.blindAltitude_m
-            && !hasRecentRange(at: time_ns) && verticalSpeed_mps < -parameters.blindDescentSpeed_mps {
-            aUp = max(aUp, -gUp + 0.5 * (-parameters.blindDescentSpeed_mps - verticalSpeed_mps))
+        // Hardened: while no range confirms the altitude, no faster than the
+        // blind limit below `blind_altitude_m`, and above it no faster than
+        // the speed from which `blind_deceleration_mps2` still reaches the
+        // limit by that altitude.
+        if parameters.blindDescentSpeed_mps > 0 && phase != .cutoff && !hasRecentRange(at: time_ns) {
+            let vBlind = parameters.blindDescentSpeed_mps
+            let above = max(0, altitude_m - parameters.blindAltitude_m)
+            let limit = (vBlind * vBlind + 2 * parameters.blindDeceleration_mps2 * above).squareRoot()
+            if verticalSpeed_mps < -limit {
+                aUp = max(aUp, -gUp + 0.5 * (-limit - verticalSpeed_mps))
+            }
         }
         // Vertical first: the horizontal command gets what thrust is left.
         aUp = min(max(aUp, 0), available)
