@@ -75,6 +75,32 @@ public struct GuidanceOutput: Sendable {
 public protocol Guidance {
     mutating func receive(_ reading: SensorReading)
     mutating func step(time_ns: UInt64) -> GuidanceOutput
+    /// Set when the guidance can no longer run: its process crashed or did
+    /// not answer in time. Checked after every `step`; the run then ends with
+    /// the matching outcome. In-process Swift guidance leaves it `nil`.
+    var failure: GuidanceFailure? { get }
+}
+
+extension Guidance {
+    public var failure: GuidanceFailure? { nil }
+}
+
+/// Why a guidance stopped answering.
+public struct GuidanceFailure: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case crashed = "guidance-crashed"
+        case timeout = "guidance-timeout"
+        case invalidOutput = "guidance-invalid-output"
+    }
+    public var kind: Kind
+    public var detail: String
+
+    public init(_ kind: Kind, _ detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+
+    public var description: String { "\(kind.rawValue): \(detail)" }
 }
 
 /// A named, tunable parameter of a guidance, as `touchdown guidance list` shows it.

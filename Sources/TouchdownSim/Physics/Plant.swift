@@ -25,6 +25,9 @@ public struct Plant: Sendable {
     public var pitchRate_radps = 0.0
     public var mainThrottle_fraction = 0.0
     public var thrusterThrottle_fraction = 0.0
+    /// What each engine group delivers of its rated thrust (actuator faults:
+    /// a shortfall, an engine out). Propellant flow follows the thrust.
+    public var mainThrustFactor = 1.0, thrusterThrustFactor = 1.0
     public private(set) var propellantExhausted = false
 
     public let vehicle: Scenario.Vehicle
@@ -60,8 +63,8 @@ public struct Plant: Sendable {
     public var horizontalSpeed_mps: Double { (-vx_mps * y_m + vy_mps * x_m) / radiusFromCentre_m }
     public var propellant_kg: Double { mass_kg - vehicle.dryMass_kg }
     public var thrust_n: Double {
-        propellantExhausted ? 0 : mainThrottle_fraction * vehicle.mainThrust_n
-            + thrusterThrottle_fraction * Double(vehicle.thrusterCount) * vehicle.thrusterThrust_n
+        propellantExhausted ? 0 : mainThrottle_fraction * vehicle.mainThrust_n * mainThrustFactor
+            + thrusterThrottle_fraction * Double(vehicle.thrusterCount) * vehicle.thrusterThrust_n * thrusterThrustFactor
     }
     /// Angular rate of the body in inertial space (what a gyro measures).
     public var bodyRate_radps: Double { horizontalSpeed_mps / radiusFromCentre_m - pitchRate_radps }

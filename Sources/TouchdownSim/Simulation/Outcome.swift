@@ -7,6 +7,22 @@ public struct Outcome: Sendable, Equatable {
         case hardLanding = "hard-landing"
         case crashed
         case timeout
+        /// The guidance under test failed; the vehicle's state is the one at
+        /// that instant (`altitudeAGL_m` says how high it was).
+        case guidanceCrashed = "guidance-crashed"
+        case guidanceTimeout = "guidance-timeout"
+        case guidanceInvalidOutput = "guidance-invalid-output"
+
+        init(_ failure: GuidanceFailure.Kind) {
+            switch failure {
+            case .crashed: self = .guidanceCrashed
+            case .timeout: self = .guidanceTimeout
+            case .invalidOutput: self = .guidanceInvalidOutput
+            }
+        }
+
+        /// The run ended without a touchdown.
+        public var endedInFlight: Bool { self != .landed && self != .hardLanding && self != .crashed }
     }
 
     public var kind: Kind
@@ -40,7 +56,7 @@ public struct Outcome: Sendable, Equatable {
             ("propellant_kg", formatFixed(propellant_kg, 2)),
             ("landing_error_m", formatFixed(landingError_m, 1)),
         ]
-        if kind == .timeout { rows.append(("altitude_agl_m", formatFixed(altitudeAGL_m, 1))) }
+        if kind.endedInFlight { rows.append(("altitude_agl_m", formatFixed(altitudeAGL_m, 1))) }
         if let a = firstAnomaly {
             rows.append(("first_anomaly_time_s", formatFixed(a.time_s, 3)))
             rows.append(("first_anomaly", a.what))

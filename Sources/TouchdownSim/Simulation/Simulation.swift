@@ -73,8 +73,22 @@ public struct Simulation {
 
     /// Flies with any guidance (a user's own, for example).
     public func run<G: Guidance>(guidance: inout G, recorder: TraceRecorder? = nil) throws -> Outcome {
+        var hooks = DirectHooks()
+        return try run(guidance: &guidance, hooks: &hooks, recorder: recorder)
+    }
+
+    /// Flies with any guidance, with `hooks` between the vehicle and the
+    /// guidance (the replayer's faults). `metadata` is added to the trace
+    /// beside the simulation's own.
+    public func run<G: Guidance, H: SimulationHooks>(
+        guidance: inout G, hooks: inout H, recorder: TraceRecorder? = nil,
+        metadata: [(name: String, fields: [(key: String, value: String)])] = []
+    ) throws -> Outcome {
         let topics = try recorder.map { try RecordingTopics(recorder: $0, simulation: self) }
-        let outcome = try fly(&guidance, topics)
+        if let recorder {
+            for m in metadata { try recorder.writer.addMetadata(name: m.name, m.fields) }
+        }
+        let outcome = try fly(&guidance, &hooks, topics)
         if let recorder {
             try recorder.writer.addMetadata(name: "touchdown.outcome", outcome.fields)
             try recorder.finish()
@@ -82,7 +96,7 @@ public struct Simulation {
         return outcome
     }
 
-    private func fly<G: Guidance>(_ guidance: inout G, _ topics: RecordingTopics?) throws -> Outcome {
+    private func fly<G: Guidance, H: SimulationHooks>(_ guidance: inout G, _ hooks: inout H, _ topics: RecordingTopics?) throws -> Outcome {
         let s = scenario
         let step = s.step_ns
         func period(_ rate: Double) -> UInt64 { Scenario.period_ns(rate: rate, step_ns: step)! }
@@ -122,65 +136,87 @@ public struct Simulation {
         // Next instant each schedule is due (a compare per step, not a division).
         var nextImu: UInt64 = 0, nextAltimeter: UInt64 = 0, nextVelocimeter: UInt64 = 0
         var nextAttitude: UInt64 = 0, nextGuidance: UInt64 = 0, nextTruth: UInt64 = 0
+        let needsAltitude = hooks.needsAltitude
+        @inline(__always) func deliver(_ r: SensorReading) throws {
+            guidance.receive(r)
+            guard let topics else { return }
+            switch r {
+            case .imu(let m): try topics.record(m, \.imu, t)
+            case .altimeter(let m): try topics.record(m, \.altimeter, t)
+            case .velocimeter(let m): try topics.record(m, \.velocimeter, t)
+            case .attitude(let m): try topics.record(m, \.attitude, t)
+            }
+        }
+        func recordEvent(_ e: EventSample) throws { try topics?.record(e, \.events, e.stamp_ns) }
+        func endInFlight(_ kind: Outcome.Kind, _ what: String?) throws -> Outcome {
+            let p = plant
+            if let what, firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: what) }
+            if kind != .timeout, let what {
+                try recordEvent(EventSample(stamp_ns: t, kind: kind.rawValue, detail: what))
+            }
+            try hooks.finish(at: t, recordEvent)
+            return Outcome(kind: kind, time_s: Double(t) * 1e-9, verticalSpeed_mps: -p.verticalSpeed_mps,
+                           horizontalSpeed_mps: abs(p.horizontalSpeed_mps), tilt_deg: abs(p.pitch_rad) * 180 / .pi,
+                           propellant_kg: p.propellant_kg, landingError_m: abs(p.downrange_m - site),
+                           altitudeAGL_m: agl(p), firstAnomaly: firstAnomaly)
+        }
         while true {
             let altimeterDue = t == nextAltimeter, velocimeterDue = t == nextVelocimeter
-            let h = altimeterDue || velocimeterDue ? agl(plant) : 0
+            let h = altimeterDue || velocimeterDue || needsAltitude ? agl(plant) : 0
             if t == nextImu {
                 nextImu += imuPeriod
-                let m = sensors.imu(plant, at: t)
-                guidance.receive(.imu(m))
-                try topics?.record(m, \.imu, t)
+                try hooks.sensor(.imu(sensors.imu(plant, at: t)), at: t, altitudeAGL_m: h, deliver: deliver)
             }
             if altimeterDue {
                 nextAltimeter += altimeterPeriod
-                let m = sensors.altimeter(plant, altitudeAGL_m: h, at: t)
-                guidance.receive(.altimeter(m))
-                try topics?.record(m, \.altimeter, t)
+                try hooks.sensor(.altimeter(sensors.altimeter(plant, altitudeAGL_m: h, at: t)), at: t, altitudeAGL_m: h, deliver: deliver)
             }
             if velocimeterDue {
                 nextVelocimeter += velocimeterPeriod
-                let m = sensors.velocimeter(plant, altitudeAGL_m: h, at: t)
-                guidance.receive(.velocimeter(m))
-                try topics?.record(m, \.velocimeter, t)
+                try hooks.sensor(.velocimeter(sensors.velocimeter(plant, altitudeAGL_m: h, at: t)), at: t, altitudeAGL_m: h, deliver: deliver)
             }
             if t == nextAttitude {
                 nextAttitude += attitudePeriod
-                let m = sensors.attitude(plant, at: t)
-                guidance.receive(.attitude(m))
-                try topics?.record(m, \.attitude, t)
+                try hooks.sensor(.attitude(sensors.attitude(plant, at: t)), at: t, altitudeAGL_m: h, deliver: deliver)
             }
+            try hooks.deliverDue(upTo: t, deliver: deliver)
             if t == nextGuidance {
                 nextGuidance += guidancePeriod
                 let out = guidance.step(time_ns: t)
+                if let failure = guidance.failure {
+                    return try endInFlight(Outcome.Kind(failure.kind), "\(failure.kind.rawValue) at t=\(formatFixed(Double(t) * 1e-9, 3)) s: \(failure.detail)")
+                }
                 let c = out.command
                 guard c.mainThrottle_fraction.isFinite, c.thrusterThrottle_fraction.isFinite, c.pitchCommand_rad.isFinite else {
-                    throw SimulationError.guidanceInvalidOutput(time_s: Double(t) * 1e-9, command: c)
+                    return try endInFlight(.guidanceInvalidOutput,
+                        "guidance returned a non-finite command at t=\(formatFixed(Double(t) * 1e-9, 3)) s: main \(c.mainThrottle_fraction), thrusters \(c.thrusterThrottle_fraction), pitch \(c.pitchCommand_rad)")
                 }
                 command = c
                 command.mainThrottle_fraction = min(1, max(0, c.mainThrottle_fraction))
                 command.thrusterThrottle_fraction = min(1, max(0, c.thrusterThrottle_fraction))
+                hooks.commanded(command, at: t)
                 for e in out.events {
                     if e.anomaly && firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: e.detail) }
                     try topics?.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail), \.events, t)
                 }
                 try topics?.record(c, \.command, t)
                 try topics?.record(out.navigation, \.nav, t)
+                hooks.observe(out, truth: truth(plant, at: t))
             }
+            try hooks.drainEvents(at: t, recordEvent)
             if t == nextTruth {
                 nextTruth += truthPeriod
                 try topics?.record(truth(plant, at: t), \.truth, t)
             }
             if t >= end_ns {
-                let p = plant
-                return Outcome(kind: .timeout, time_s: Double(t) * 1e-9, verticalSpeed_mps: -p.verticalSpeed_mps,
-                               horizontalSpeed_mps: abs(p.horizontalSpeed_mps), tilt_deg: abs(p.pitch_rad) * 180 / .pi,
-                               propellant_kg: p.propellant_kg, landingError_m: abs(p.downrange_m - site),
-                               altitudeAGL_m: agl(p), firstAnomaly: firstAnomaly)
+                return try endInFlight(.timeout, nil)
             }
 
+            let applied = hooks.actuator(at: t, latest: command)
+            (plant.mainThrustFactor, plant.thrusterThrustFactor) = hooks.thrustFactors(at: t)
             let before = plant
-            plant.step(mainCommand: command.mainThrottle_fraction, thrusterCommand: command.thrusterThrottle_fraction,
-                       pitchCommand_rad: command.pitchCommand_rad, attitudeDeltaLimit: attitudeDelta, attitudeGain: attitudeGain)
+            plant.step(mainCommand: applied.mainThrottle_fraction, thrusterCommand: applied.thrusterThrottle_fraction,
+                       pitchCommand_rad: applied.pitchCommand_rad, attitudeDeltaLimit: attitudeDelta, attitudeGain: attitudeGain)
             t += step
 
             if plant.propellantExhausted && !exhaustedReported {
@@ -206,6 +242,7 @@ public struct Simulation {
                     try topics?.record(EventSample(stamp_ns: contact_ns, kind: "touchdown",
                         detail: "\(outcome.kind.rawValue) at t=\(formatFixed(contactTime_s, 3)) s: descending \(formatFixed(outcome.verticalSpeed_mps, 2)) m/s, horizontal \(formatFixed(outcome.horizontalSpeed_mps, 2)) m/s, tilt \(formatFixed(outcome.tilt_deg, 1)) deg"),
                         \.events, contact_ns)
+                    try hooks.finish(at: contact_ns, recordEvent)
                     return outcome
                 }
             }
@@ -228,17 +265,6 @@ public struct Simulation {
         return Outcome(kind: kind, time_s: time_s, verticalSpeed_mps: down, horizontalSpeed_mps: across,
                        tilt_deg: tilt * 180 / .pi, propellant_kg: p.propellant_kg,
                        landingError_m: abs(p.downrange_m - site), altitudeAGL_m: 0, firstAnomaly: firstAnomaly)
-    }
-}
-
-public enum SimulationError: Error, CustomStringConvertible {
-    case guidanceInvalidOutput(time_s: Double, command: CommandSample)
-
-    public var description: String {
-        switch self {
-        case .guidanceInvalidOutput(let t, let c):
-            "guidance returned a non-finite command at t=\(formatFixed(t, 3)) s: main \(c.mainThrottle_fraction), thrusters \(c.thrusterThrottle_fraction), pitch \(c.pitchCommand_rad)"
-        }
     }
 }
 
