@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "touchdown", targets: ["touchdown"]),
         .library(name: "TouchdownTrace", targets: ["TouchdownTrace"]),
         .library(name: "TouchdownSim", targets: ["TouchdownSim"]),
+        .library(name: "TouchdownReplay", targets: ["TouchdownReplay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,17 +39,24 @@ let package = Package(
             name: "TouchdownSim",
             dependencies: ["TouchdownTrace", .product(name: "Yams", package: "Yams")]
         ),
+        // The replayer: open and closed loop, faults, metrics, assertions,
+        // digests, and guidance in other processes.
+        .target(
+            name: "TouchdownReplay",
+            dependencies: ["TouchdownSim", "TouchdownTrace"]
+        ),
         .executableTarget(
             name: "touchdown",
             dependencies: [
                 "TouchdownTrace",
                 "TouchdownSim",
+                "TouchdownReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "touchdown-bench",
-            dependencies: ["TouchdownTrace", "TouchdownSim", "CZstd"],
+            dependencies: ["TouchdownTrace", "TouchdownSim", "TouchdownReplay", "CZstd"],
             path: "Benchmarks/touchdown-bench"
         ),
         .target(
@@ -62,6 +70,10 @@ let package = Package(
         .testTarget(
             name: "TouchdownSimTests",
             dependencies: ["TouchdownSim", "TouchdownTrace", "TouchdownTestSupport"]
+        ),
+        .testTarget(
+            name: "TouchdownReplayTests",
+            dependencies: ["TouchdownReplay", "TouchdownSim", "TouchdownTrace", "TouchdownTestSupport"]
         ),
         .testTarget(
             name: "TouchdownCLITests",

@@ -263,11 +263,11 @@ public struct ReferenceGuidance: Guidance {
             return
         }
         rejectedCount += 1
-        if pendingRejections.isEmpty {
-            events.append(GuidanceEvent(kind: "altimeter-rejected",
-                detail: "range rejected at t=\(formatNumber(t)) s: innovation \(formatNumber(nu)) m beyond gate \(formatNumber(gate)) m",
-                anomaly: true))
-        }
+        // Every rejection is on the record; the first of a run of them is
+        // flagged as an anomaly.
+        events.append(GuidanceEvent(kind: "altimeter-rejected",
+            detail: "range rejected at t=\(formatNumber(t)) s: innovation \(formatNumber(nu)) m beyond gate \(formatNumber(gate)) m",
+            anomaly: pendingRejections.isEmpty))
         if parameters.gate == .latching {
             latchedOut = true
             events.append(GuidanceEvent(kind: "altimeter-latched-out",

@@ -314,7 +314,7 @@ extension Scenario {
     }
 
     /// The sampling period in nanoseconds, if it is a whole number of steps.
-    static func period_ns(rate: Double, step_ns: UInt64) -> UInt64? {
+    public static func period_ns(rate: Double, step_ns: UInt64) -> UInt64? {
         let period = (1e9 / rate).rounded()
         guard period >= Double(step_ns), period.truncatingRemainder(dividingBy: Double(step_ns)) == 0,
               abs(period - 1e9 / rate) < 0.5 else { return nil }

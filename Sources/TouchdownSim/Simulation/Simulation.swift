@@ -270,19 +270,19 @@ public struct Simulation {
 
 /// The recorder's topics for a simulated trace, and what makes the trace
 /// self-contained: the scenario file as an attachment, and the guidance,
-/// settings and seed as metadata.
-struct RecordingTopics {
-    let recorder: TraceRecorder
-    let imu: TraceRecorder.Topic<ImuSample>
-    let altimeter: TraceRecorder.Topic<AltimeterSample>
-    let velocimeter: TraceRecorder.Topic<VelocimeterSample>
-    let attitude: TraceRecorder.Topic<AttitudeSample>
-    let command: TraceRecorder.Topic<CommandSample>
-    let nav: TraceRecorder.Topic<NavSample>
-    let truth: TraceRecorder.Topic<TruthSample>
-    let events: TraceRecorder.Topic<EventSample>
+/// settings and seed as metadata. The replayer records through it too.
+public struct RecordingTopics {
+    public let recorder: TraceRecorder
+    public let imu: TraceRecorder.Topic<ImuSample>
+    public let altimeter: TraceRecorder.Topic<AltimeterSample>
+    public let velocimeter: TraceRecorder.Topic<VelocimeterSample>
+    public let attitude: TraceRecorder.Topic<AttitudeSample>
+    public let command: TraceRecorder.Topic<CommandSample>
+    public let nav: TraceRecorder.Topic<NavSample>
+    public let truth: TraceRecorder.Topic<TruthSample>
+    public let events: TraceRecorder.Topic<EventSample>
 
-    init(recorder: TraceRecorder, simulation: Simulation) throws {
+    public init(recorder: TraceRecorder, simulation: Simulation) throws {
         self.recorder = recorder
         typealias T = Simulation.Topics
         imu = try recorder.topic(T.imu, ImuSample.self)
@@ -308,7 +308,17 @@ struct RecordingTopics {
     }
 
     @inline(__always)
-    func record<M: TraceMessage>(_ m: M, _ topic: KeyPath<RecordingTopics, TraceRecorder.Topic<M>>, _ t: UInt64) throws {
+    public func record<M: TraceMessage>(_ m: M, _ topic: KeyPath<RecordingTopics, TraceRecorder.Topic<M>>, _ t: UInt64) throws {
         try recorder.record(m, on: self[keyPath: topic], logTime_ns: t)
+    }
+
+    /// Records a sensor message on its topic.
+    public func record(_ r: SensorReading, at t: UInt64) throws {
+        switch r {
+        case .imu(let m): try record(m, \.imu, t)
+        case .altimeter(let m): try record(m, \.altimeter, t)
+        case .velocimeter(let m): try record(m, \.velocimeter, t)
+        case .attitude(let m): try record(m, \.attitude, t)
+        }
     }
 }

@@ -1,0 +1,356 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TouchdownSim
+import TouchdownTrace
+
+/// What a number in a fault spec measures, told by its unit.
+public enum FaultDimension: String, Sendable, CaseIterable {
+    case time, length, speed, acceleration, angle, angularRate = "angular rate", fraction
+
+    /// Units accepted, with their factor to SI.
+    var units: [(String, Double)] {
+        switch self {
+        case .time: [("ns", 1e-9), ("us", 1e-6), ("ms", 1e-3), ("s", 1), ("min", 60)]
+        case .length: [("mm", 1e-3), ("cm", 1e-2), ("m", 1), ("km", 1e3)]
+        case .speed: [("m/s", 1), ("km/s", 1e3)]
+        case .acceleration: [("m/s2", 1), ("m/s^2", 1)]
+        case .angle: [("rad", 1), ("mrad", 1e-3), ("deg", Double.pi / 180)]
+        case .angularRate: [("rad/s", 1), ("mrad/s", 1e-3), ("deg/s", Double.pi / 180)]
+        case .fraction: [("%", 1e-2), ("", 1)]
+        }
+    }
+
+    var unitList: String { units.map(\.0).filter { !$0.isEmpty }.joined(separator: ", ") }
+}
+
+/// The numeric fields of each sensor message that value faults can change,
+/// in a fixed order (the indexes `FaultSpec.fields` holds).
+public enum SensorFields {
+    public static func names(_ topic: FaultSpec.Topic) -> [(name: String, dimension: FaultDimension)] {
+        switch topic {
+        case .imu:
+            [("accel_x_mps2", .acceleration), ("accel_y_mps2", .acceleration), ("accel_z_mps2", .acceleration),
+             ("rate_x_radps", .angularRate), ("rate_y_radps", .angularRate), ("rate_z_radps", .angularRate)]
+        case .altimeter: [("range_m", .length)]
+        case .velocimeter: [("horizontal_velocity_mps", .speed), ("vertical_velocity_mps", .speed)]
+        case .attitude: [("pitch_rad", .angle)]
+        case .command: []
+        }
+    }
+
+    /// The outlier a `spike` adds when no `size` is given.
+    static func defaultSpike(_ d: FaultDimension) -> Double {
+        switch d {
+        case .length: 1000
+        case .speed: 50
+        case .acceleration: 5
+        case .angularRate: 0.5
+        case .angle: 0.5
+        case .time, .fraction: 1
+        }
+    }
+}
+
+extension FaultSpec {
+    /// Which faults each topic takes.
+    public static func kinds(on topic: Topic) -> [Kind] {
+        switch topic {
+        case .command: Kind.allCases.filter(\.isActuator)
+        case .altimeter, .velocimeter: Kind.allCases.filter { !$0.isActuator }
+        case .imu, .attitude: Kind.allCases.filter { !$0.isActuator && $0 != .acquireBelow && $0 != .maxRange }
+        }
+    }
+
+    /// Parses one spec. Throws `FaultSpecError` naming what was wrong.
+    public init(parsing spec: String) throws {
+        let text = spec.trimmingSpaces
+        func fail(_ problem: String) -> FaultSpecError { .syntax(spec: text, problem: problem) }
+        guard !text.isEmpty else { throw fail("empty") }
+        var parts = text.split(separator: "@", omittingEmptySubsequences: false).map(String.init)
+        let head = parts.removeFirst()
+        var items = head.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let main = items.removeFirst()
+        let (target, value) = main.splitOnce("=")
+        guard let dot = target.firstIndex(of: ".") else { throw fail("no TOPIC.KIND before \"=\"") }
+        var topicName = String(target[..<dot])
+        if topicName.hasPrefix("/") { topicName.removeFirst() }
+        let kindName = String(target[target.index(after: dot)...])
+        guard let topic = Topic(rawValue: topicName) else { throw FaultSpecError.unknownTopic(spec: text, topic: topicName) }
+        guard let kind = Kind(rawValue: kindName) else { throw FaultSpecError.unknownKind(spec: text, kind: kindName) }
+        guard Self.kinds(on: topic).contains(kind) else {
+            throw FaultSpecError.notOnTopic(spec: text, kind: kindName, topic: topicName, accepted: Self.kinds(on: topic).map(\.rawValue))
+        }
+
+        self.text = text
+        self.topic = topic
+        self.kind = kind
+        amount = 0
+        size = nil
+        probability = 1
+        burst = 1
+        jitter_ns = 0
+        group = .all
+        window = .always
+        let topicFields = SensorFields.names(topic)
+        fields = Array(topicFields.indices)
+
+        var options: [(String, String)] = []
+        for item in items {
+            let (k, v) = item.splitOnce("=")
+            guard let v, !k.isEmpty else { throw fail("option \"\(item)\" is not NAME=VALUE") }
+            options.append((k, v))
+        }
+        let accepted = Self.options(for: kind)
+        for (k, _) in options where !accepted.contains(k) {
+            throw FaultSpecError.unknownOption(spec: text, option: k, accepted: accepted)
+        }
+        func option(_ name: String) -> String? { options.last { $0.0 == name }?.1 }
+        func quantity(_ part: String, _ allowed: [FaultDimension]) throws -> (Double, FaultDimension) {
+            guard let q = parseFaultQuantity(part), allowed.contains(q.1), q.0.isFinite else {
+                let expected = allowed.map { "a \($0.rawValue) (\($0 == .fraction ? "a number or %" : $0.unitList))" }
+                throw FaultSpecError.badValue(spec: text, part: part, expected: expected.joined(separator: " or "))
+            }
+            return q
+        }
+        func required(_ what: String) throws -> String {
+            guard let value, !value.isEmpty else { throw fail("\(kind.rawValue) needs a value: \(what)") }
+            return value
+        }
+        func probabilityValue(_ part: String) throws -> Double {
+            let (p, _) = try quantity(part, [.fraction])
+            guard (0...1).contains(p) else {
+                throw FaultSpecError.badValue(spec: text, part: part, expected: "a probability from 0 to 100% (or 0 to 1)")
+            }
+            return p
+        }
+        /// Restricts `fields` to those of the given dimension, and to `field=` if given.
+        func selectFields(dimension: FaultDimension?) throws {
+            var chosen = Array(topicFields.indices)
+            if let d = dimension {
+                chosen = chosen.filter { topicFields[$0].dimension == d }
+                if chosen.isEmpty {
+                    let ds = Set(topicFields.map(\.dimension))
+                    let units = FaultDimension.allCases.filter { ds.contains($0) }.map { "\($0.rawValue) (\($0.unitList))" }
+                    throw FaultSpecError.badValue(spec: text, part: value ?? "", expected: "for \(topic.rawValue) \(units.joined(separator: " or "))")
+                }
+            }
+            if let f = option("field") {
+                guard let i = topicFields.firstIndex(where: { $0.name == f }) else {
+                    throw FaultSpecError.badValue(spec: text, part: "field=\(f)", expected: "a field of \(topic.rawValue): \(topicFields.map(\.name).joined(separator: ", "))")
+                }
+                guard chosen.contains(i) else {
+                    throw FaultSpecError.badValue(spec: text, part: "field=\(f)", expected: "a field measured in the value's unit")
+                }
+                chosen = [i]
+            }
+            fields = chosen
+        }
+        let measured: [FaultDimension] = Array(Set(topicFields.map(\.dimension))).sorted { $0.rawValue < $1.rawValue }
+
+        switch kind {
+        case .latency, .commandLatency:
+            amount = try quantity(try required("a delay such as 1.5s"), [.time]).0
+            guard amount >= 0 else { throw FaultSpecError.badValue(spec: text, part: value!, expected: "a delay of 0 or more") }
+            if let j = option("jitter") {
+                let (js, _) = try quantity(j, [.time])
+                guard js >= 0 else { throw FaultSpecError.badValue(spec: text, part: j, expected: "a jitter of 0 or more") }
+                jitter_ns = UInt64((js * 1e9).rounded())
+            }
+        case .drop:
+            probability = try probabilityValue(try required("a probability such as 5%"))
+            if let b = option("burst") {
+                guard let n = Int(b), n >= 1, n <= 1_000_000 else {
+                    throw FaultSpecError.badValue(spec: text, part: "burst=\(b)", expected: "a whole number of messages from 1 to 1000000")
+                }
+                burst = n
+            }
+        case .blackout, .stuck, .stuckThrottle:
+            if let value, !value.isEmpty { throw fail("\(kind.rawValue) takes no value, only a window (@…)") }
+            if kind == .stuck { try selectFields(dimension: nil) }
+        case .bias, .noise:
+            let (a, d) = try quantity(try required("a quantity with its unit, such as 300m"), measured)
+            if kind == .noise && a < 0 { throw FaultSpecError.badValue(spec: text, part: value!, expected: "a standard deviation of 0 or more") }
+            amount = a
+            try selectFields(dimension: d)
+        case .drift:
+            let part = try required("a rate with its unit per second, such as 2m/s for a range")
+            let (a, d) = try driftQuantity(part, topicFields: topicFields, spec: text)
+            amount = a
+            try selectFields(dimension: d)
+        case .scale:
+            let (a, _) = try quantity(try required("a factor such as 1.05 or 105%"), [.fraction])
+            amount = a
+            try selectFields(dimension: nil)
+        case .spike:
+            probability = try probabilityValue(try required("a probability such as 1%"))
+            if let s = option("size") {
+                let (a, d) = try quantity(s, measured)
+                size = a
+                try selectFields(dimension: d)
+            } else {
+                try selectFields(dimension: nil)
+            }
+        case .nan:
+            if let value, !value.isEmpty { probability = try probabilityValue(value) }
+            try selectFields(dimension: nil)
+        case .reorder, .duplicate:
+            probability = try probabilityValue(try required("a probability such as 2%"))
+        case .acquireBelow, .maxRange:
+            amount = try quantity(try required("an altitude or range such as 900m"), [.length]).0
+            guard amount > 0 else { throw FaultSpecError.badValue(spec: text, part: value!, expected: "a length above 0") }
+        case .thrustShortfall:
+            let part = try required("the fraction of thrust lost, such as 20%")
+            amount = try quantity(part, [.fraction]).0
+            guard (0...1).contains(amount) else { throw FaultSpecError.badValue(spec: text, part: part, expected: "a fraction from 0 to 100%") }
+            if let g = option("group") {
+                guard let eg = EngineGroup(rawValue: g) else {
+                    throw FaultSpecError.badValue(spec: text, part: "group=\(g)", expected: "main, thrusters or all")
+                }
+                group = eg
+            }
+        case .engineOut:
+            let part = try required("the engine group: main, thrusters or all")
+            guard let eg = EngineGroup(rawValue: part) else {
+                throw FaultSpecError.badValue(spec: text, part: part, expected: "main, thrusters or all")
+            }
+            group = eg
+        }
+
+        for w in parts {
+            let (a, b) = w.splitOnce("..")
+            func bound(_ s: String) throws -> (Double, FaultDimension)? {
+                if s.isEmpty { return nil }
+                guard let q = parseFaultQuantity(s), q.1 == .time || q.1 == .length, q.0.isFinite, q.0 >= 0 else {
+                    throw FaultSpecError.badWindow(spec: text, window: w, problem: "has \"\(s)\", not a time or altitude of 0 or more")
+                }
+                return q
+            }
+            let lo = try bound(a)
+            let hi = try b.map(bound) ?? nil
+            guard lo != nil || hi != nil else { throw FaultSpecError.badWindow(spec: text, window: w, problem: "is empty") }
+            let dims = Set([lo?.1, hi?.1].compactMap { $0 })
+            guard dims.count == 1, let dim = dims.first else {
+                throw FaultSpecError.badWindow(spec: text, window: w, problem: "mixes a time and an altitude")
+            }
+            if let l = lo?.0, let h = hi?.0, l > h {
+                throw FaultSpecError.badWindow(spec: text, window: w, problem: "ends before it starts")
+            }
+            if dim == .time {
+                if let l = lo { window.from_ns = UInt64((l.0 * 1e9).rounded()) }
+                if let h = hi { window.to_ns = UInt64((h.0 * 1e9).rounded()) }
+            } else {
+                if let l = lo { window.altitudeMin_m = l.0 }
+                if let h = hi { window.altitudeMax_m = h.0 }
+            }
+        }
+    }
+
+    static func options(for kind: Kind) -> [String] {
+        switch kind {
+        case .latency: ["jitter"]
+        case .drop: ["burst"]
+        case .stuck, .bias, .drift, .scale, .noise, .nan: ["field"]
+        case .spike: ["size", "field"]
+        case .thrustShortfall: ["group"]
+        default: []
+        }
+    }
+}
+
+/// A drift's rate: a field's unit per second (`2m/s` on a range, `0.01m/s2/s`
+/// on an acceleration, `0.1deg/s` on a pitch).
+private func driftQuantity(_ part: String, topicFields: [(name: String, dimension: FaultDimension)], spec: String) throws -> (Double, FaultDimension) {
+    let dims = Set(topicFields.map(\.dimension))
+    if part.hasSuffix("/s"), let q = parseFaultQuantity(String(part.dropLast(2))), dims.contains(q.1), q.0.isFinite {
+        return q
+    }
+    // A speed field drifting in m/s per second is written as an acceleration.
+    if dims.contains(.speed), let q = parseFaultQuantity(part), q.1 == .acceleration, q.0.isFinite {
+        return (q.0, .speed)
+    }
+    // An angle drifting per second is written as an angular rate.
+    if dims.contains(.angle), let q = parseFaultQuantity(part), q.1 == .angularRate, q.0.isFinite {
+        return (q.0, .angle)
+    }
+    let examples = FaultDimension.allCases.filter { dims.contains($0) }.map { "\($0.units.first { !$0.0.isEmpty }!.0)/s" }
+    throw FaultSpecError.badValue(spec: spec, part: part, expected: "a rate per second: \(examples.joined(separator: ", "))")
+}
+
+/// A number with an optional sign and exponent, then a unit; nil when either
+/// part is not recognised.
+func parseFaultQuantity(_ text: String) -> (Double, FaultDimension)? {
+    let chars = Array(text.utf8)
+    var i = 0
+    if i < chars.count, chars[i] == UInt8(ascii: "+") || chars[i] == UInt8(ascii: "-") { i += 1 }
+    var digits = 0
+    while i < chars.count, (chars[i] >= 48 && chars[i] <= 57) || chars[i] == UInt8(ascii: ".") {
+        if chars[i] != UInt8(ascii: ".") { digits += 1 }
+        i += 1
+    }
+    guard digits > 0 else { return nil }
+    if i < chars.count, chars[i] == UInt8(ascii: "e") || chars[i] == UInt8(ascii: "E") {
+        var j = i + 1
+        if j < chars.count, chars[j] == UInt8(ascii: "+") || chars[j] == UInt8(ascii: "-") { j += 1 }
+        let start = j
+        while j < chars.count, chars[j] >= 48 && chars[j] <= 57 { j += 1 }
+        if j > start { i = j }
+    }
+    guard let number = Double(String(decoding: chars[0..<i], as: UTF8.self)) else { return nil }
+    let unit = String(decoding: chars[i...], as: UTF8.self)
+    for d in FaultDimension.allCases {
+        if let (_, factor) = d.units.first(where: { $0.0 == unit }) { return (number * factor, d) }
+    }
+    return nil
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s.removeLast() }
+        return String(s)
+    }
+
+    /// Splits at the first occurrence of `separator`: (before, after), or (self, nil).
+    func splitOnce(_ separator: String) -> (String, String?) {
+        let sep = Array(separator.utf8), bytes = Array(utf8)
+        guard !sep.isEmpty, bytes.count >= sep.count else { return (self, nil) }
+        for i in 0...(bytes.count - sep.count) where Array(bytes[i..<(i + sep.count)]) == sep {
+            return (String(decoding: bytes[..<i], as: UTF8.self), String(decoding: bytes[(i + sep.count)...], as: UTF8.self))
+        }
+        return (self, nil)
+    }
+}
+
+extension FaultSpec {
+    /// Reads a fault file: one spec per line; blank lines and text after `#`
+    /// are ignored. Errors name the file and line.
+    public static func load(path: String) throws -> [FaultSpec] {
+        guard let text = readTextFile(path) else { throw ReplayError.guidance("\(path): cannot read the fault file") }
+        var specs: [FaultSpec] = []
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(raw).splitOnce("#").0.trimmingSpaces
+            if line.isEmpty { continue }
+            do { specs.append(try FaultSpec(parsing: line)) } catch {
+                throw ReplayError.guidance("\(path):\(n + 1): \(error)")
+            }
+        }
+        return specs
+    }
+}
+
+/// The whole of a small text file, or nil if it cannot be read.
+func readTextFile(_ path: String) -> String? {
+    guard let f = fopen(path, "rb") else { return nil }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, f)
+        if n > 0 { bytes += chunk[0..<n] }
+        if n < chunk.count { break }
+        guard bytes.count <= 16 << 20 else { return nil }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

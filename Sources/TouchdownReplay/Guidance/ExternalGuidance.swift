@@ -1,0 +1,322 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TouchdownSim
+import TouchdownTrace
+
+/// Guidance in another process, stepped in lockstep over the line protocol
+/// of docs/guidance-protocol.md: a command (`--guidance-cmd`, any language),
+/// or a C shared library (`--guidance-lib`) loaded by the
+/// `touchdown-guidance-host` program, so that a library that crashes or hangs
+/// takes down only its own process.
+///
+/// Sensor lines are buffered and written with the `step` line; the answer is
+/// awaited for at most the step budget. A process that exits, closes its
+/// output or answers nonsense sets `failure`; so does one that does not
+/// answer in time, which is then killed.
+public final class ExternalGuidance: Guidance {
+    public enum Program: Sendable {
+        /// A shell command line, run with `/bin/sh -c`.
+        case command(String)
+        /// A shared library implementing include/touchdown_guidance.h.
+        case library(path: String)
+    }
+
+    public private(set) var failure: GuidanceFailure?
+    public let label: String
+    private var pid: pid_t = 0
+    private var toChild: Int32 = -1
+    private var fromChild: Int32 = -1
+    private var outgoing: [UInt8] = []
+    private var incoming: [UInt8] = []
+    private var incomingHead = 0
+    private let stepBudget_ms: Int32
+    private var lastTime_ns: UInt64 = 0
+    private var lastOutput: GuidanceOutput
+    /// Longest line accepted from the guidance.
+    static let lineLimit = 1 << 16
+
+    /// Starts the process and sends the mission knowledge and settings.
+    /// - Throws: `ReplayError.guidance` when the program cannot be started
+    ///   (bad input); a process that starts and then fails sets `failure`.
+    public init(program: Program, knowledge: MissionKnowledge, settings: [(name: String, value: String)],
+                stepBudget_s: Double = 1, startBudget_s: Double = 10) throws {
+        stepBudget_ms = Int32(max(1, min(3_600_000, (stepBudget_s * 1000).rounded())))
+        let argv: [String]
+        switch program {
+        case .command(let line):
+            argv = ["/bin/sh", "-c", line]
+            label = "cmd:" + line
+        case .library(let path):
+            guard access(path, R_OK) == 0 else { throw ReplayError.guidance("--guidance-lib \(path): no such readable file") }
+            argv = [try Self.hostPath(), path]
+            label = "lib:" + path
+        }
+        let n = knowledge.initialNavigation
+        lastOutput = GuidanceOutput(
+            command: CommandSample(stamp_ns: 0, mainThrottle_fraction: 0, thrusterThrottle_fraction: 0, pitchCommand_rad: n.pitch_rad),
+            navigation: n)
+        try spawn(argv)
+
+        let v = knowledge.vehicle
+        let config: [(String, Double)] = [
+            ("site_downrange_m", knowledge.siteDownrange_m), ("site_elevation_m", knowledge.siteElevation_m),
+            ("moon_radius_m", knowledge.moonRadius_m), ("moon_gm_m3ps2", knowledge.moonGM_m3ps2),
+            ("initial_mass_kg", v.initialMass_kg), ("dry_mass_kg", v.dryMass_kg), ("isp_s", v.isp_s),
+            ("main_thrust_n", v.mainThrust_n), ("main_min_throttle_fraction", v.mainMinThrottle_fraction),
+            ("thruster_count", Double(v.thrusterCount)), ("thruster_thrust_n", v.thrusterThrust_n),
+            ("nav_downrange_m", n.downrange_m), ("nav_altitude_m", n.altitude_m),
+            ("nav_vertical_speed_mps", n.verticalSpeed_mps), ("nav_horizontal_speed_mps", n.horizontalSpeed_mps),
+            ("nav_pitch_rad", n.pitch_rad), ("altitude_sigma_m", knowledge.altitudeSigma_m),
+            ("speed_sigma_mps", knowledge.speedSigma_mps), ("guidance_rate_hz", knowledge.guidanceRate_hz),
+        ]
+        append("touchdown-guidance 1\n")
+        append("config " + config.map { "\($0.0)=\($0.1)" }.joined(separator: " ") + "\n")
+        for s in settings {
+            guard !s.name.contains("\n"), !s.value.contains("\n") else {
+                throw ReplayError.guidance("guidance setting \(s.name) holds a line break, which the protocol cannot carry")
+            }
+            append("param \(s.name)=\(s.value)\n")
+        }
+        append("start\n")
+        let budget = Int32(max(1, min(3_600_000, (startBudget_s * 1000).rounded())))
+        guard send(budget: budget, at: 0), let line = readLine(budget: budget, at: 0) else { return }
+        if line == "ready" { return }
+        if line.hasPrefix("error ") {
+            throw ReplayError.guidance("guidance \(label) refused to start: \(line.dropFirst(6))")
+        }
+        fail(.invalidOutput, "answered \"\(line.prefix(200))\" to start, expected ready or error")
+    }
+
+    deinit {
+        guard pid > 0 else { return }
+        if failure == nil {
+            append("end\n")
+            _ = send(budget: 200, at: lastTime_ns)
+        }
+        close(toChild)
+        // Give it a moment to exit on its own, then make sure.
+        var status: Int32 = 0
+        for _ in 0..<50 {
+            if waitpid(pid, &status, WNOHANG) == pid { close(fromChild); return }
+            usleep(2000)
+        }
+        kill(-pid, SIGKILL)
+        kill(pid, SIGKILL)
+        _ = waitpid(pid, &status, 0)
+        close(fromChild)
+    }
+
+    /// Where `touchdown-guidance-host` is: `TOUCHDOWN_GUIDANCE_HOST`, or
+    /// beside the running executable (the build folder).
+    static func hostPath() throws -> String {
+        if let env = getenv("TOUCHDOWN_GUIDANCE_HOST") { return String(cString: env) }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        var candidates: [String] = []
+        if n > 0 {
+            let exe = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let slash = exe.lastIndex(of: "/") {
+                let dir = String(exe[..<slash])
+                candidates.append(dir + "/touchdown-guidance-host")
+            }
+        }
+        for c in candidates where access(c, X_OK) == 0 { return c }
+        throw ReplayError.guidance("touchdown-guidance-host not found (looked in \(candidates.joined(separator: ", "))); build it with `swift build --product touchdown-guidance-host` or set TOUCHDOWN_GUIDANCE_HOST")
+    }
+
+    private func spawn(_ argv: [String]) throws {
+        var input: [Int32] = [0, 0], output: [Int32] = [0, 0]
+        guard pipe(&input) == 0, pipe(&output) == 0 else { throw ReplayError.guidance("cannot create pipes: \(String(cString: strerror(errno)))") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        for fd in input + output { posix_spawn_file_actions_addclose(&actions, fd) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Its own process group, so a timeout kills whatever it started too;
+        // default signal handling, whatever ours is.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF))
+        var cArgs = argv.map { strdup($0) }
+        cArgs.append(nil)
+        defer { for p in cArgs { free(p) } }
+        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, environ)
+        close(input[0]); close(output[1])
+        guard rc == 0 else {
+            close(input[1]); close(output[0])
+            pid = 0
+            throw ReplayError.guidance("cannot start \(argv.joined(separator: " ")): \(String(cString: strerror(rc)))")
+        }
+        toChild = input[1]
+        fromChild = output[0]
+        _ = fcntl(toChild, F_SETFL, fcntl(toChild, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fromChild, F_SETFL, fcntl(fromChild, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(toChild, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fromChild, F_SETFD, FD_CLOEXEC)
+        // Writing to a guidance that has died must give EPIPE, not kill us.
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    private func append(_ s: String) { outgoing.append(contentsOf: s.utf8) }
+
+    private func fail(_ kind: GuidanceFailure.Kind, _ detail: String) {
+        guard failure == nil else { return }
+        failure = GuidanceFailure(kind, detail)
+        if pid > 0 {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
+    }
+
+    /// How the process ended, once it has: "killed by signal 11 (SIGSEGV)".
+    private func exitStatus() -> String {
+        var status: Int32 = 0
+        var r: pid_t = 0
+        for _ in 0..<100 {
+            r = waitpid(pid, &status, WNOHANG)
+            if r != 0 { break }
+            usleep(1000)
+        }
+        guard r == pid else { return "closed its output" }
+        pid = 0
+        let signal = status & 0x7f
+        if signal == 0 { return "exited with status \((status >> 8) & 0xff)" }
+        let name = strsignal(signal).map { String(cString: $0) } ?? "signal"
+        return "killed by signal \(signal) (\(name))"
+    }
+
+    private func elapsed(since start: timespec) -> Int32 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int32((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1_000_000)
+    }
+
+    /// Writes everything buffered. False (and `failure` set) if it cannot.
+    private func send(budget: Int32, at t: UInt64) -> Bool {
+        guard failure == nil else { return false }
+        var start = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        var sent = 0
+        defer { outgoing.removeAll(keepingCapacity: true) }
+        while sent < outgoing.count {
+            let n = outgoing.withUnsafeBytes { write(toChild, $0.baseAddress! + sent, $0.count - sent) }
+            if n > 0 { sent += n; continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                let left = budget - elapsed(since: start)
+                var p = pollfd(fd: toChild, events: Int16(POLLOUT), revents: 0)
+                if left <= 0 || poll(&p, 1, left) == 0 {
+                    fail(.timeout, "did not read its input within \(budget) ms at t=\(formatFixed(Double(t) * 1e-9, 3)) s")
+                    return false
+                }
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            fail(.crashed, "\(exitStatus()) at t=\(formatFixed(Double(t) * 1e-9, 3)) s")
+            return false
+        }
+        return true
+    }
+
+    /// Reads one line within the budget. Nil (and `failure` set) if none comes.
+    private func readLine(budget: Int32, at t: UInt64) -> String? {
+        guard failure == nil else { return nil }
+        var start = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        while true {
+            if let nl = incoming[incomingHead...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: incoming[incomingHead..<nl], as: UTF8.self)
+                incomingHead = nl + 1
+                if incomingHead > 65536 { incoming.removeFirst(incomingHead); incomingHead = 0 }
+                return line
+            }
+            guard incoming.count - incomingHead <= Self.lineLimit else {
+                fail(.invalidOutput, "sent a line longer than \(Self.lineLimit) bytes at t=\(formatFixed(Double(t) * 1e-9, 3)) s")
+                return nil
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = chunk.withUnsafeMutableBytes { read(fromChild, $0.baseAddress!, $0.count) }
+            if n > 0 { incoming.append(contentsOf: chunk[0..<n]); continue }
+            if n == 0 {
+                fail(.crashed, "\(exitStatus()) at t=\(formatFixed(Double(t) * 1e-9, 3)) s")
+                return nil
+            }
+            if errno == EINTR { continue }
+            guard errno == EAGAIN || errno == EWOULDBLOCK else {
+                fail(.crashed, "read failed: \(String(cString: strerror(errno)))")
+                return nil
+            }
+            let left = budget - elapsed(since: start)
+            var p = pollfd(fd: fromChild, events: Int16(POLLIN), revents: 0)
+            if left <= 0 || poll(&p, 1, left) == 0 {
+                fail(.timeout, "no answer within \(budget) ms at t=\(formatFixed(Double(t) * 1e-9, 3)) s")
+                return nil
+            }
+        }
+    }
+
+    public func receive(_ reading: SensorReading) {
+        guard failure == nil else { return }
+        switch reading {
+        case .imu(let m):
+            append("imu \(m.stamp_ns) \(m.accelX_mps2) \(m.accelY_mps2) \(m.accelZ_mps2) \(m.rateX_radps) \(m.rateY_radps) \(m.rateZ_radps)\n")
+        case .altimeter(let m):
+            append("altimeter \(m.stamp_ns) \(m.range_m) \(m.valid ? 1 : 0)\n")
+        case .velocimeter(let m):
+            append("velocimeter \(m.stamp_ns) \(m.horizontalVelocity_mps) \(m.verticalVelocity_mps) \(m.valid ? 1 : 0)\n")
+        case .attitude(let m):
+            append("attitude \(m.stamp_ns) \(m.pitch_rad) \(m.valid ? 1 : 0)\n")
+        }
+    }
+
+    public func step(time_ns: UInt64) -> GuidanceOutput {
+        lastTime_ns = time_ns
+        guard failure == nil else { return lastOutput }
+        append("step \(time_ns)\n")
+        guard send(budget: stepBudget_ms, at: time_ns) else { return lastOutput }
+        var events: [GuidanceEvent] = []
+        while let line = readLine(budget: stepBudget_ms, at: time_ns) {
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            if words.first == "event", words.count >= 3 {
+                let detail = words.count > 3 ? words[3...].joined(separator: " ") : ""
+                events.append(GuidanceEvent(kind: String(words[1]), detail: detail, anomaly: words[2] == "1"))
+                guard events.count <= 10_000 else {
+                    fail(.invalidOutput, "sent more than 10000 events in one step at t=\(formatFixed(Double(time_ns) * 1e-9, 3)) s")
+                    return lastOutput
+                }
+                continue
+            }
+            guard words.first == "output", words.count == 9 else {
+                fail(.invalidOutput, "answered \"\(line.prefix(200))\" to step \(time_ns), expected an output line with 8 numbers")
+                return lastOutput
+            }
+            var v: [Double] = []
+            for w in words[1...] {
+                let text = w.lowercased()
+                if text.contains("nan") { v.append(.nan); continue }
+                guard let d = Double(text) else {
+                    fail(.invalidOutput, "answered \"\(w)\", not a number, in its output for step \(time_ns)")
+                    return lastOutput
+                }
+                v.append(d)
+            }
+            let out = GuidanceOutput(
+                command: CommandSample(stamp_ns: time_ns, mainThrottle_fraction: v[0], thrusterThrottle_fraction: v[1], pitchCommand_rad: v[2]),
+                navigation: NavSample(stamp_ns: time_ns, downrange_m: v[3], altitude_m: v[4], verticalSpeed_mps: v[5],
+                                      horizontalSpeed_mps: v[6], pitch_rad: v[7]),
+                events: events)
+            lastOutput = out
+            return out
+        }
+        return lastOutput
+    }
+}

@@ -1,0 +1,86 @@
+import TouchdownTrace
+
+/// A bound on a metric: `touchdown.vertical_speed_mps <= 2`,
+/// `outcome == landed`, `nav.altitude_error_m.max < 200`.
+public struct Assertion: Sendable, Equatable, CustomStringConvertible {
+    public enum Comparison: String, Sendable, CaseIterable {
+        case lessOrEqual = "<=", greaterOrEqual = ">=", equal = "==", notEqual = "!=", less = "<", greater = ">"
+    }
+
+    public var text: String
+    public var metric: String
+    public var comparison: Comparison
+    public var bound: Metric.Value
+
+    public var description: String { text }
+
+    /// Parses `METRIC OP VALUE`; the metric must be in the catalogue.
+    public init(parsing text: String) throws {
+        self.text = text.trimmingSpaces
+        // Two-character operators first, so `<=` is not read as `<`.
+        let ops: [Comparison] = [.lessOrEqual, .greaterOrEqual, .equal, .notEqual, .less, .greater]
+        var found: (Comparison, String, String)?
+        for op in ops {
+            let (l, r) = self.text.splitOnce(op.rawValue)
+            if let r { found = (op, l.trimmingSpaces, r.trimmingSpaces); break }
+        }
+        guard let (op, name, value) = found, !name.isEmpty, !value.isEmpty else {
+            throw ReplayError.badAssertion(text, "the form is METRIC OP VALUE with OP one of <= >= == != < >, e.g. 'touchdown.vertical_speed_mps <= 2'")
+        }
+        guard MetricCatalogue.entry(name) != nil else {
+            throw ReplayError.badAssertion(text, "unknown metric \"\(name)\"; the catalogue: \(MetricCatalogue.entries.map(\.name).joined(separator: ", "))")
+        }
+        metric = name
+        comparison = op
+        if let v = Double(value) {
+            bound = .number(v)
+        } else {
+            guard op == .equal || op == .notEqual else {
+                throw ReplayError.badAssertion(text, "\"\(value)\" is not a number; only == and != compare words")
+            }
+            bound = .text(value)
+        }
+    }
+
+    func holds(_ value: Double, _ b: Double) -> Bool {
+        switch comparison {
+        case .lessOrEqual: value <= b
+        case .greaterOrEqual: value >= b
+        case .equal: value == b
+        case .notEqual: value != b
+        case .less: value < b
+        case .greater: value > b
+        }
+    }
+
+    /// Checks the bound against the replay's metrics.
+    func check(_ metrics: [Metric]) -> AssertionResult {
+        guard let m = metrics.first(where: { $0.name == metric }) else {
+            return AssertionResult(assertion: self, value: nil, passed: false, detail: "\(metric) was not measured in this replay")
+        }
+        switch (m.value, bound) {
+        case (.number(let v), .number(let b)):
+            let ok = holds(v, b)
+            var detail = "\(metric) = \(m.text), bound \(comparison.rawValue) \(formatMetric(b))"
+            if !ok, let series = m.series, let first = series.first(where: { !holds($0.value, b) }) {
+                detail += "; first exceeded at t=\(formatFixed(first.time_s, 3)) s (\(formatMetric(first.value)))"
+            }
+            return AssertionResult(assertion: self, value: m.value, passed: ok, detail: detail)
+        case (.text(let v), .text(let b)):
+            let ok = comparison == .equal ? v == b : v != b
+            return AssertionResult(assertion: self, value: m.value, passed: ok, detail: "\(metric) = \(v), bound \(comparison.rawValue) \(b)")
+        case (.text(let v), .number):
+            return AssertionResult(assertion: self, value: m.value, passed: false, detail: "\(metric) = \(v) is not a number")
+        case (.number(let v), .text(let b)):
+            return AssertionResult(assertion: self, value: m.value, passed: false, detail: "\(metric) = \(formatMetric(v)) is a number, compared with \(b)")
+        }
+    }
+}
+
+public struct AssertionResult: Sendable {
+    public var assertion: Assertion
+    public var value: Metric.Value?
+    public var passed: Bool
+    /// The value, the bound and, for time series, when it was first exceeded.
+    public var detail: String
+}

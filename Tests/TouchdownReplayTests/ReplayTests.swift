@@ -1,0 +1,194 @@
+import Foundation
+import Testing
+import TouchdownReplay
+import TouchdownSim
+import TouchdownTestSupport
+import TouchdownTrace
+
+func tracePath(_ name: String) -> String { TestPaths.traces.appendingPathComponent("\(name).mcap").path }
+
+/// Recorded /nav and /events of a trace, in log-time order.
+func recorded(_ path: String) throws -> (nav: [NavSample], events: [EventSample]) {
+    let reader = try IndexedReader(path: path)
+    var nav: [NavSample] = [], events: [EventSample] = []
+    try reader.messages(topics: ["/nav", "/events"]) { m in
+        if reader.channel(m.channelID)?.topic == "/nav" { nav.append(try NavSample(cdr: m.data)) }
+        else { events.append(try EventSample(cdr: m.data)) }
+    }
+    return (nav, events)
+}
+
+@Suite("Open loop: the recorded guidance reproduces its recording")
+struct OpenLoopTests {
+    @Test(arguments: ["nominal", "m1-crater-rim", "m2-late-altimeter"])
+    func replayWithTheRecordingGuidanceIsBitForBit(_ name: String) throws {
+        let result = try Replay(trace: tracePath(name), mode: .openLoop).run()
+        let d = try #require(result.divergence)
+        #expect(d.comparedSteps > 5_000)
+        #expect(d.divergentSteps == 0, "first divergence: \(String(describing: d.first))")
+        #expect(d.maxDeviation.allSatisfy { $0 == 0 })
+        #expect(result.outcomeName == "replayed")
+    }
+
+    @Test func aChangedCutoffDivergesWhereTheCutoffActs() throws {
+        // cutoff_altitude_m only matters once navigation reads that low.
+        let result = try Replay(trace: tracePath("nominal"), guidance: .named(nil, settings: [("cutoff_altitude_m", "3")]),
+                                mode: .openLoop).run()
+        let first = try #require(result.divergence?.first)
+        let nav = try recorded(tracePath("nominal")).nav
+        let expected = try #require(nav.first { $0.altitude_m <= 3 })
+        #expect(first.time_s == Double(expected.stamp_ns) * 1e-9)
+        #expect(first.topic == "/command")
+        #expect(result.metric("divergence.steps")!.number! > 0)
+    }
+
+    @Test func aWiderGateDivergesAtTheRejectedRange() throws {
+        let result = try Replay(trace: tracePath("m1-crater-rim"), guidance: .named(nil, settings: [("gate_floor_m", "5000")]),
+                                mode: .openLoop).run()
+        let first = try #require(result.divergence?.first)
+        let rejected = try #require(try recorded(tracePath("m1-crater-rim")).events.first { $0.kind == "altimeter-rejected" })
+        #expect(first.time_s == Double(rejected.stamp_ns) * 1e-9)
+        #expect(first.topic == "/command")
+    }
+
+    @Test func toleranceAbsorbsSmallDifferences() throws {
+        let result = try Replay(trace: tracePath("nominal"), guidance: .named(nil, settings: [("accel_noise_mps2", "0.0030001")]),
+                                mode: .openLoop, tolerances: ["*": 1e3]).run()
+        #expect(result.divergence?.divergentSteps == 0)
+        #expect(result.divergence!.maxDeviation.contains { $0 > 0 })
+    }
+
+    @Test func craterRimEstimateReachesZeroKilometresUp() throws {
+        let result = try Replay(trace: tracePath("m1-crater-rim"), mode: .openLoop).run()
+        let truthAtZero = try #require(result.metric("nav.truth_altitude_at_nav_zero_m")?.number)
+        #expect(truthAtZero > 2_000, "true altitude when navigation read zero: \(truthAtZero) m")
+    }
+}
+
+@Suite("Closed loop: faults change outcomes")
+struct ClosedLoopTests {
+    @Test func craterRimLatchingCrashesAndRecoveringLands() throws {
+        let latching = try Replay(trace: tracePath("m1-crater-rim"), guidance: .named(nil, settings: [("gate", "latching")])).run()
+        #expect(latching.outcome?.kind == .crashed)
+        let recovering = try Replay(trace: tracePath("m1-crater-rim"), guidance: .named(nil, settings: [("gate", "recovering")])).run()
+        #expect(recovering.outcome?.kind == .landed)
+        #expect(recovering.metric("altimeter.rejected_ranges")!.number! >= 10)
+    }
+
+    @Test func closedLoopWithoutFaultsFliesTheRecordedFlightAgain() throws {
+        let dir = try TestPaths.scratch()
+        let out = dir.appendingPathComponent("again.mcap").path
+        let result = try Replay(trace: tracePath("nominal"), output: out).run()
+        #expect(result.outcome?.kind == .landed)
+        // The same messages as the recording (the replay adds its own metadata).
+        func messages(_ path: String) throws -> [[UInt8]] {
+            var all: [[UInt8]] = []
+            try IndexedReader(path: path).messages { all.append(Array($0.data)) }
+            return all
+        }
+        #expect(try messages(out) == messages(tracePath("nominal")))
+    }
+
+    @Test func lateAltimeterOnNominalBaselineCrashesHardenedLands() throws {
+        let fault = try FaultSpec(parsing: "altimeter.acquire-below=900m")
+        let baseline = try Replay(trace: tracePath("nominal"), guidance: .named(nil, settings: [("profile", "baseline")]), faults: [fault]).run()
+        #expect(baseline.outcome?.kind == .crashed, "\(baseline.report)")
+        #expect(baseline.outcome!.verticalSpeed_mps > 20)
+        let hardened = try Replay(trace: tracePath("nominal"), guidance: .named(nil, settings: [("profile", "hardened")]), faults: [fault]).run()
+        #expect(hardened.outcome?.kind == .landed, "\(hardened.report)")
+        let firstRange = try #require(hardened.metric("altimeter.first_valid_altitude_m")?.number)
+        #expect(firstRange <= 900)
+    }
+
+    @Test func actuatorFaultsActOnTheFlight() throws {
+        let clean = try Replay(trace: tracePath("nominal")).run()
+        let short = try Replay(trace: tracePath("nominal"), faults: [try FaultSpec(parsing: "command.thrust-shortfall=10%")]).run()
+        #expect(short.outcome!.propellant_kg != clean.outcome!.propellant_kg)
+        let out = try Replay(trace: tracePath("nominal"), faults: [try FaultSpec(parsing: "command.engine-out=all@600s")]).run()
+        #expect(out.outcome?.kind == .crashed)
+    }
+
+    @Test func appliedFaultsAreEventsInTheOutputTrace() throws {
+        let dir = try TestPaths.scratch()
+        let out = dir.appendingPathComponent("faulted.mcap").path
+        _ = try Replay(trace: tracePath("nominal"), faults: [try FaultSpec(parsing: "attitude.bias=+0.5deg@900s..920s")], output: out).run()
+        let events = try recorded(out).events.filter { $0.kind == "fault" }
+        #expect(events.count == 2)
+        #expect(events[0].stamp_ns == 900_000_000_000 && events[0].detail.contains("acting"))
+        #expect(events[1].detail.contains("stopped") && events[1].detail.contains("201 messages"))
+        #expect(try TraceCheck.run(path: out).messageCount > 0)
+    }
+}
+
+@Suite("Digests")
+struct DigestTests {
+    @Test func twentyReplaysOnAnyThreadGiveOneDigest() async throws {
+        let fault = try FaultSpec(parsing: "imu.drop=5%,burst=10")
+        let digests = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<20 {
+                group.addTask { try Replay(trace: tracePath("nominal"), mode: .openLoop, faults: [fault]).run().digest }
+            }
+            var all: [String] = []
+            for try await d in group { all.append(d) }
+            return all
+        }
+        #expect(digests.count == 20)
+        #expect(Set(digests).count == 1)
+    }
+
+    @Test func aDifferentSeedForADropGivesADifferentDigest() throws {
+        let fault = try FaultSpec(parsing: "imu.drop=5%,burst=10")
+        let a = try Replay(trace: tracePath("nominal"), mode: .openLoop, faults: [fault], seed: 1).run()
+        let b = try Replay(trace: tracePath("nominal"), mode: .openLoop, faults: [fault], seed: 2).run()
+        #expect(a.digest != b.digest)
+        #expect(a.metric("faults.altered_messages")!.number! > 0)
+    }
+
+    @Test func sha256MatchesTheStandardVectors() {
+        func hex(_ s: String) -> String { var h = SHA256(); h.update(Array(s.utf8)); return SHA256.hex(h.finalize()) }
+        #expect(hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+}
+
+@Suite("Fault specs and assertions say what is wrong")
+struct SpecTests {
+    @Test func theIssueExamplesParse() throws {
+        let latency = try FaultSpec(parsing: "altimeter.latency=1.5s")
+        #expect(latency.kind == .latency && latency.amount == 1.5)
+        let drop = try FaultSpec(parsing: "imu.drop=5%,burst=10")
+        #expect(drop.probability == 0.05 && drop.burst == 10)
+        let late = try FaultSpec(parsing: "altimeter.acquire-below=900m")
+        #expect(late.amount == 900)
+        let bias = try FaultSpec(parsing: "altimeter.bias=+300m@120s..180s")
+        #expect(bias.amount == 300 && bias.window.from_ns == 120_000_000_000 && bias.window.to_ns == 180_000_000_000)
+        let low = try FaultSpec(parsing: "velocimeter.noise=0.5m/s@..2km")
+        #expect(low.window.altitudeMax_m == 2000 && low.window.from_ns == nil)
+    }
+
+    @Test func mistakesListWhatIsAccepted() {
+        func message(_ spec: String) -> String {
+            do { _ = try FaultSpec(parsing: spec); return "" } catch { return "\(error)" }
+        }
+        #expect(message("lidar.bias=3m").contains("accepted: imu, altimeter, velocimeter, attitude, command"))
+        #expect(message("altimeter.wobble=3m").contains("acquire-below"))
+        #expect(message("altimeter.bias=3furlongs").contains("mm, cm, m, km"))
+        #expect(message("imu.acquire-below=900m").contains("faults on imu"))
+        #expect(message("altimeter.drop=5%,brust=3").contains("unknown option \"brust\"; accepted here: burst"))
+        #expect(message("altimeter.bias=3m@180s..120s").contains("ends before it starts"))
+        #expect(message("altimeter.bias=3m@5m..10s").contains("mixes a time and an altitude"))
+    }
+
+    @Test func failedAssertionsSayWhenTheBoundWasCrossed() throws {
+        let result = try Replay(trace: tracePath("m1-crater-rim"), mode: .openLoop,
+                                assertions: [try Assertion(parsing: "nav.altitude_error_m.max < 200"),
+                                             try Assertion(parsing: "altimeter.rejected_ranges <= 5")]).run()
+        #expect(!result.passed)
+        let failed = result.assertions[0]
+        #expect(!failed.passed && failed.detail.contains("first exceeded at t="))
+        #expect(result.assertions[1].passed)
+        #expect(throws: ReplayError.self) { try Assertion(parsing: "touchdown.speed <= 2") }
+    }
+}
