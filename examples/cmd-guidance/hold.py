@@ -106,7 +106,7 @@ def main():
                 want_h = max(min(want_h, math.sqrt(available**2 - want_up**2)), -math.sqrt(available**2 - want_up**2))
                 thrust_n, pitch_command_rad = math.hypot(want_h, want_up) * mass_kg, math.atan2(-want_h, want_up)
                 main = min(1.0, thrust_n / main_n) if main_n > 0 else 0.0
-                thrusters = max(0.0, (thrust_n - main_n) / thrusters_n) if thrusters_n > 0 else 0.0
+                thrusters = min(1.0, max(0.0, (thrust_n - main_n) / thrusters_n)) if thrusters_n > 0 else 0.0
                 events = ["event phase 0 holding descent rate"] if time_ns == 0 else []
                 numbers = [main, thrusters, pitch_command_rad, downrange_m, altitude_m, vz_mps, vh_mps, pitch_rad]
                 answer(*events, "output " + " ".join(repr(x) for x in numbers))
