@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "touchdown", targets: ["touchdown"]),
+        .executable(name: "touchdown-guidance-host", targets: ["touchdown-guidance-host"]),
         .library(name: "TouchdownTrace", targets: ["TouchdownTrace"]),
         .library(name: "TouchdownSim", targets: ["TouchdownSim"]),
         .library(name: "TouchdownReplay", targets: ["TouchdownReplay"]),
@@ -54,6 +55,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Loads a guidance library written in C (include/touchdown_guidance.h)
+        // and speaks the guidance line protocol for it (docs/guidance-protocol.md).
+        .executableTarget(name: "touchdown-guidance-host", path: "Sources/touchdown-guidance-host", linkerSettings: [.linkedLibrary("dl")]),
         .executableTarget(
             name: "touchdown-bench",
             dependencies: ["TouchdownTrace", "TouchdownSim", "TouchdownReplay", "CZstd"],
