@@ -10,7 +10,7 @@ struct Touchdown: ParsableCommand {
         commandName: "touchdown",
         abstract: "Deterministic record/replay and fault-injection testing for lunar-lander GNC software.",
         version: touchdownVersion,
-        subcommands: [TraceCommand.self, Simulate.self, ReplayCommand.self, GuidanceCommand.self]
+        subcommands: [DemoCommand.self, TraceCommand.self, Simulate.self, ReplayCommand.self, GuidanceCommand.self]
     )
 }
 
