@@ -192,3 +192,24 @@ struct SpecTests {
         #expect(throws: ReplayError.self) { try Assertion(parsing: "touchdown.speed <= 2") }
     }
 }
+
+/// A guidance of the user's own: never fires the engine.
+struct Coast: Guidance {
+    mutating func receive(_ reading: SensorReading) {}
+    mutating func step(time_ns: UInt64) -> GuidanceOutput {
+        GuidanceOutput(command: CommandSample(stamp_ns: time_ns, mainThrottle_fraction: 0, thrusterThrottle_fraction: 0, pitchCommand_rad: 0),
+                       navigation: NavSample(stamp_ns: time_ns, downrange_m: 0, altitude_m: 0, verticalSpeed_mps: 0, horizontalSpeed_mps: 0, pitch_rad: 0))
+    }
+}
+
+@Suite("The library API from a user's tests")
+struct LibraryAPITests {
+    @Test func aUsersOwnGuidanceReplays() throws {
+        // Coasting at 1.7 km/s from 25 km is nearly an orbit: nothing lands
+        // before the scenario's time runs out.
+        let result = try Replay(trace: tracePath("nominal"), guidance: Coast(),
+                                faults: ["altimeter.acquire-below=900m"], assertions: ["outcome == timeout"]).run()
+        #expect(result.outcome?.kind == .timeout)
+        #expect(result.passed, "\(result.report)")
+    }
+}
