@@ -95,7 +95,7 @@ public struct VelocimeterSample: TraceMessage {
 }
 
 /// Star-tracker attitude: pitch of the thrust axis from the local vertical,
-/// positive when thrust has a downrange component (braking pitches it negative).
+/// positive when the thrust points against the direction of travel (braking).
 public struct AttitudeSample: TraceMessage {
     public var stamp_ns: UInt64
     public var pitch_rad: Double
