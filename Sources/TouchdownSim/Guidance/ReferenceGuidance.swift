@@ -258,6 +258,9 @@ public struct ReferenceGuidance: Guidance {
                 everAccepted = true
                 events.append(GuidanceEvent(kind: "altimeter-acquired",
                     detail: "first range accepted at t=\(formatNumber(t)) s, innovation \(formatNumber(nu)) m"))
+            } else if !pendingRejections.isEmpty {
+                events.append(GuidanceEvent(kind: "altimeter-accepted",
+                    detail: "range accepted again at t=\(formatNumber(t)) s after \(pendingRejections.count) rejected, innovation \(formatNumber(nu)) m"))
             }
             pendingRejections.removeAll()
             return
