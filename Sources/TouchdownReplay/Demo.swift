@@ -7,11 +7,14 @@ import TouchdownTrace
 public enum Demo {
     public struct Case: Sendable {
         public var name: String
+        /// The trace it writes, in the output folder.
+        public var file: String
         public var scenario: String
         public var settings: [(name: String, value: String)]
         public var faults: [String]
         public var mode: Replay.Mode
-        /// Nil: fly the scenario and record it (no replay).
+        /// False: fly the scenario and record it as `<scenario>.mcap`, which
+        /// the replays then read.
         public var replays: Bool
         public var expected: String
     }
@@ -29,25 +32,26 @@ public enum Demo {
     }
 
     public static let cases: [Case] = [
-        Case(name: "fly nominal", scenario: "nominal", settings: [], faults: [], mode: .closedLoop, replays: false, expected: "landed"),
-        Case(name: "fly m1-crater-rim (latching gate)", scenario: "m1-crater-rim", settings: [], faults: [], mode: .closedLoop, replays: false, expected: "crashed"),
-        Case(name: "fly m2-late-altimeter (baseline)", scenario: "m2-late-altimeter", settings: [], faults: [], mode: .closedLoop, replays: false, expected: "crashed"),
-        Case(name: "nominal open loop, recorded guidance", scenario: "nominal", settings: [], faults: [], mode: .openLoop, replays: true, expected: "replayed"),
-        Case(name: "m1 crater rim, latching gate", scenario: "m1-crater-rim", settings: [("gate", "latching")], faults: [], mode: .closedLoop, replays: true, expected: "crashed"),
-        Case(name: "m1 crater rim, recovering gate", scenario: "m1-crater-rim", settings: [("gate", "recovering")], faults: [], mode: .closedLoop, replays: true, expected: "landed"),
-        Case(name: "nominal, late altimeter, baseline", scenario: "nominal", settings: [("profile", "baseline")], faults: ["altimeter.acquire-below=900m"], mode: .closedLoop, replays: true, expected: "crashed"),
-        Case(name: "nominal, late altimeter, hardened", scenario: "nominal", settings: [("profile", "hardened")], faults: ["altimeter.acquire-below=900m"], mode: .closedLoop, replays: true, expected: "landed"),
-        Case(name: "nominal, altimeter latency", scenario: "nominal", settings: [], faults: ["altimeter.latency=1.5s"], mode: .closedLoop, replays: true, expected: "landed"),
-        Case(name: "nominal, IMU frame drops", scenario: "nominal", settings: [], faults: ["imu.drop=5%,burst=10"], mode: .closedLoop, replays: true, expected: "landed"),
+        Case(name: "fly nominal", file: "nominal.mcap", scenario: "nominal", settings: [], faults: [], mode: .closedLoop, replays: false, expected: "landed"),
+        Case(name: "fly m1-crater-rim (latching gate)", file: "m1-crater-rim.mcap", scenario: "m1-crater-rim", settings: [], faults: [], mode: .closedLoop, replays: false, expected: "crashed"),
+        Case(name: "fly m2-late-altimeter (baseline)", file: "m2-late-altimeter.mcap", scenario: "m2-late-altimeter", settings: [], faults: [], mode: .closedLoop, replays: false, expected: "crashed"),
+        Case(name: "nominal open loop, recorded guidance", file: "replay-nominal-open-loop.mcap", scenario: "nominal", settings: [], faults: [], mode: .openLoop, replays: true, expected: "replayed"),
+        Case(name: "m1 crater rim, latching gate", file: "replay-m1-latching.mcap", scenario: "m1-crater-rim", settings: [("gate", "latching")], faults: [], mode: .closedLoop, replays: true, expected: "crashed"),
+        Case(name: "m1 crater rim, recovering gate", file: "replay-m1-recovering.mcap", scenario: "m1-crater-rim", settings: [("gate", "recovering")], faults: [], mode: .closedLoop, replays: true, expected: "landed"),
+        Case(name: "nominal, late altimeter, baseline", file: "replay-nominal-late-altimeter-baseline.mcap", scenario: "nominal", settings: [("profile", "baseline")], faults: ["altimeter.acquire-below=900m"], mode: .closedLoop, replays: true, expected: "crashed"),
+        Case(name: "nominal, late altimeter, hardened", file: "replay-nominal-late-altimeter-hardened.mcap", scenario: "nominal", settings: [("profile", "hardened")], faults: ["altimeter.acquire-below=900m"], mode: .closedLoop, replays: true, expected: "landed"),
+        Case(name: "nominal, altimeter latency", file: "replay-nominal-altimeter-latency.mcap", scenario: "nominal", settings: [], faults: ["altimeter.latency=1.5s"], mode: .closedLoop, replays: true, expected: "landed"),
+        Case(name: "nominal, IMU frame drops", file: "replay-nominal-imu-drop.mcap", scenario: "nominal", settings: [], faults: ["imu.drop=5%,burst=10"], mode: .closedLoop, replays: true, expected: "landed"),
     ]
 
     /// Runs every case, writing traces into `outputFolder`.
     /// - Parameter scenarios: the folder holding the scenario files.
-    public static func run(scenarios: String, outputFolder: String, progress: (Row) -> Void = { _ in }) throws -> [Row] {
+    public static func run(scenarios: String, outputFolder: String) throws -> [Row] {
         var rows: [Row] = []
         for c in cases {
             let trace = "\(outputFolder)/\(c.scenario).mcap"
             if !c.replays {
+                precondition(c.file == "\(c.scenario).mcap", "a flown case records the trace its replays read")
                 let scenario = try Scenario.load(path: "\(scenarios)/\(c.scenario).yaml")
                 let recorder = try TraceRecorder(path: trace, options: Simulation.traceOptions)
                 let o = try Simulation(scenario: scenario, settings: c.settings).run(recorder: recorder)
@@ -55,13 +59,9 @@ public enum Demo {
                               horizontalSpeed_mps: o.horizontalSpeed_mps, propellant_kg: o.propellant_kg,
                               expected: c.expected, trace: trace)
                 rows.append(row)
-                progress(row)
                 continue
             }
-            let slug = c.name.map { $0.isLetter || $0.isNumber ? $0 : "-" }.reduce(into: "") { s, ch in
-                if !(ch == "-" && s.hasSuffix("-")) { s.append(ch) }
-            }
-            let out = "\(outputFolder)/replay-\(slug).mcap"
+            let out = "\(outputFolder)/\(c.file)"
             let r = try Replay(trace: trace, guidance: .named(nil, settings: c.settings), mode: c.mode,
                                faults: try c.faults.map { try FaultSpec(parsing: $0) }, output: out).run()
             var outcome = r.outcomeName
@@ -73,7 +73,6 @@ public enum Demo {
                           horizontalSpeed_mps: r.outcome?.horizontalSpeed_mps, propellant_kg: r.outcome?.propellant_kg,
                           expected: c.expected, trace: out)
             rows.append(row)
-            progress(row)
         }
         return rows
     }

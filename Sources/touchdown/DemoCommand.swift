@@ -28,10 +28,7 @@ struct DemoCommand: ParsableCommand {
     /// executable was built in (.build/<config>/touchdown).
     func findScenarios() -> String {
         var candidates = ["fixtures/scenarios"]
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if n > 0 {
-            let exe = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if let exe = currentExecutablePath() {
             var parts = exe.split(separator: "/").map(String.init)
             for _ in 0..<4 where !parts.isEmpty {
                 parts.removeLast()

@@ -55,11 +55,7 @@ struct ReplayCommand: ParsableCommand {
         guard let m = Replay.Mode(rawValue: mode) else {
             throw ReplayError.guidance("--mode \(mode): expected open-loop or closed-loop")
         }
-        var pairs: [(name: String, value: String)] = []
-        for s in settings {
-            guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw ReplayError.guidance("--set \(s): expected NAME=VALUE") }
-            pairs.append((String(s[..<eq]), String(s[s.index(after: eq)...])))
-        }
+        let pairs = parseSettings(settings)
         let chosen = [guidance != nil, guidanceLib != nil, guidanceCmd != nil].filter { $0 }.count
         guard chosen <= 1 else { throw ReplayError.guidance("give one of --guidance, --guidance-lib and --guidance-cmd") }
         let g: Replay.GuidanceUnderTest = if let lib = guidanceLib {

@@ -21,13 +21,7 @@ struct Simulate: ParsableCommand {
     func run() {
         let loaded: Scenario
         do { loaded = try Scenario.load(path: scenario) } catch { fail("\(error)", code: 2) }
-        var pairs: [(name: String, value: String)] = []
-        for s in settings {
-            guard let eq = s.firstIndex(of: "="), eq != s.startIndex else {
-                fail("--set \(s): expected NAME=VALUE", code: 2)
-            }
-            pairs.append((String(s[..<eq]), String(s[s.index(after: eq)...])))
-        }
+        let pairs = parseSettings(settings)
         let simulation = Simulation(scenario: loaded, guidance: guidance, settings: pairs, seed: seed)
         var g: any Guidance
         do { g = try simulation.makeGuidance() } catch { fail("\(error)", code: 2) }
@@ -61,5 +55,13 @@ struct GuidanceCommand: ParsableCommand {
                 }
             }
         }
+    }
+}
+
+/// `--set NAME=VALUE` options as pairs, in order; exit 2 on one without `=`.
+func parseSettings(_ settings: [String]) -> [(name: String, value: String)] {
+    settings.map { s in
+        guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { fail("--set \(s): expected NAME=VALUE", code: 2) }
+        return (String(s[..<eq]), String(s[s.index(after: eq)...]))
     }
 }

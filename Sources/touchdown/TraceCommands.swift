@@ -44,7 +44,7 @@ extension TraceCommand {
                     } else if json {
                         out.line("{\"topic\": \(jsonString(d.channel.topic)), \"log_time_ns\": \(m.logTime_ns), \"sequence\": \(m.sequence), \"message\": \(try d.json(m.data))}")
                     } else {
-                        out.line("\(formatSeconds(m.logTime_ns)) \(d.channel.topic) #\(m.sequence) \(try d.json(m.data))")
+                        out.line("\(formatSecondsRounded(m.logTime_ns)) \(d.channel.topic) #\(m.sequence) \(try d.json(m.data))")
                     }
                     n += 1
                 }
@@ -132,7 +132,7 @@ extension TraceCommand {
             var options = MCAPWriter.Options()
             options.compression = level == 0 ? .none : .zstd(level: level)
             reporting { try workload.record(to: try TraceRecorder(path: out, options: options)) }
-            print("wrote \(out): \(workload.messageCount) messages, \(formatSeconds(workload.duration_ns)) s of \(ReferenceDescent.profileName), seed \(seed)")
+            print("wrote \(out): \(workload.messageCount) messages, \(formatSecondsRounded(workload.duration_ns)) s of \(ReferenceDescent.profileName), seed \(seed)")
         }
     }
 }

@@ -46,7 +46,7 @@ struct ActuatorFaultPath {
             if acting { faults[i].steps += 1 }
             guard acting != faults[i].acting else { continue }
             faults[i].acting = acting
-            let text = faults[i].spec.text, time = formatFixed(Double(t) * 1e-9, 3)
+            let text = faults[i].spec.text, time = formatSecondsRounded(t)
             events.append(EventSample(stamp_ns: t, kind: "fault", detail: acting ? "\(text) acting from t=\(time) s" : "\(text) stopped at t=\(time) s"))
         }
     }
@@ -97,7 +97,7 @@ struct ActuatorFaultPath {
     mutating func finish(at t: UInt64) {
         for i in faults.indices where faults[i].acting {
             faults[i].acting = false
-            events.append(EventSample(stamp_ns: t, kind: "fault", detail: "\(faults[i].spec.text) still acting at the end, t=\(formatFixed(Double(t) * 1e-9, 3)) s"))
+            events.append(EventSample(stamp_ns: t, kind: "fault", detail: "\(faults[i].spec.text) still acting at the end, t=\(formatSecondsRounded(t)) s"))
         }
     }
 

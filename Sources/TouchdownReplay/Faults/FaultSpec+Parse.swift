@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
 import TouchdownSim
 import TouchdownTrace
 
@@ -305,21 +303,12 @@ func parseFaultQuantity(_ text: String) -> (Double, FaultDimension)? {
 }
 
 extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s.removeLast() }
-        return String(s)
-    }
+    var trimmingSpaces: String { trimmingCharacters(in: .whitespacesAndNewlines) }
 
     /// Splits at the first occurrence of `separator`: (before, after), or (self, nil).
     func splitOnce(_ separator: String) -> (String, String?) {
-        let sep = Array(separator.utf8), bytes = Array(utf8)
-        guard !sep.isEmpty, bytes.count >= sep.count else { return (self, nil) }
-        for i in 0...(bytes.count - sep.count) where Array(bytes[i..<(i + sep.count)]) == sep {
-            return (String(decoding: bytes[..<i], as: UTF8.self), String(decoding: bytes[(i + sep.count)...], as: UTF8.self))
-        }
-        return (self, nil)
+        guard let r = range(of: separator) else { return (self, nil) }
+        return (String(self[..<r.lowerBound]), String(self[r.upperBound...]))
     }
 }
 
@@ -327,7 +316,9 @@ extension FaultSpec {
     /// Reads a fault file: one spec per line; blank lines and text after `#`
     /// are ignored. Errors name the file and line.
     public static func load(path: String) throws -> [FaultSpec] {
-        guard let text = readTextFile(path) else { throw ReplayError.guidance("\(path): cannot read the fault file") }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ReplayError.guidance("\(path): cannot read the fault file")
+        }
         var specs: [FaultSpec] = []
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = String(raw).splitOnce("#").0.trimmingSpaces
@@ -340,17 +331,3 @@ extension FaultSpec {
     }
 }
 
-/// The whole of a small text file, or nil if it cannot be read.
-func readTextFile(_ path: String) -> String? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        if n > 0 { bytes += chunk[0..<n] }
-        if n < chunk.count { break }
-        guard bytes.count <= 16 << 20 else { return nil }
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}

@@ -21,6 +21,10 @@ struct SensorFaultPath {
         var dropLeft = 0
         var frozen: SensorReading?
         var held: SensorReading?
+        /// Per changed field, the outlier a spike adds.
+        var spikeSizes: [Double] {
+            spec.fields.map { spec.size ?? SensorFields.defaultSpike(SensorFields.names(spec.topic)[$0].dimension) }
+        }
     }
 
     /// The most messages that may wait for delivery at once.
@@ -122,10 +126,10 @@ struct SensorFaultPath {
         let f = faults[i]
         if acting {
             faults[i].actingSince_ns = t
-            events.append(EventSample(stamp_ns: t, kind: "fault", detail: "\(f.spec.text) acting from t=\(formatFixed(Double(t) * 1e-9, 3)) s"))
+            events.append(EventSample(stamp_ns: t, kind: "fault", detail: "\(f.spec.text) acting from t=\(formatSecondsRounded(t)) s"))
         } else {
             faults[i].frozen = nil
-            events.append(EventSample(stamp_ns: t, kind: "fault", detail: "\(f.spec.text) stopped at t=\(formatFixed(Double(t) * 1e-9, 3)) s; \(f.altered) messages altered so far"))
+            events.append(EventSample(stamp_ns: t, kind: "fault", detail: "\(f.spec.text) stopped at t=\(formatSecondsRounded(t)) s; \(f.altered) messages altered so far"))
         }
     }
 
@@ -138,7 +142,7 @@ struct SensorFaultPath {
             }
             if faults[i].acting {
                 let f = faults[i]
-                events.append(EventSample(stamp_ns: t, kind: "fault", detail: "\(f.spec.text) still acting at the end, t=\(formatFixed(Double(t) * 1e-9, 3)) s; \(f.altered) messages altered"))
+                events.append(EventSample(stamp_ns: t, kind: "fault", detail: "\(f.spec.text) still acting at the end, t=\(formatSecondsRounded(t)) s; \(f.altered) messages altered"))
                 faults[i].acting = false
             }
         }
@@ -222,13 +226,11 @@ struct SensorFaultPath {
             faults[i].random = random
         case .spike:
             var random = faults[i].random
+            let sizes = faults[i].spikeSizes
             eachValid { r in
                 guard random.uniform() < spec.probability else { return false }
                 let sign: Double = random.uniform() < 0.5 ? -1 : 1
-                for f in fields {
-                    let size = spec.size ?? SensorFields.defaultSpike(SensorFields.names(r.faultTopic)[f].dimension)
-                    r.setField(f, r.field(f) + sign * size)
-                }
+                for (f, size) in zip(fields, sizes) { r.setField(f, r.field(f) + sign * size) }
                 return true
             }
             faults[i].random = random

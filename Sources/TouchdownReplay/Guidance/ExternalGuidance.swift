@@ -32,6 +32,7 @@ public final class ExternalGuidance: Guidance {
     private var outgoing: [UInt8] = []
     private var incoming: [UInt8] = []
     private var incomingHead = 0
+    private var readBuffer = [UInt8](repeating: 0, count: 65536)
     private let stepBudget_ms: Int32
     private var lastTime_ns: UInt64 = 0
     private var lastOutput: GuidanceOutput
@@ -113,15 +114,9 @@ public final class ExternalGuidance: Guidance {
     /// beside the running executable (the build folder).
     static func hostPath() throws -> String {
         if let env = getenv("TOUCHDOWN_GUIDANCE_HOST") { return String(cString: env) }
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         var candidates: [String] = []
-        if n > 0 {
-            let exe = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if let slash = exe.lastIndex(of: "/") {
-                let dir = String(exe[..<slash])
-                candidates.append(dir + "/touchdown-guidance-host")
-            }
+        if let exe = currentExecutablePath(), let slash = exe.lastIndex(of: "/") {
+            candidates.append(exe[..<slash] + "/touchdown-guidance-host")
         }
         for c in candidates where access(c, X_OK) == 0 { return c }
         throw ReplayError.guidance("touchdown-guidance-host not found (looked in \(candidates.joined(separator: ", "))); build it with `swift build --product touchdown-guidance-host` or set TOUCHDOWN_GUIDANCE_HOST")
@@ -215,13 +210,13 @@ public final class ExternalGuidance: Guidance {
                 let left = budget - elapsed(since: start)
                 var p = pollfd(fd: toChild, events: Int16(POLLOUT), revents: 0)
                 if left <= 0 || poll(&p, 1, left) == 0 {
-                    fail(.timeout, "did not read its input within \(budget) ms at t=\(formatFixed(Double(t) * 1e-9, 3)) s")
+                    fail(.timeout, "did not read its input within \(budget) ms at t=\(formatSecondsRounded(t)) s")
                     return false
                 }
                 continue
             }
             if n < 0 && errno == EINTR { continue }
-            fail(.crashed, "\(exitStatus()) at t=\(formatFixed(Double(t) * 1e-9, 3)) s")
+            fail(.crashed, "\(exitStatus()) at t=\(formatSecondsRounded(t)) s")
             return false
         }
         return true
@@ -240,14 +235,13 @@ public final class ExternalGuidance: Guidance {
                 return line
             }
             guard incoming.count - incomingHead <= Self.lineLimit else {
-                fail(.invalidOutput, "sent a line longer than \(Self.lineLimit) bytes at t=\(formatFixed(Double(t) * 1e-9, 3)) s")
+                fail(.invalidOutput, "sent a line longer than \(Self.lineLimit) bytes at t=\(formatSecondsRounded(t)) s")
                 return nil
             }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = chunk.withUnsafeMutableBytes { read(fromChild, $0.baseAddress!, $0.count) }
-            if n > 0 { incoming.append(contentsOf: chunk[0..<n]); continue }
+            let n = readBuffer.withUnsafeMutableBytes { read(fromChild, $0.baseAddress!, $0.count) }
+            if n > 0 { incoming.append(contentsOf: readBuffer[0..<n]); continue }
             if n == 0 {
-                fail(.crashed, "\(exitStatus()) at t=\(formatFixed(Double(t) * 1e-9, 3)) s")
+                fail(.crashed, "\(exitStatus()) at t=\(formatSecondsRounded(t)) s")
                 return nil
             }
             if errno == EINTR { continue }
@@ -258,7 +252,7 @@ public final class ExternalGuidance: Guidance {
             let left = budget - elapsed(since: start)
             var p = pollfd(fd: fromChild, events: Int16(POLLIN), revents: 0)
             if left <= 0 || poll(&p, 1, left) == 0 {
-                fail(.timeout, "no answer within \(budget) ms at t=\(formatFixed(Double(t) * 1e-9, 3)) s")
+                fail(.timeout, "no answer within \(budget) ms at t=\(formatSecondsRounded(t)) s")
                 return nil
             }
         }
@@ -290,7 +284,7 @@ public final class ExternalGuidance: Guidance {
                 let detail = words.count > 3 ? words[3...].joined(separator: " ") : ""
                 events.append(GuidanceEvent(kind: String(words[1]), detail: detail, anomaly: words[2] == "1"))
                 guard events.count <= 10_000 else {
-                    fail(.invalidOutput, "sent more than 10000 events in one step at t=\(formatFixed(Double(time_ns) * 1e-9, 3)) s")
+                    fail(.invalidOutput, "sent more than 10000 events in one step at t=\(formatSecondsRounded(time_ns)) s")
                     return lastOutput
                 }
                 continue

@@ -61,9 +61,9 @@ public struct Assertion: Sendable, Equatable, CustomStringConvertible {
         switch (m.value, bound) {
         case (.number(let v), .number(let b)):
             let ok = holds(v, b)
-            var detail = "\(metric) = \(m.text), bound \(comparison.rawValue) \(formatMetric(b))"
+            var detail = "\(metric) = \(m.text), bound \(comparison.rawValue) \(formatNumber(b))"
             if !ok, let series = m.series, let first = series.first(where: { !holds($0.value, b) }) {
-                detail += "; first exceeded at t=\(formatFixed(first.time_s, 3)) s (\(formatMetric(first.value)))"
+                detail += "; first exceeded at t=\(formatFixed(first.time_s, 3)) s (\(formatNumber(first.value)))"
             }
             return AssertionResult(assertion: self, value: m.value, passed: ok, detail: detail)
         case (.text(let v), .text(let b)):
@@ -72,7 +72,7 @@ public struct Assertion: Sendable, Equatable, CustomStringConvertible {
         case (.text(let v), .number):
             return AssertionResult(assertion: self, value: m.value, passed: false, detail: "\(metric) = \(v) is not a number")
         case (.number(let v), .text(let b)):
-            return AssertionResult(assertion: self, value: m.value, passed: false, detail: "\(metric) = \(formatMetric(v)) is a number, compared with \(b)")
+            return AssertionResult(assertion: self, value: m.value, passed: false, detail: "\(metric) = \(formatNumber(v)) is a number, compared with \(b)")
         }
     }
 }

@@ -17,17 +17,10 @@ public struct Metric: Sendable {
     public var number: Double? { if case .number(let v) = value { v } else { nil } }
     public var text: String {
         switch value {
-        case .number(let v): formatMetric(v)
+        case .number(let v): formatNumber(v)
         case .text(let s): s
         }
     }
-}
-
-func formatMetric(_ v: Double) -> String {
-    if v.isNaN { return "nan" }
-    if v.isInfinite { return v > 0 ? "inf" : "-inf" }
-    if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
-    return formatFixed(v, 3)
 }
 
 /// The catalogue: every metric a replay can report, and in which modes.
@@ -84,11 +77,17 @@ public enum DivergenceFields {
         "nav_downrange_m", "nav_altitude_m", "nav_vertical_speed_mps", "nav_horizontal_speed_mps", "nav_pitch_rad",
     ]
 
-    static func values(_ o: GuidanceOutput) -> [Double] {
-        [o.command.mainThrottle_fraction, o.command.thrusterThrottle_fraction, o.command.pitchCommand_rad,
-         o.navigation.downrange_m, o.navigation.altitude_m, o.navigation.verticalSpeed_mps,
-         o.navigation.horizontalSpeed_mps, o.navigation.pitch_rad]
+    /// The first three fields.
+    static func values(_ c: CommandSample) -> [Double] {
+        [c.mainThrottle_fraction, c.thrusterThrottle_fraction, c.pitchCommand_rad]
     }
+
+    /// The last five fields.
+    static func values(_ n: NavSample) -> [Double] {
+        [n.downrange_m, n.altitude_m, n.verticalSpeed_mps, n.horizontalSpeed_mps, n.pitch_rad]
+    }
+
+    static func values(_ o: GuidanceOutput) -> [Double] { values(o.command) + values(o.navigation) }
 }
 
 /// Gathers the metrics and the digest as a replay runs.

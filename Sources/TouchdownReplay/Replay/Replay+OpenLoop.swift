@@ -74,6 +74,14 @@ extension Replay {
         func tolerance(_ field: Int) -> Double? {
             tolerances[DivergenceFields.names[field]] ?? tolerances["*"]
         }
+        /// Compares the fields from index `first` on; true if any differs.
+        func compare(fields first: Int, recorded: [Double], replayed: [Double], at t: UInt64, topic: String) -> Bool {
+            var any = false
+            for (k, (r, p)) in zip(recorded, replayed).enumerated() {
+                any = compare(first + k, recorded: r, replayed: p, at: t, topic: topic) || any
+            }
+            return any
+        }
         func compare(_ field: Int, recorded: Double, replayed: Double, at t: UInt64, topic: String) -> Bool {
             let deviation = abs(replayed - recorded)
             if deviation > divergence.maxDeviation[field] || (deviation.isNaN && !divergence.maxDeviation[field].isNaN) {
@@ -108,19 +116,17 @@ extension Replay {
             flushMetrics(truthNow: nil)
             let o = guidance.step(time_ns: t)
             if let f = guidance.failure {
-                failure = (f.kind.rawValue, t, "\(f.kind.rawValue) at t=\(formatFixed(Double(t) * 1e-9, 3)) s: \(f.detail)")
+                failure = (f.kind.rawValue, t, f.report(at: t))
                 return nil
             }
-            let c = o.command
-            guard c.mainThrottle_fraction.isFinite, c.thrusterThrottle_fraction.isFinite, c.pitchCommand_rad.isFinite else {
-                failure = (Outcome.Kind.guidanceInvalidOutput.rawValue, t,
-                           "guidance returned a non-finite command at t=\(formatFixed(Double(t) * 1e-9, 3)) s: main \(c.mainThrottle_fraction), thrusters \(c.thrusterThrottle_fraction), pitch \(c.pitchCommand_rad)")
+            if let invalid = o.invalidCommand(at: t) {
+                failure = (Outcome.Kind.guidanceInvalidOutput.rawValue, t, invalid)
                 return nil
             }
             pendingMetrics = (t, o)
             if let out {
                 for e in o.events { try out.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail), \.events, t) }
-                try out.record(c, \.command, t)
+                try out.record(o.command, \.command, t)
                 try out.record(o.navigation, \.nav, t)
             }
             return o
@@ -157,22 +163,16 @@ extension Replay {
                     let recorded = try CommandSample(cdr: view.data)
                     guard let o = try step(at: t) else { throw OpenLoopStop() }
                     divergence.comparedSteps += 1
-                    var differs = false
-                    differs = compare(0, recorded: recorded.mainThrottle_fraction, replayed: o.command.mainThrottle_fraction, at: t, topic: T.command) || differs
-                    differs = compare(1, recorded: recorded.thrusterThrottle_fraction, replayed: o.command.thrusterThrottle_fraction, at: t, topic: T.command) || differs
-                    differs = compare(2, recorded: recorded.pitchCommand_rad, replayed: o.command.pitchCommand_rad, at: t, topic: T.command) || differs
+                    let differs = compare(fields: 0, recorded: DivergenceFields.values(recorded),
+                                          replayed: DivergenceFields.values(o.command), at: t, topic: T.command)
                     if differs { divergence.divergentSteps += 1 }
                     pendingNav = (t, o.navigation, differs)
                 case .nav:
                     let recorded = try NavSample(cdr: view.data)
                     guard let p = pendingNav, p.t == t else { break }
                     pendingNav = nil
-                    var differs = false
-                    differs = compare(3, recorded: recorded.downrange_m, replayed: p.nav.downrange_m, at: t, topic: T.nav) || differs
-                    differs = compare(4, recorded: recorded.altitude_m, replayed: p.nav.altitude_m, at: t, topic: T.nav) || differs
-                    differs = compare(5, recorded: recorded.verticalSpeed_mps, replayed: p.nav.verticalSpeed_mps, at: t, topic: T.nav) || differs
-                    differs = compare(6, recorded: recorded.horizontalSpeed_mps, replayed: p.nav.horizontalSpeed_mps, at: t, topic: T.nav) || differs
-                    differs = compare(7, recorded: recorded.pitch_rad, replayed: p.nav.pitch_rad, at: t, topic: T.nav) || differs
+                    let differs = compare(fields: 3, recorded: DivergenceFields.values(recorded),
+                                          replayed: DivergenceFields.values(p.nav), at: t, topic: T.nav)
                     // A step whose command already differed is counted once.
                     if differs && !p.commandDiffered { divergence.divergentSteps += 1 }
                 case .other:

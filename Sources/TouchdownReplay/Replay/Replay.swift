@@ -96,20 +96,17 @@ public struct Replay {
         return result
     }
 
-    /// The label recorded for the guidance, and the simulation it flies in.
+    /// The label recorded for the guidance, and the simulation it flies in:
+    /// the stored scenario and sensor seed, with the guidance's settings.
     func simulation(_ stored: StoredRun) -> (label: String, Simulation) {
-        switch guidance {
+        let (label, settings): (String, [(name: String, value: String)]) = switch guidance {
         case .named(let name, let settings):
-            let n = name ?? stored.guidanceName
-            let base = n == stored.guidanceName ? stored.callerSettings : []
-            return (n, Simulation(scenario: stored.scenario, guidance: n, settings: base + settings, seed: stored.seed))
-        case .make(let label, _):
-            return (label, Simulation(scenario: stored.scenario, guidance: label, settings: [], seed: stored.seed))
-        case .library(let path, let settings):
-            return ("lib:" + path, Simulation(scenario: stored.scenario, guidance: "lib:" + path, settings: settings, seed: stored.seed))
-        case .command(let line, let settings):
-            return ("cmd:" + line, Simulation(scenario: stored.scenario, guidance: "cmd:" + line, settings: settings, seed: stored.seed))
+            (name ?? stored.guidanceName, (name ?? stored.guidanceName) == stored.guidanceName ? stored.callerSettings + settings : settings)
+        case .make(let label, _): (label, [])
+        case .library(let path, let settings): ("lib:" + path, settings)
+        case .command(let line, let settings): ("cmd:" + line, settings)
         }
+        return (label, Simulation(scenario: stored.scenario, guidance: label, settings: settings, seed: stored.seed))
     }
 
     func makeGuidance(_ simulation: Simulation) throws -> any Guidance {
@@ -177,7 +174,10 @@ struct FaultHooks: SimulationHooks {
 
     mutating func sensor(_ reading: SensorReading, at t: UInt64, altitudeAGL_m: Double,
                          deliver: (SensorReading) throws -> Void) throws {
-        if needsAltitude || altitudeAGL_m != 0 { lastAltitude_m = altitudeAGL_m }
+        switch reading {
+        case .altimeter, .velocimeter: lastAltitude_m = altitudeAGL_m
+        case .imu, .attitude: if needsAltitude { lastAltitude_m = altitudeAGL_m }
+        }
         actuators.altitudeAGL_m = lastAltitude_m
         let h = lastAltitude_m
         try sensors.process(reading, at: t, altitudeAGL_m: altitudeAGL_m) { r in

@@ -24,7 +24,7 @@ public enum ReplayError: Error, CustomStringConvertible {
         case .actuatorFaultInOpenLoop(let fault):
             "fault \"\(fault)\" acts on the engines, which only a closed-loop replay flies; use --mode closed-loop"
         case .faultQueueFull(let limit, let t):
-            "more than \(limit) sensor messages held back by faults at t=\(formatFixed(Double(t) * 1e-9, 3)) s; shorten the latency"
+            "more than \(limit) sensor messages held back by faults at t=\(formatSecondsRounded(t)) s; shorten the latency"
         case .guidance(let message):
             message
         case .badTolerance(let text):

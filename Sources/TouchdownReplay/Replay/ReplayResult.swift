@@ -40,7 +40,7 @@ public struct ReplayResult: Sendable {
             if let f = d.first {
                 s += "divergence            \(d.divergentSteps) of \(d.comparedSteps) steps differ; first at t=\(formatFixed(f.time_s, 3)) s on \(f.topic) \(f.field): recorded \(f.recorded), replayed \(f.replayed)\n"
             } else {
-                s += "divergence            none: \(d.comparedSteps) steps match the recording \(tolerancesText)\n"
+                s += "divergence            none: \(d.comparedSteps) steps match the recording\n"
             }
             let width = DivergenceFields.names.map(\.count).max()!
             for (i, name) in DivergenceFields.names.enumerated() where d.maxDeviation[i] != 0 {
@@ -49,7 +49,7 @@ public struct ReplayResult: Sendable {
         }
         for name in ["nav.altitude_error_m.max", "nav.truth_altitude_at_nav_zero_m", "altimeter.first_valid_time_s",
                      "altimeter.first_valid_altitude_m", "altimeter.rejected_ranges", "faults.altered_messages"] {
-            if let m = metric(name) { s += name.padding(to: 34) + m.text + "\n" }
+            if let m = metric(name) { s += name.padding(34) + m.text + "\n" }
         }
         for a in assertions {
             s += (a.passed ? "PASS  " : "FAIL  ") + a.assertion.text + "   (" + a.detail + ")\n"
@@ -59,8 +59,6 @@ public struct ReplayResult: Sendable {
         return s
     }
 
-    var tolerancesText: String { "" }
-
     /// One JSON object: outcome, metrics, assertions, digest.
     public var json: String {
         var s = "{\"trace\":\(jsonString(trace)),\"mode\":\"\(mode.rawValue)\",\"guidance\":\(jsonString(guidance))"
@@ -69,7 +67,7 @@ public struct ReplayResult: Sendable {
         if let f = failureDetail { s += ",\"failure\":\(jsonString(f))" }
         s += ",\"metrics\":{" + metrics.map { m in
             let v = switch m.value {
-            case .number(let x): x.isFinite ? formatJSONNumber(x) : "null"
+            case .number(let x): jsonNumber(x)
             case .text(let t): jsonString(t)
             }
             return jsonString(m.name) + ":" + v
@@ -78,7 +76,7 @@ public struct ReplayResult: Sendable {
             s += ",\"divergence\":{\"compared_steps\":\(d.comparedSteps),\"divergent_steps\":\(d.divergentSteps),\"first\":"
             if let f = d.first {
                 s += "{\"time_s\":\(formatFixed(f.time_s, 3)),\"topic\":\(jsonString(f.topic)),\"field\":\(jsonString(f.field))"
-                s += ",\"recorded\":\(f.recorded.isFinite ? formatJSONNumber(f.recorded) : "null"),\"replayed\":\(f.replayed.isFinite ? formatJSONNumber(f.replayed) : "null")}"
+                s += ",\"recorded\":\(jsonNumber(f.recorded)),\"replayed\":\(jsonNumber(f.replayed))}"
             } else {
                 s += "null"
             }
@@ -86,7 +84,7 @@ public struct ReplayResult: Sendable {
         }
         s += ",\"assertions\":[" + assertions.map { a in
             let v: String = switch a.value {
-            case .number(let x)?: x.isFinite ? formatJSONNumber(x) : "null"
+            case .number(let x)?: jsonNumber(x)
             case .text(let t)?: jsonString(t)
             case nil: "null"
             }
@@ -98,13 +96,7 @@ public struct ReplayResult: Sendable {
     }
 }
 
-/// A finite double in the shortest form that reads back to the same value.
-func formatJSONNumber(_ v: Double) -> String {
-    var s = "\(v)"
-    if s.hasSuffix(".0") { s.removeLast(2) }
-    return s
-}
+/// A number as the trace tools write it (shortest round-trip form), or null
+/// when it is not finite.
+func jsonNumber(_ v: Double) -> String { v.isFinite ? MessageValue.float(v).jsonText : "null" }
 
-extension String {
-    func padding(to width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
-}

@@ -65,6 +65,14 @@ public struct GuidanceOutput: Sendable {
         self.navigation = navigation
         self.events = events
     }
+
+    /// Why the command cannot be flown, if it cannot: a non-finite throttle
+    /// or pitch (the `guidance-invalid-output` outcome).
+    public func invalidCommand(at t: UInt64) -> String? {
+        let c = command
+        guard !(c.mainThrottle_fraction.isFinite && c.thrusterThrottle_fraction.isFinite && c.pitchCommand_rad.isFinite) else { return nil }
+        return "guidance returned a non-finite command at t=\(formatSecondsRounded(t)) s: main \(c.mainThrottle_fraction), thrusters \(c.thrusterThrottle_fraction), pitch \(c.pitchCommand_rad)"
+    }
 }
 
 /// Guidance under test. The simulator (and, later, the replayer) calls
@@ -101,6 +109,9 @@ public struct GuidanceFailure: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(kind.rawValue): \(detail)" }
+
+    /// What the outcome and the trace say: "guidance-crashed at t=0.500 s: …".
+    public func report(at t: UInt64) -> String { "\(kind.rawValue) at t=\(formatSecondsRounded(t)) s: \(detail)" }
 }
 
 /// A named, tunable parameter of a guidance, as `touchdown guidance list` shows it.

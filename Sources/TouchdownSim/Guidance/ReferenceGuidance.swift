@@ -472,10 +472,3 @@ public struct ReferenceGuidanceFactory: GuidanceFactory {
         return p
     }
 }
-
-/// Shortest decimal form, for parameter defaults and event details.
-func formatNumber(_ v: Double) -> String {
-    if v == v.rounded() && abs(v) < 1e15 { return String(Int(v)) }
-    let scaled = (v * 1000).rounded() / 1000
-    return "\(scaled)"
-}

@@ -162,7 +162,8 @@ public struct Simulation {
         }
         while true {
             let altimeterDue = t == nextAltimeter, velocimeterDue = t == nextVelocimeter
-            let h = altimeterDue || velocimeterDue || needsAltitude ? agl(plant) : 0
+            // The altitude is worked out only for a step where it is used.
+            let h = altimeterDue || velocimeterDue || (needsAltitude && (t == nextImu || t == nextAttitude)) ? agl(plant) : 0
             if t == nextImu {
                 nextImu += imuPeriod
                 try hooks.sensor(.imu(sensors.imu(plant, at: t)), at: t, altitudeAGL_m: h, deliver: deliver)
@@ -184,13 +185,12 @@ public struct Simulation {
                 nextGuidance += guidancePeriod
                 let out = guidance.step(time_ns: t)
                 if let failure = guidance.failure {
-                    return try endInFlight(Outcome.Kind(failure.kind), "\(failure.kind.rawValue) at t=\(formatFixed(Double(t) * 1e-9, 3)) s: \(failure.detail)")
+                    return try endInFlight(Outcome.Kind(failure.kind), failure.report(at: t))
+                }
+                if let invalid = out.invalidCommand(at: t) {
+                    return try endInFlight(.guidanceInvalidOutput, invalid)
                 }
                 let c = out.command
-                guard c.mainThrottle_fraction.isFinite, c.thrusterThrottle_fraction.isFinite, c.pitchCommand_rad.isFinite else {
-                    return try endInFlight(.guidanceInvalidOutput,
-                        "guidance returned a non-finite command at t=\(formatFixed(Double(t) * 1e-9, 3)) s: main \(c.mainThrottle_fraction), thrusters \(c.thrusterThrottle_fraction), pitch \(c.pitchCommand_rad)")
-                }
                 command = c
                 command.mainThrottle_fraction = min(1, max(0, c.mainThrottle_fraction))
                 command.thrusterThrottle_fraction = min(1, max(0, c.thrusterThrottle_fraction))
@@ -221,7 +221,7 @@ public struct Simulation {
 
             if plant.propellantExhausted && !exhaustedReported {
                 exhaustedReported = true
-                let what = "propellant exhausted at t=\(formatFixed(Double(t) * 1e-9, 3)) s, \(formatFixed(agl(plant), 1)) m above the ground"
+                let what = "propellant exhausted at t=\(formatSecondsRounded(t)) s, \(formatFixed(agl(plant), 1)) m above the ground"
                 if firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: what) }
                 try topics?.record(EventSample(stamp_ns: t, kind: "propellant-exhausted", detail: what), \.events, t)
             }

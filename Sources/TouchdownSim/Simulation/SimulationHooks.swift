@@ -11,8 +11,9 @@ import TouchdownTrace
 /// `thrustFactors`, `drainEvents`, and `observe` after a guidance step.
 public protocol SimulationHooks {
     /// True when `sensor` needs the true altitude above ground for every
-    /// message (altitude windows, acquisition rules); otherwise it may be 0
-    /// for messages other than the altimeter's and velocimeter's.
+    /// message (altitude windows, acquisition rules); otherwise it is 0 for
+    /// IMU and attitude messages, and true only for the altimeter's and
+    /// velocimeter's.
     var needsAltitude: Bool { get }
 
     /// A message the sensors produced at `t`. Call `deliver` for whatever

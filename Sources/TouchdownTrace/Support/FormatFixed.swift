@@ -12,3 +12,16 @@ public func formatFixed(_ v: Double, _ digits: Int) -> String {
     let sign = (v < 0 && scaled != 0) ? "-" : ""
     return sign + String(Int(whole)) + (digits > 0 ? "." + f : "")
 }
+
+/// Shortest decimal form to three places: a whole number without a point
+/// (`900`), otherwise rounded to thousandths (`0.1`, `1842.851`). For
+/// parameter defaults, event details and replay metrics.
+public func formatNumber(_ v: Double) -> String {
+    if v == v.rounded() && abs(v) < 1e15 { return String(Int(v)) }
+    let scaled = (v * 1000).rounded() / 1000
+    return "\(scaled)"
+}
+
+/// A time in nanoseconds as seconds rounded to the millisecond, for `t=…`
+/// texts (`formatSeconds` gives every digit).
+public func formatSecondsRounded(_ t_ns: UInt64) -> String { formatFixed(Double(t_ns) * 1e-9, 3) }

@@ -172,6 +172,7 @@ public func formatSeconds(_ ns: UInt64) -> String {
 func formatTime(_ ns: UInt64) -> String { "\(ns) ns (\(formatSeconds(ns)) s)" }
 
 extension String {
-    func padding(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
+    /// Pads with spaces to `width` characters (no change when already wider).
+    public func padding(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
     func leftPadding(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
 }
