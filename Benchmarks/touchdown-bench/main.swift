@@ -2,6 +2,8 @@
 // targets are printed beside each figure for the reader to compare.
 //
 //   swift run -c release touchdown-bench trace [--duration-s 3600] [--level 3] [--out PATH]
+//   swift run -c release touchdown-bench simulate [--scenario FILE] [--repeats 3]
+//   swift run -c release touchdown-bench replay [--repeats 3] [--duration-s 3600] [--folder /tmp]
 
 #if canImport(Glibc)
 import Glibc
@@ -196,8 +198,16 @@ case "simulate":
         print("error: \(error)")
         exit(1)
     }
+case "replay":
+    let repeats = Int(option("--repeats") ?? "3") ?? 3
+    let duration = Double(option("--duration-s") ?? "3600") ?? 3600
+    do { try replayBenchmark(repeats: repeats, duration_s: duration, folder: option("--folder") ?? "/tmp") } catch {
+        print("error: \(error)")
+        exit(1)
+    }
 default:
     print("usage: touchdown-bench trace [--duration-s N] [--level L] [--out PATH]")
     print("       touchdown-bench simulate [--scenario FILE] [--repeats N] [--out PATH]")
+    print("       touchdown-bench replay [--repeats N] [--duration-s N] [--folder DIR]")
     exit(2)
 }

@@ -18,6 +18,8 @@ struct ReplayCommand: ParsableCommand {
         """)
 
     @Argument(help: "A trace recorded by `touchdown simulate` (or a replay's --out).") var trace: String
+    @Option(help: ArgumentHelp("A scenario file, for a trace that stores none (recorded on a rig, or by `trace generate`), or to replace the stored one.", valueName: "FILE"))
+    var scenario: String?
     @Option(help: "A built-in guidance by name.") var guidance: String?
     @Option(name: .customLong("guidance-lib"), help: ArgumentHelp("A C shared library implementing touchdown_guidance.h.", valueName: "PATH"))
     var guidanceLib: String?
@@ -77,6 +79,6 @@ struct ReplayCommand: ParsableCommand {
         guard stepBudget > 0 && stepBudget.isFinite else { throw ReplayError.guidance("--step-budget-s must be above 0") }
         return Replay(trace: trace, guidance: g, mode: m, faults: specs,
                       assertions: try assertions.map { try Assertion(parsing: $0) }, seed: seed,
-                      tolerances: tol, output: out, stepBudget_s: stepBudget)
+                      tolerances: tol, output: out, stepBudget_s: stepBudget, scenario: scenario)
     }
 }

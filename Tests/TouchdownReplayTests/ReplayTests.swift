@@ -51,6 +51,27 @@ struct OpenLoopTests {
         #expect(first.topic == "/command")
     }
 
+    @Test func aTraceRecordedElsewhereReplaysAgainstANamedScenario() throws {
+        // reference-descent stores no scenario, as a rig's or a flight's trace would not.
+        let dir = try TestPaths.scratch()
+        let path = dir.appendingPathComponent("descent.mcap").path
+        try ReferenceDescent(duration_s: 20, seed: 3).record(to: TraceRecorder(path: path))
+        #expect {
+            try Replay(trace: path, mode: .openLoop).run()
+        } throws: { "\($0)".contains("--scenario") }
+
+        let scenario = TestPaths.fixtures.appendingPathComponent("scenarios/nominal.yaml").path
+        let result = try Replay(trace: path, guidance: .named("idle", settings: []), mode: .openLoop,
+                                scenario: scenario).run()
+        let d = try #require(result.divergence)
+        #expect(d.comparedSteps == 1_001)  // /command at 50 Hz, 0 s to 20 s
+        #expect(d.divergentSteps == d.comparedSteps)  // the recording throttles; idle does not
+        #expect(d.first?.time_s == 0 && d.first?.field == "main_throttle_fraction")
+        #expect(result.outcomeName == "replayed")
+        let again = try Replay(trace: path, guidance: .named("idle", settings: []), mode: .openLoop, scenario: scenario).run()
+        #expect(again.digest == result.digest)
+    }
+
     @Test func toleranceAbsorbsSmallDifferences() throws {
         let result = try Replay(trace: tracePath("nominal"), guidance: .named(nil, settings: [("accel_noise_mps2", "0.0030001")]),
                                 mode: .openLoop, tolerances: ["*": 1e3]).run()
@@ -151,6 +172,23 @@ struct DigestTests {
         #expect(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         #expect(hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
+
+    @Test func sha256InPiecesEqualsSha256InOne() {
+        let bytes = (0..<1_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+        var whole = SHA256()
+        whole.update(bytes)
+        let expected = SHA256.hex(whole.finalize())
+        for piece in [1, 7, 55, 56, 63, 64, 65, 200] {
+            var h = SHA256()
+            var i = 0
+            while i < bytes.count {
+                let end = min(i + piece, bytes.count)
+                bytes[i..<end].withUnsafeBytes { h.update($0) }
+                i = end
+            }
+            #expect(SHA256.hex(h.finalize()) == expected, "pieces of \(piece) bytes")
+        }
+    }
 }
 
 @Suite("Fault specs and assertions say what is wrong")
@@ -204,6 +242,14 @@ struct Coast: Guidance {
 
 @Suite("The library API from a user's tests")
 struct LibraryAPITests {
+    @Test func anotherGuidanceStartsFromItsOwnDefaults() throws {
+        // nominal's parameters (profile, gate) are the reference guidance's;
+        // the idle guidance has none and must not be handed them.
+        let result = try Replay(trace: tracePath("nominal"), guidance: .named("idle", settings: [])).run()
+        #expect(result.outcome?.kind == .timeout)
+        #expect(result.metric("propellant_kg")?.number == 450)
+    }
+
     @Test func aUsersOwnGuidanceReplays() throws {
         // Coasting at 1.7 km/s from 25 km is nearly an orbit: nothing lands
         // before the scenario's time runs out.

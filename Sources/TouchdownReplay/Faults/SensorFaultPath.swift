@@ -188,8 +188,9 @@ struct SensorFaultPath {
             }
             faults[i].altered += items.count
         case .drop:
-            var kept: [(delay_ns: UInt64, reading: SensorReading)] = []
-            for item in items {
+            // In place: the kept items move down over the dropped ones.
+            var kept = 0
+            for k in items.indices {
                 if faults[i].dropLeft > 0 {
                     faults[i].dropLeft -= 1
                     faults[i].altered += 1
@@ -197,10 +198,11 @@ struct SensorFaultPath {
                     faults[i].dropLeft = spec.burst - 1
                     faults[i].altered += 1
                 } else {
-                    kept.append(item)
+                    if kept != k { items[kept] = items[k] }
+                    kept += 1
                 }
             }
-            items = kept
+            items.removeLast(items.count - kept)
         case .blackout:
             faults[i].altered += items.count
             items.removeAll()

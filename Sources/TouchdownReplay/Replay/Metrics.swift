@@ -76,18 +76,6 @@ public enum DivergenceFields {
         "main_throttle_fraction", "thruster_throttle_fraction", "pitch_command_rad",
         "nav_downrange_m", "nav_altitude_m", "nav_vertical_speed_mps", "nav_horizontal_speed_mps", "nav_pitch_rad",
     ]
-
-    /// The first three fields.
-    static func values(_ c: CommandSample) -> [Double] {
-        [c.mainThrottle_fraction, c.thrusterThrottle_fraction, c.pitchCommand_rad]
-    }
-
-    /// The last five fields.
-    static func values(_ n: NavSample) -> [Double] {
-        [n.downrange_m, n.altitude_m, n.verticalSpeed_mps, n.horizontalSpeed_mps, n.pitch_rad]
-    }
-
-    static func values(_ o: GuidanceOutput) -> [Double] { values(o.command) + values(o.navigation) }
 }
 
 /// Gathers the metrics and the digest as a replay runs.
@@ -105,8 +93,15 @@ struct MetricsCollector {
     /// Everything guidance produced at a step goes into the digest.
     mutating func step(_ t: UInt64, _ out: GuidanceOutput, truth: TruthSample?) {
         steps += 1
-        digest.update(t)
-        for v in DivergenceFields.values(out) { digest.update(v) }
+        // The step's time and the fields in `DivergenceFields.names` order,
+        // little-endian, in one call.
+        let c = out.command, n = out.navigation
+        let words = (t.littleEndian, c.mainThrottle_fraction.bitPattern.littleEndian,
+                     c.thrusterThrottle_fraction.bitPattern.littleEndian, c.pitchCommand_rad.bitPattern.littleEndian,
+                     n.downrange_m.bitPattern.littleEndian, n.altitude_m.bitPattern.littleEndian,
+                     n.verticalSpeed_mps.bitPattern.littleEndian, n.horizontalSpeed_mps.bitPattern.littleEndian,
+                     n.pitch_rad.bitPattern.littleEndian)
+        withUnsafeBytes(of: words) { digest.update($0) }
         digest.update(UInt64(out.events.count))
         for e in out.events {
             digest.update(e.kind)

@@ -28,12 +28,12 @@ struct OpenLoopStop: Error {}
 extension Replay {
     func runOpenLoop(_ stored: StoredRun, faultSeed: UInt64) throws -> ReplayResult {
         let (label, sim) = simulation(stored)
-        var g = try makeGuidance(sim)
-        return try openLoop(&g, stored: stored, simulation: sim, label: label, faultSeed: faultSeed)
+        let guidance = try makeGuidance(sim)
+        return try openLoop(guidance, stored: stored, simulation: sim, label: label, faultSeed: faultSeed)
     }
 
-    private func openLoop<G: Guidance>(_ guidance: inout G, stored: StoredRun, simulation sim: Simulation,
-                                       label: String, faultSeed: UInt64) throws -> ReplayResult {
+    private func openLoop(_ guidance: any Guidance, stored: StoredRun, simulation sim: Simulation,
+                          label: String, faultSeed: UInt64) throws -> ReplayResult {
         let reader = stored.reader
         typealias T = Simulation.Topics
         var roles = [OpenLoopRole](repeating: .other, count: Int(UInt16.max) + 1)
@@ -54,7 +54,6 @@ extension Replay {
         if sensors.needsAltitude && !topics.contains(T.truth) {
             throw ReplayError.missingTopic(trace: trace, topic: T.truth, needed: "a fault with an altitude window or acquisition rule")
         }
-        let stepsFromRecording = topics.contains(T.command)
         let period = Scenario.period_ns(rate: sim.scenario.guidance.rate_hz, step_ns: sim.scenario.step_ns) ?? sim.scenario.step_ns
         let out = try output.map { path -> RecordingTopics in
             let recorder = try TraceRecorder(path: path, options: Simulation.traceOptions)
@@ -62,127 +61,18 @@ extension Replay {
             return try RecordingTopics(recorder: recorder, simulation: sim)
         }
 
-        var collector = MetricsCollector()
-        var divergence = Divergence()
-        var truth: TruthSample?
-        var pendingMetrics: (t: UInt64, output: GuidanceOutput)?
-        var pendingNav: (t: UInt64, nav: NavSample, commandDiffered: Bool)?
-        var failure: (kind: String, t: UInt64, what: String)?
-        var nextStep: UInt64 = 0
-        var now: UInt64 = 0
-
-        func tolerance(_ field: Int) -> Double? {
-            tolerances[DivergenceFields.names[field]] ?? tolerances["*"]
-        }
-        /// Compares the fields from index `first` on; true if any differs.
-        func compare(fields first: Int, recorded: [Double], replayed: [Double], at t: UInt64, topic: String) -> Bool {
-            var any = false
-            for (k, (r, p)) in zip(recorded, replayed).enumerated() {
-                any = compare(first + k, recorded: r, replayed: p, at: t, topic: topic) || any
-            }
-            return any
-        }
-        func compare(_ field: Int, recorded: Double, replayed: Double, at t: UInt64, topic: String) -> Bool {
-            let deviation = abs(replayed - recorded)
-            if deviation > divergence.maxDeviation[field] || (deviation.isNaN && !divergence.maxDeviation[field].isNaN) {
-                divergence.maxDeviation[field] = deviation
-            }
-            let differs = if let tol = tolerance(field) {
-                !(deviation <= tol) && !(recorded.isNaN && replayed.isNaN)
-            } else {
-                recorded.bitPattern != replayed.bitPattern
-            }
-            if differs && divergence.first == nil {
-                divergence.first = Divergence.First(time_s: Double(t) * 1e-9, topic: topic, field: DivergenceFields.names[field],
-                                                    recorded: recorded, replayed: replayed)
-            }
-            return differs
-        }
-        func flushMetrics(truthNow: TruthSample?) {
-            guard let p = pendingMetrics else { return }
-            collector.step(p.t, p.output, truth: truthNow ?? truth)
-            pendingMetrics = nil
-        }
-        func deliver(_ r: SensorReading, at t: UInt64) throws {
-            guidance.receive(r)
-            collector.delivered(r, at: t, altitudeAGL_m: truth?.altitudeAGL_m ?? .nan)
-            try out?.record(r, at: t)
-        }
-        func recordFaultEvents() throws {
-            for e in sensors.takeEvents() { try out?.record(e, \.events, e.stamp_ns) }
-        }
-        /// One guidance step at `t`; returns its output unless guidance failed.
-        func step(at t: UInt64) throws -> GuidanceOutput? {
-            flushMetrics(truthNow: nil)
-            let o = guidance.step(time_ns: t)
-            if let f = guidance.failure {
-                failure = (f.kind.rawValue, t, f.report(at: t))
-                return nil
-            }
-            if let invalid = o.invalidCommand(at: t) {
-                failure = (Outcome.Kind.guidanceInvalidOutput.rawValue, t, invalid)
-                return nil
-            }
-            pendingMetrics = (t, o)
-            if let out {
-                for e in o.events { try out.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail), \.events, t) }
-                try out.record(o.command, \.command, t)
-                try out.record(o.navigation, \.nav, t)
-            }
-            return o
-        }
-
+        var walk = OpenLoopWalk(guidance: guidance, roles: roles, stepsFromRecording: topics.contains(T.command),
+                                period_ns: period, out: out,
+                                tolerances: DivergenceFields.names.map { tolerances[$0] ?? tolerances["*"] })
         do {
-            try reader.messages { view in
-                let t = view.logTime_ns
-                now = t
-                try sensors.deliverDue(upTo: t) { try deliver($0, at: t) }
-                if !stepsFromRecording {
-                    while nextStep < t {
-                        guard try step(at: nextStep) != nil else { throw OpenLoopStop() }
-                        nextStep += period
-                    }
-                }
-                let role = roles[Int(view.channelID)]
-                switch role {
-                case .imu, .altimeter, .velocimeter, .attitude:
-                    let r: SensorReading = switch role {
-                    case .imu: .imu(try ImuSample(cdr: view.data))
-                    case .altimeter: .altimeter(try AltimeterSample(cdr: view.data))
-                    case .velocimeter: .velocimeter(try VelocimeterSample(cdr: view.data))
-                    default: .attitude(try AttitudeSample(cdr: view.data))
-                    }
-                    try sensors.process(r, at: t, altitudeAGL_m: truth?.altitudeAGL_m ?? .nan) { try deliver($0, at: t) }
-                    try recordFaultEvents()
-                case .truth:
-                    let m = try TruthSample(cdr: view.data)
-                    if let p = pendingMetrics, m.stamp_ns == p.t { flushMetrics(truthNow: m) }
-                    truth = m
-                    try out?.record(m, \.truth, t)
-                case .command:
-                    let recorded = try CommandSample(cdr: view.data)
-                    guard let o = try step(at: t) else { throw OpenLoopStop() }
-                    divergence.comparedSteps += 1
-                    let differs = compare(fields: 0, recorded: DivergenceFields.values(recorded),
-                                          replayed: DivergenceFields.values(o.command), at: t, topic: T.command)
-                    if differs { divergence.divergentSteps += 1 }
-                    pendingNav = (t, o.navigation, differs)
-                case .nav:
-                    let recorded = try NavSample(cdr: view.data)
-                    guard let p = pendingNav, p.t == t else { break }
-                    pendingNav = nil
-                    let differs = compare(fields: 3, recorded: DivergenceFields.values(recorded),
-                                          replayed: DivergenceFields.values(p.nav), at: t, topic: T.nav)
-                    // A step whose command already differed is counted once.
-                    if differs && !p.commandDiffered { divergence.divergentSteps += 1 }
-                case .other:
-                    break
-                }
-            }
+            try reader.messages { view in try walk.handle(view, sensors: &sensors) }
         } catch is OpenLoopStop {}
-        flushMetrics(truthNow: nil)
-        try sensors.finish(at: now) { _ in }
-        try recordFaultEvents()
+        walk.flushMetrics(truthNow: nil)
+        try sensors.finish(at: walk.now) { _ in }
+        try walk.recordFaultEvents(&sensors)
+        let failure = walk.failure
+        var collector = walk.collector
+        let divergence = walk.divergence
 
         let outcomeName = failure?.kind ?? "replayed"
         if let f = failure { try out?.record(EventSample(stamp_ns: f.t, kind: f.kind, detail: f.what), \.events, f.t) }
@@ -203,5 +93,167 @@ extension Replay {
         return ReplayResult(mode: .openLoop, trace: trace, guidance: label, faults: faults.map(\.text), faultSeed: faultSeed,
                             outcome: nil, outcomeName: outcomeName, metrics: metrics, assertions: [],
                             divergence: divergence, digest: digest, output: output, failureDetail: failure?.what)
+    }
+}
+
+/// One open-loop replay as it walks through the trace. Its state lives in
+/// one non-generic struct, not in variables captured by closures, so that the
+/// walk pays no run-time exclusivity checks or generic metadata lookups per
+/// message.
+struct OpenLoopWalk {
+    typealias T = Simulation.Topics
+    var guidance: any Guidance
+    let roles: [OpenLoopRole]
+    /// Steps come at the recorded commands' times; without `/command`, at the
+    /// scenario's guidance period.
+    let stepsFromRecording: Bool
+    let period_ns: UInt64
+    let out: RecordingTopics?
+    /// Per field, in `DivergenceFields.names` order; nil compares bit for bit.
+    let tolerances: [Double?]
+
+    var collector = MetricsCollector()
+    var divergence = Divergence()
+    var truth: TruthSample?
+    var pendingMetrics: (t: UInt64, output: GuidanceOutput)?
+    var pendingNav: (t: UInt64, nav: NavSample, commandDiffered: Bool)?
+    var failure: (kind: String, t: UInt64, what: String)?
+    var nextStep_ns: UInt64 = 0
+    var now: UInt64 = 0
+
+    init(guidance: any Guidance, roles: [OpenLoopRole], stepsFromRecording: Bool, period_ns: UInt64, out: RecordingTopics?,
+         tolerances: [Double?]) {
+        self.guidance = guidance
+        self.roles = roles
+        self.stepsFromRecording = stepsFromRecording
+        self.period_ns = period_ns
+        self.out = out
+        self.tolerances = tolerances
+    }
+
+    mutating func handle(_ view: MessageView, sensors: inout SensorFaultPath) throws {
+        let t = view.logTime_ns
+        now = t
+        if sensors.nextDue_ns != nil {
+            try sensors.deliverDue(upTo: t) { try deliver($0, at: t) }
+        }
+        if !stepsFromRecording {
+            while nextStep_ns < t {
+                guard try step(at: nextStep_ns) != nil else { throw OpenLoopStop() }
+                nextStep_ns += period_ns
+            }
+        }
+        let role = roles[Int(view.channelID)]
+        switch role {
+        case .imu, .altimeter, .velocimeter, .attitude:
+            let r: SensorReading = switch role {
+            case .imu: .imu(try ImuSample(cdr: view.data))
+            case .altimeter: .altimeter(try AltimeterSample(cdr: view.data))
+            case .velocimeter: .velocimeter(try VelocimeterSample(cdr: view.data))
+            default: .attitude(try AttitudeSample(cdr: view.data))
+            }
+            if sensors.isEmpty {
+                try deliver(r, at: t)
+            } else {
+                try sensors.process(r, at: t, altitudeAGL_m: truth?.altitudeAGL_m ?? .nan) { try deliver($0, at: t) }
+                try recordFaultEvents(&sensors)
+            }
+        case .truth:
+            let m = try TruthSample(cdr: view.data)
+            if let p = pendingMetrics, m.stamp_ns == p.t { flushMetrics(truthNow: m) }
+            truth = m
+            try out?.record(m, \.truth, t)
+        case .command:
+            let recorded = try CommandSample(cdr: view.data)
+            guard let o = try step(at: t) else { throw OpenLoopStop() }
+            divergence.comparedSteps += 1
+            let differs = compare(recorded, o.command, at: t)
+            if differs { divergence.divergentSteps += 1 }
+            pendingNav = (t, o.navigation, differs)
+        case .nav:
+            let recorded = try NavSample(cdr: view.data)
+            guard let p = pendingNav, p.t == t else { break }
+            pendingNav = nil
+            let differs = compare(recorded, p.nav, at: t)
+            // A step whose command already differed is counted once.
+            if differs && !p.commandDiffered { divergence.divergentSteps += 1 }
+        case .other:
+            break
+        }
+    }
+
+    mutating func flushMetrics(truthNow: TruthSample?) {
+        guard let p = pendingMetrics else { return }
+        collector.step(p.t, p.output, truth: truthNow ?? truth)
+        pendingMetrics = nil
+    }
+
+    mutating func deliver(_ r: SensorReading, at t: UInt64) throws {
+        guidance.receive(r)
+        collector.delivered(r, at: t, altitudeAGL_m: truth?.altitudeAGL_m ?? .nan)
+        try out?.record(r, at: t)
+    }
+
+    func recordFaultEvents(_ sensors: inout SensorFaultPath) throws {
+        guard !sensors.events.isEmpty else { return }
+        for e in sensors.takeEvents() { try out?.record(e, \.events, e.stamp_ns) }
+    }
+
+    /// One guidance step at `t`; returns its output unless guidance failed.
+    mutating func step(at t: UInt64) throws -> GuidanceOutput? {
+        flushMetrics(truthNow: nil)
+        let o = guidance.step(time_ns: t)
+        if let f = guidance.failure {
+            failure = (f.kind.rawValue, t, f.report(at: t))
+            return nil
+        }
+        if let invalid = o.invalidCommand(at: t) {
+            failure = (Outcome.Kind.guidanceInvalidOutput.rawValue, t, invalid)
+            return nil
+        }
+        pendingMetrics = (t, o)
+        if let out {
+            for e in o.events { try out.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail), \.events, t) }
+            try out.record(o.command, \.command, t)
+            try out.record(o.navigation, \.nav, t)
+        }
+        return o
+    }
+
+    /// Compares a command's three fields; true if any differs.
+    mutating func compare(_ recorded: CommandSample, _ replayed: CommandSample, at t: UInt64) -> Bool {
+        let topic = T.command
+        var any = compare(0, recorded.mainThrottle_fraction, replayed.mainThrottle_fraction, at: t, topic: topic)
+        any = compare(1, recorded.thrusterThrottle_fraction, replayed.thrusterThrottle_fraction, at: t, topic: topic) || any
+        any = compare(2, recorded.pitchCommand_rad, replayed.pitchCommand_rad, at: t, topic: topic) || any
+        return any
+    }
+
+    /// Compares a navigation estimate's five fields; true if any differs.
+    mutating func compare(_ recorded: NavSample, _ replayed: NavSample, at t: UInt64) -> Bool {
+        let topic = T.nav
+        var any = compare(3, recorded.downrange_m, replayed.downrange_m, at: t, topic: topic)
+        any = compare(4, recorded.altitude_m, replayed.altitude_m, at: t, topic: topic) || any
+        any = compare(5, recorded.verticalSpeed_mps, replayed.verticalSpeed_mps, at: t, topic: topic) || any
+        any = compare(6, recorded.horizontalSpeed_mps, replayed.horizontalSpeed_mps, at: t, topic: topic) || any
+        any = compare(7, recorded.pitch_rad, replayed.pitch_rad, at: t, topic: topic) || any
+        return any
+    }
+
+    mutating func compare(_ field: Int, _ recorded: Double, _ replayed: Double, at t: UInt64, topic: String) -> Bool {
+        let deviation = abs(replayed - recorded)
+        if deviation > divergence.maxDeviation[field] || (deviation.isNaN && !divergence.maxDeviation[field].isNaN) {
+            divergence.maxDeviation[field] = deviation
+        }
+        let differs = if let tol = tolerances[field] {
+            !(deviation <= tol) && !(recorded.isNaN && replayed.isNaN)
+        } else {
+            recorded.bitPattern != replayed.bitPattern
+        }
+        if differs && divergence.first == nil {
+            divergence.first = Divergence.First(time_s: Double(t) * 1e-9, topic: topic, field: DivergenceFields.names[field],
+                                                recorded: recorded, replayed: replayed)
+        }
+        return differs
     }
 }

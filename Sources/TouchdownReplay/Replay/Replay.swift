@@ -36,6 +36,9 @@ public struct Replay {
     }
 
     public var trace: String
+    /// A scenario file to replay against instead of the one the trace
+    /// stores; needed for traces recorded elsewhere, which store none.
+    public var scenario: String?
     public var guidance: GuidanceUnderTest
     public var mode: Mode
     public var faults: [FaultSpec]
@@ -53,8 +56,10 @@ public struct Replay {
 
     public init(trace: String, guidance: GuidanceUnderTest = .named(nil, settings: []), mode: Mode = .closedLoop,
                 faults: [FaultSpec] = [], assertions: [Assertion] = [], seed: UInt64? = nil,
-                tolerances: [String: Double] = [:], output: String? = nil, stepBudget_s: Double = 1) {
+                tolerances: [String: Double] = [:], output: String? = nil, stepBudget_s: Double = 1,
+                scenario: String? = nil) {
         self.trace = trace
+        self.scenario = scenario
         self.guidance = guidance
         self.mode = mode
         self.faults = faults
@@ -86,7 +91,7 @@ public struct Replay {
                 throw ReplayError.badAssertion(a.text, "\(a.metric) is not measured in \(mode.rawValue) replays")
             }
         }
-        let stored = try StoredRun(path: trace)
+        let stored = try StoredRun(path: trace, scenarioPath: scenario)
         let faultSeed = seed ?? stored.seed
         var result = switch mode {
         case .closedLoop: try runClosedLoop(stored, faultSeed: faultSeed)

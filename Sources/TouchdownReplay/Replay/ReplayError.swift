@@ -16,7 +16,7 @@ public enum ReplayError: Error, CustomStringConvertible {
         case .badAssertion(let text, let problem):
             "assertion \"\(text)\": \(problem)"
         case .noScenario(let trace):
-            "\(trace): no scenario attachment (application/yaml) and no touchdown.simulation metadata; replaying needs the mission the trace was recorded on (traces from `touchdown simulate` carry it)"
+            "\(trace): no scenario attachment (application/yaml) and no touchdown.simulation metadata; replaying needs the mission the trace was recorded on: traces from `touchdown simulate` carry it; for others, name a scenario file with --scenario"
         case .scenario(let trace, let underlying):
             "\(trace): the stored scenario does not load: \(underlying)"
         case .missingTopic(let trace, let topic, let needed):

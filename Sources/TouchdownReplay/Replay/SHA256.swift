@@ -7,7 +7,6 @@ public struct SHA256 {
     private var block = [UInt8](repeating: 0, count: 64)
     private var blockCount = 0
     private var length_bytes: UInt64 = 0
-    private var w = [UInt32](repeating: 0, count: 64)
 
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -22,21 +21,32 @@ public struct SHA256 {
 
     public init() {}
 
-    public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-        for b in bytes {
-            block[blockCount] = b
-            blockCount += 1
-            if blockCount == 64 {
-                compress()
-                blockCount = 0
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress else { return }
+        let n = bytes.count
+        length_bytes &+= UInt64(n)
+        var i = 0
+        block.withUnsafeMutableBytes { block in
+            while i < n {
+                let take = min(64 - blockCount, n - i)
+                (block.baseAddress! + blockCount).copyMemory(from: source + i, byteCount: take)
+                blockCount += take
+                i += take
+                if blockCount == 64 {
+                    Self.compress(&state, UnsafeRawBufferPointer(block))
+                    blockCount = 0
+                }
             }
         }
-        length_bytes &+= UInt64(bytes.count)
+    }
+
+    public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        let done: Void? = bytes.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
+        if done == nil { Array(bytes).withUnsafeBytes { update($0) } }
     }
 
     public mutating func update(_ value: UInt64) {
-        var v = value.littleEndian
-        withUnsafeBytes(of: &v) { update($0) }
+        withUnsafeBytes(of: value.littleEndian) { update($0) }
     }
 
     public mutating func update(_ value: Double) { update(value.bitPattern) }
@@ -44,8 +54,11 @@ public struct SHA256 {
     /// A string, prefixed by its length so that no two sequences of strings
     /// hash alike.
     public mutating func update(_ text: String) {
-        update(UInt64(text.utf8.count))
-        update(text.utf8)
+        var text = text
+        text.withUTF8 { utf8 in
+            update(UInt64(utf8.count))
+            update(UnsafeRawBufferPointer(utf8))
+        }
     }
 
     public consuming func finalize() -> [UInt8] {
@@ -69,27 +82,32 @@ public struct SHA256 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private mutating func compress() {
-        for i in 0..<16 {
-            w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])
-        }
+    private static func compress(_ state: inout (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32),
+                                 _ block: UnsafeRawBufferPointer) {
         @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
-        for i in 16..<64 {
-            let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-            let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            for i in 0..<16 {
+                w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+            }
+            for i in 16..<64 {
+                let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
+                let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
+                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+            }
+            var (a, b, c, d, e, f, g, h) = state
+            k.withUnsafeBufferPointer { k in
+                for i in 0..<64 {
+                    let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+                    let ch = (e & f) ^ (~e & g)
+                    let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
+                    let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+                    let maj = (a & b) ^ (a & c) ^ (b & c)
+                    let t2 = s0 &+ maj
+                    h = g; g = f; f = e; e = d &+ t1
+                    d = c; c = b; b = a; a = t1 &+ t2
+                }
+            }
+            state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
         }
-        var (a, b, c, d, e, f, g, h) = state
-        for i in 0..<64 {
-            let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-            let ch = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ ch &+ Self.k[i] &+ w[i]
-            let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-            let maj = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ maj
-            h = g; g = f; f = e; e = d &+ t1
-            d = c; c = b; b = a; a = t1 &+ t2
-        }
-        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
     }
 }

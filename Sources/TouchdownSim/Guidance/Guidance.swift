@@ -146,7 +146,7 @@ public struct GuidanceError: Error, CustomStringConvertible, Sendable {
 
 /// The guidances built into Touchdown.
 public enum GuidanceRegistry {
-    public static let builtIn: [any GuidanceFactory] = [ReferenceGuidanceFactory()]
+    public static let builtIn: [any GuidanceFactory] = [ReferenceGuidanceFactory(), IdleGuidanceFactory()]
 
     public static func factory(named name: String) throws -> any GuidanceFactory {
         guard let f = builtIn.first(where: { $0.name == name }) else {

@@ -41,7 +41,9 @@ public struct Simulation {
     public init(scenario: Scenario, guidance: String? = nil, settings: [(name: String, value: String)] = [], seed: UInt64? = nil) {
         self.scenario = scenario
         guidanceName = guidance ?? scenario.guidance.name
-        self.settings = scenario.guidance.parameters + settings
+        // The scenario's parameters are for the scenario's guidance; another
+        // guidance starts from its own defaults.
+        self.settings = (guidanceName == scenario.guidance.name ? scenario.guidance.parameters : []) + settings
         self.seed = seed ?? scenario.seed
         terrain = Terrain(scenario.terrain)
         let siteDownrange = scenario.initial.downrangeToSite_m
