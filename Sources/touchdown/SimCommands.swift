@@ -1,4 +1,5 @@
 import ArgumentParser
+import TouchdownReplay
 import TouchdownSim
 import TouchdownTrace
 
@@ -41,7 +42,7 @@ struct GuidanceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guidance",
         abstract: "Guidances built into Touchdown.",
-        subcommands: [List.self])
+        subcommands: [List.self, Serve.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List each guidance with its parameters and defaults.")
@@ -54,6 +55,28 @@ struct GuidanceCommand: ParsableCommand {
                     print("  " + head + String(repeating: " ", count: width - head.count) + "  " + p.help)
                 }
             }
+        }
+    }
+}
+
+extension GuidanceCommand {
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve a built-in guidance over the line protocol on stdin and stdout.",
+            discussion: """
+            For --guidance-cmd: the guidance then runs in its own process, where a crash \
+            or a hang is an outcome of the replay. The protocol is docs/guidance-protocol.md; \
+            settings arrive as its param lines.
+            """)
+        @Argument(help: "The guidance's name (see `touchdown guidance list`).") var name: String
+
+        func run() throws {
+            let factory: any GuidanceFactory
+            do { factory = try GuidanceRegistry.factory(named: name) } catch { fail("\(error)", code: 2) }
+            let status = GuidanceServer.serve { knowledge, settings in
+                try factory.make(knowledge: knowledge, settings: settings)
+            }
+            if status != 0 { throw ExitCode(status) }
         }
     }
 }

@@ -57,6 +57,49 @@ struct ExternalGuidanceTests {
         #expect(result.metric("guidance.steps")!.number! > 10_000)
     }
 
+    @Test func aSwiftGuidanceServedInItsOwnProcessMatchesItselfInProcess() throws {
+        // The reference guidance behind GuidanceServer, over the protocol:
+        // every double crosses as text and must come back bit for bit.
+        let stored = try StoredRun(path: tracePath("m1-crater-rim"))
+        let served = try Replay(trace: tracePath("m1-crater-rim"),
+                                guidance: .command("\(touchdownExecutable) guidance serve reference", settings: stored.settings),
+                                mode: .openLoop).run()
+        #expect(served.divergence?.divergentSteps == 0, "\(served.report)")
+        #expect(served.divergence!.comparedSteps > 5_000)
+        let inProcess = try Replay(trace: tracePath("m1-crater-rim"), mode: .openLoop).run()
+        #expect(served.digest == inProcess.digest)
+
+        #expect {
+            try Replay(trace: tracePath("nominal"),
+                       guidance: .command("\(touchdownExecutable) guidance serve reference", settings: [("gate", "sticky")])).run()
+        } throws: { "\($0)".contains("refused to start") && "\($0)".contains("gate") }
+    }
+
+    @Test func theGuidanceServerNamesTheLineItCannotRead() throws {
+        func serve(_ lines: [String]) throws -> ProcessResult {
+            let text = lines.map { $0 + "\\n" }.joined()
+            return try run("/bin/sh", ["-c", "printf '\(text)' | \(touchdownExecutable) guidance serve idle"])
+        }
+        let config = "config site_downrange_m=790000 site_elevation_m=0 moon_radius_m=1737400 moon_gm_m3ps2=4902800000000 initial_mass_kg=790 dry_mass_kg=340 isp_s=320 main_thrust_n=400 main_min_throttle_fraction=0.2 thruster_count=6 thruster_thrust_n=200 nav_downrange_m=0 nav_altitude_m=25150 nav_vertical_speed_mps=0 nav_horizontal_speed_mps=1700 nav_pitch_rad=1.4835298641951802 altitude_sigma_m=500 speed_sigma_mps=1 guidance_rate_hz=10"
+
+        let good = try serve(["touchdown-guidance 1", config, "start", "attitude 0 1.5 1", "step 0", "end"])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout == "ready\noutput 0.0 0.0 1.4835298641951802 0.0 25150.0 0.0 1700.0 1.4835298641951802\n")
+
+        let lacking = try serve(["touchdown-guidance 1", "config site_downrange_m=1"])
+        #expect(lacking.status == 2)
+        #expect(lacking.stderr.contains("line 2: config lacks site_elevation_m"), "\(lacking.stderr)")
+
+        let short = try serve(["touchdown-guidance 1", config, "start", "imu 0 1 2"])
+        #expect(short.status == 2)
+        #expect(short.stdout == "ready\n")
+        #expect(short.stderr.contains("line 4: expected imu with a stamp and 6 values"), "\(short.stderr)")
+
+        let unended = try serve(["touchdown-guidance 1", config, "start", "step 0"])
+        #expect(unended.status == 2)
+        #expect(unended.stderr.contains("input ended without end"), "\(unended.stderr)")
+    }
+
     @Test func nonFiniteOutputIsInvalidOutput() throws {
         let result = try Replay(trace: tracePath("nominal"),
                                 guidance: .command("read v; read c; while read l; do case \"$l\" in start) echo ready;; step*) echo output nan 0 0 0 0 0 0 0;; esac; done", settings: [])).run()

@@ -18,6 +18,20 @@ public struct MissionKnowledge: Sendable {
     public var speedSigma_mps: Double
     /// How often `step` is called.
     public var guidanceRate_hz: Double
+
+    public init(siteDownrange_m: Double, siteElevation_m: Double, moonRadius_m: Double, moonGM_m3ps2: Double,
+                vehicle: Scenario.Vehicle, initialNavigation: NavSample, altitudeSigma_m: Double, speedSigma_mps: Double,
+                guidanceRate_hz: Double) {
+        self.siteDownrange_m = siteDownrange_m
+        self.siteElevation_m = siteElevation_m
+        self.moonRadius_m = moonRadius_m
+        self.moonGM_m3ps2 = moonGM_m3ps2
+        self.vehicle = vehicle
+        self.initialNavigation = initialNavigation
+        self.altitudeSigma_m = altitudeSigma_m
+        self.speedSigma_mps = speedSigma_mps
+        self.guidanceRate_hz = guidanceRate_hz
+    }
 }
 
 /// A sensor message as guidance receives it.

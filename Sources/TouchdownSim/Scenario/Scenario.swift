@@ -40,6 +40,21 @@ public struct Scenario: Sendable {
         public var attitudeTimeConstant_s: Double
         public var attitudeRateLimit_radps: Double
         public var maxThrust_n: Double { mainThrust_n + Double(thrusterCount) * thrusterThrust_n }
+
+        public init(initialMass_kg: Double, dryMass_kg: Double, isp_s: Double, mainThrust_n: Double,
+                    mainMinThrottle_fraction: Double, thrusterCount: Int, thrusterThrust_n: Double,
+                    engineTimeConstant_s: Double, attitudeTimeConstant_s: Double, attitudeRateLimit_radps: Double) {
+            self.initialMass_kg = initialMass_kg
+            self.dryMass_kg = dryMass_kg
+            self.isp_s = isp_s
+            self.mainThrust_n = mainThrust_n
+            self.mainMinThrottle_fraction = mainMinThrottle_fraction
+            self.thrusterCount = thrusterCount
+            self.thrusterThrust_n = thrusterThrust_n
+            self.engineTimeConstant_s = engineTimeConstant_s
+            self.attitudeTimeConstant_s = attitudeTimeConstant_s
+            self.attitudeRateLimit_radps = attitudeRateLimit_radps
+        }
     }
 
     /// Where powered descent begins, relative to the landing site.
