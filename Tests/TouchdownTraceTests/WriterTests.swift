@@ -89,6 +89,31 @@ import TouchdownTestSupport
         #expect(reader.chunkIndexes.allSatisfy { $0.messageEndTime_ns - $0.messageStartTime_ns < 100 })
     }
 
+    @Test(arguments: [MCAPWriter.Compression.none, .zstd(level: 3)])
+    func aMessageLargerThanAChunkIsWrittenWhole(_ compression: MCAPWriter.Compression) throws {
+        // 3 MiB of noise (incompressible) in a 1 MiB chunk: the chunk grows
+        // to hold it, and zstd's output can exceed the input.
+        let sink = MemorySink()
+        var options = MCAPWriter.Options()
+        options.compression = compression
+        let writer = try MCAPWriter(sink: sink, options: options)
+        let channel = try writer.addChannel(topic: "/camera", messageEncoding: "raw",
+                                            schemaID: try writer.addSchema(name: "x", encoding: "", data: []))
+        var random = SeededRandom(seed: 5, stream: "noise")
+        let big = (0..<(3 << 20)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        try [UInt8(1)].withUnsafeBytes { try writer.write(channelID: channel, sequence: 0, logTime_ns: 0, publishTime_ns: 0, payload: $0) }
+        try big.withUnsafeBytes { try writer.write(channelID: channel, sequence: 1, logTime_ns: 1, publishTime_ns: 1, payload: $0) }
+        try [UInt8(2)].withUnsafeBytes { try writer.write(channelID: channel, sequence: 2, logTime_ns: 2, publishTime_ns: 2, payload: $0) }
+        try writer.finish()
+        let reader = try IndexedReader(source: MemorySource(sink.bytes))
+        var sizes: [Int] = []
+        try reader.messages { m in
+            sizes.append(m.data.count)
+            if m.data.count == big.count { #expect(m.data.elementsEqual(big)) }
+        }
+        #expect(sizes == [1, big.count, 1])
+    }
+
     /// A writer killed mid-trace leaves every closed chunk readable: only the
     /// open chunk is lost.
     @Test func unfinishedTraceKeepsClosedChunks() throws {

@@ -368,6 +368,9 @@ struct MCAPWriterCore {
         let chunkStart = position
         var payloadCount = chunk.count
         if let compressor {
+            // A message larger than the chunk size makes a larger chunk.
+            let bound = ZstdCompressor.bound(chunk.count)
+            if compressed.count < bound { compressed = [UInt8](repeating: 0, count: bound) }
             payloadCount = try chunk.withUnsafeBytes { (src) throws in
                 try compressed.withUnsafeMutableBytes { (dst) throws in try compressor.compress(src, into: dst) }
             }
