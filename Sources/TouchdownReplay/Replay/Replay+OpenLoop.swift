@@ -155,7 +155,7 @@ struct OpenLoopWalk {
             if sensors.isEmpty {
                 try deliver(r, at: t)
             } else {
-                try sensors.process(r, at: t, altitudeAGL_m: truth?.altitudeAGL_m ?? .nan) { try deliver($0, at: t) }
+                try sensors.process(r, at: t, altitudeAGL_m: altitudeAGL_m(at: t)) { try deliver($0, at: t) }
                 try recordFaultEvents(&sensors)
             }
         case .truth:
@@ -182,6 +182,16 @@ struct OpenLoopWalk {
         }
     }
 
+    /// The true height above ground at `t`, from the latest recorded truth
+    /// (at most one truth period old), carried forward along its vertical
+    /// speed; what the terrain under the track does in that time is not
+    /// known. NaN before the first truth.
+    func altitudeAGL_m(at t: UInt64) -> Double {
+        guard let truth else { return .nan }
+        guard t > truth.stamp_ns else { return truth.altitudeAGL_m }
+        return truth.altitudeAGL_m + truth.verticalSpeed_mps * Double(t - truth.stamp_ns) * 1e-9
+    }
+
     mutating func flushMetrics(truthNow: TruthSample?) {
         guard let p = pendingMetrics else { return }
         collector.step(p.t, p.output, truth: truthNow ?? truth)
@@ -190,7 +200,7 @@ struct OpenLoopWalk {
 
     mutating func deliver(_ r: SensorReading, at t: UInt64) throws {
         guidance.receive(r)
-        collector.delivered(r, at: t, altitudeAGL_m: truth?.altitudeAGL_m ?? .nan)
+        collector.delivered(r, at: t, altitudeAGL_m: altitudeAGL_m(at: t))
         try out?.record(r, at: t)
     }
 
