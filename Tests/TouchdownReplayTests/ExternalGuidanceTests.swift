@@ -95,6 +95,10 @@ struct ExternalGuidanceTests {
         #expect(short.stdout == "ready\n")
         #expect(short.stderr.contains("line 4: expected imu with a stamp and 6 values"), "\(short.stderr)")
 
+        let cut = try run("/bin/sh", ["-c", "printf 'touchdown-guidance 1\\nconf' | \(touchdownExecutable) guidance serve idle"])
+        #expect(cut.status == 2)
+        #expect(cut.stderr.contains("line 2: the last line has no LF"), "\(cut.stderr)")
+
         let unended = try serve(["touchdown-guidance 1", config, "start", "step 0"])
         #expect(unended.status == 2)
         #expect(unended.stderr.contains("input ended without end"), "\(unended.stderr)")

@@ -233,10 +233,14 @@ public enum GuidanceServer {
                     return line
                 }
                 guard pending.count - pendingHead <= ExternalGuidance.lineLimit else {
+                    lineNumber += 1
                     throw fail("a line longer than \(ExternalGuidance.lineLimit) bytes")
                 }
                 if endOfInput {
-                    guard pendingHead == pending.count else { throw fail("the last line has no LF") }
+                    guard pendingHead == pending.count else {
+                        lineNumber += 1
+                        throw fail("the last line has no LF")
+                    }
                     return nil
                 }
                 let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
