@@ -61,18 +61,9 @@ public final class ExternalGuidance: Guidance {
             navigation: n)
         try spawn(argv)
 
-        let v = knowledge.vehicle
-        let config: [(String, Double)] = [
-            ("site_downrange_m", knowledge.siteDownrange_m), ("site_elevation_m", knowledge.siteElevation_m),
-            ("moon_radius_m", knowledge.moonRadius_m), ("moon_gm_m3ps2", knowledge.moonGM_m3ps2),
-            ("initial_mass_kg", v.initialMass_kg), ("dry_mass_kg", v.dryMass_kg), ("isp_s", v.isp_s),
-            ("main_thrust_n", v.mainThrust_n), ("main_min_throttle_fraction", v.mainMinThrottle_fraction),
-            ("thruster_count", Double(v.thrusterCount)), ("thruster_thrust_n", v.thrusterThrust_n),
-            ("nav_downrange_m", n.downrange_m), ("nav_altitude_m", n.altitude_m),
-            ("nav_vertical_speed_mps", n.verticalSpeed_mps), ("nav_horizontal_speed_mps", n.horizontalSpeed_mps),
-            ("nav_pitch_rad", n.pitch_rad), ("altitude_sigma_m", knowledge.altitudeSigma_m),
-            ("speed_sigma_mps", knowledge.speedSigma_mps), ("guidance_rate_hz", knowledge.guidanceRate_hz),
-        ]
+        let config = GuidanceConfig.fields.map { f in
+            (f.key, f.path.map { knowledge[keyPath: $0] } ?? Double(knowledge.vehicle.thrusterCount))
+        }
         append("touchdown-guidance 1\n")
         append("config " + config.map { "\($0.0)=\($0.1)" }.joined(separator: " ") + "\n")
         for s in settings {
@@ -313,4 +304,24 @@ public final class ExternalGuidance: Guidance {
         }
         return lastOutput
     }
+}
+
+/// The `config` line of the protocol: every key, and where its value lives in
+/// the mission knowledge. Both ends use it: `ExternalGuidance` writes the
+/// line, `GuidanceServer` reads it. `thruster_count`, a whole number, is the
+/// one key without a path.
+enum GuidanceConfig {
+    static var fields: [(key: String, path: WritableKeyPath<MissionKnowledge, Double>?)] { [
+        ("site_downrange_m", \.siteDownrange_m), ("site_elevation_m", \.siteElevation_m),
+        ("moon_radius_m", \.moonRadius_m), ("moon_gm_m3ps2", \.moonGM_m3ps2),
+        ("initial_mass_kg", \.vehicle.initialMass_kg), ("dry_mass_kg", \.vehicle.dryMass_kg), ("isp_s", \.vehicle.isp_s),
+        ("main_thrust_n", \.vehicle.mainThrust_n), ("main_min_throttle_fraction", \.vehicle.mainMinThrottle_fraction),
+        ("thruster_count", nil), ("thruster_thrust_n", \.vehicle.thrusterThrust_n),
+        ("nav_downrange_m", \.initialNavigation.downrange_m), ("nav_altitude_m", \.initialNavigation.altitude_m),
+        ("nav_vertical_speed_mps", \.initialNavigation.verticalSpeed_mps),
+        ("nav_horizontal_speed_mps", \.initialNavigation.horizontalSpeed_mps),
+        ("nav_pitch_rad", \.initialNavigation.pitch_rad), ("altitude_sigma_m", \.altitudeSigma_m),
+        ("speed_sigma_mps", \.speedSigma_mps), ("guidance_rate_hz", \.guidanceRate_hz),
+    ] }
+    static var keys: [String] { fields.map(\.key) }
 }

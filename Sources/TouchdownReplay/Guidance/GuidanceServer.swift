@@ -60,14 +60,6 @@ public enum GuidanceServer {
         return 2
     }
 
-    /// The config keys of the protocol, all required.
-    static let configKeys = [
-        "site_downrange_m", "site_elevation_m", "moon_radius_m", "moon_gm_m3ps2", "initial_mass_kg", "dry_mass_kg",
-        "isp_s", "main_thrust_n", "main_min_throttle_fraction", "thruster_count", "thruster_thrust_n",
-        "nav_downrange_m", "nav_altitude_m", "nav_vertical_speed_mps", "nav_horizontal_speed_mps", "nav_pitch_rad",
-        "altitude_sigma_m", "speed_sigma_mps", "guidance_rate_hz",
-    ]
-
     struct Session {
         let input: Int32
         let output: Int32
@@ -153,32 +145,30 @@ public enum GuidanceServer {
             for pair in line.split(separator: " ").dropFirst() {
                 guard let eq = pair.firstIndex(of: "=") else { throw fail("config entry \"\(pair)\" is not KEY=VALUE") }
                 let key = String(pair[..<eq])
-                guard GuidanceServer.configKeys.contains(key) else { continue }  // a newer tool may send more
+                guard GuidanceConfig.keys.contains(key) else { continue }  // a newer tool may send more
                 guard values[key] == nil else { throw fail("config key \(key) given twice") }
                 guard let v = Double(pair[pair.index(after: eq)...]), v.isFinite else {
                     throw fail("config \(key) is not a finite number")
                 }
                 values[key] = v
             }
-            let missing = GuidanceServer.configKeys.filter { values[$0] == nil }
+            let missing = GuidanceConfig.keys.filter { values[$0] == nil }
             guard missing.isEmpty else { throw fail("config lacks \(missing.joined(separator: ", "))") }
-            func v(_ key: String) -> Double { values[key]! }
-            guard let thrusters = Int(exactly: v("thruster_count")), thrusters >= 0 else {
+            guard let thrusters = Int(exactly: values["thruster_count"]!), thrusters >= 0 else {
                 throw fail("config thruster_count is not a whole number")
             }
-            let vehicle = Scenario.Vehicle(
-                initialMass_kg: v("initial_mass_kg"), dryMass_kg: v("dry_mass_kg"), isp_s: v("isp_s"),
-                mainThrust_n: v("main_thrust_n"), mainMinThrottle_fraction: v("main_min_throttle_fraction"),
-                thrusterCount: thrusters, thrusterThrust_n: v("thruster_thrust_n"),
-                engineTimeConstant_s: .nan, attitudeTimeConstant_s: .nan, attitudeRateLimit_radps: .nan)
-            return MissionKnowledge(
-                siteDownrange_m: v("site_downrange_m"), siteElevation_m: v("site_elevation_m"),
-                moonRadius_m: v("moon_radius_m"), moonGM_m3ps2: v("moon_gm_m3ps2"), vehicle: vehicle,
-                initialNavigation: NavSample(stamp_ns: 0, downrange_m: v("nav_downrange_m"), altitude_m: v("nav_altitude_m"),
-                                             verticalSpeed_mps: v("nav_vertical_speed_mps"),
-                                             horizontalSpeed_mps: v("nav_horizontal_speed_mps"), pitch_rad: v("nav_pitch_rad")),
-                altitudeSigma_m: v("altitude_sigma_m"), speedSigma_mps: v("speed_sigma_mps"),
-                guidanceRate_hz: v("guidance_rate_hz"))
+            // Every field the protocol carries is set below; the rest stay NaN.
+            let nan = Double.nan
+            var knowledge = MissionKnowledge(
+                siteDownrange_m: nan, siteElevation_m: nan, moonRadius_m: nan, moonGM_m3ps2: nan,
+                vehicle: Scenario.Vehicle(initialMass_kg: nan, dryMass_kg: nan, isp_s: nan, mainThrust_n: nan,
+                                          mainMinThrottle_fraction: nan, thrusterCount: thrusters, thrusterThrust_n: nan,
+                                          engineTimeConstant_s: nan, attitudeTimeConstant_s: nan, attitudeRateLimit_radps: nan),
+                initialNavigation: NavSample(stamp_ns: 0, downrange_m: nan, altitude_m: nan, verticalSpeed_mps: nan,
+                                             horizontalSpeed_mps: nan, pitch_rad: nan),
+                altitudeSigma_m: nan, speedSigma_mps: nan, guidanceRate_hz: nan)
+            for case let (key, path?) in GuidanceConfig.fields { knowledge[keyPath: path] = values[key]! }
+            return knowledge
         }
 
         /// `count` numbers after the stamp, then `flags` booleans.

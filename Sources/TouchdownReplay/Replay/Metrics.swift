@@ -119,9 +119,10 @@ struct MetricsCollector {
         if truthAtNavZero == nil && out.navigation.altitude_m <= 0 { truthAtNavZero = truth.altitudeAGL_m }
     }
 
-    mutating func delivered(_ r: SensorReading, at t: UInt64, altitudeAGL_m: Double) {
+    /// `altitudeAGL_m` is evaluated only for the first valid range.
+    mutating func delivered(_ r: SensorReading, at t: UInt64, altitudeAGL_m: @autoclosure () -> Double) {
         if firstValidAltimeter == nil, case .altimeter(let m) = r, m.valid {
-            firstValidAltimeter = (Double(t) * 1e-9, altitudeAGL_m)
+            firstValidAltimeter = (Double(t) * 1e-9, altitudeAGL_m())
         }
     }
 

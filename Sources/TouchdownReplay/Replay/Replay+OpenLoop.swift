@@ -186,7 +186,9 @@ struct OpenLoopWalk {
     /// (at most one truth period old), carried forward along its vertical
     /// speed; what the terrain under the track does in that time is not
     /// known. NaN before the first truth.
-    func altitudeAGL_m(at t: UInt64) -> Double {
+    func altitudeAGL_m(at t: UInt64) -> Double { Self.altitudeAGL_m(at: t, from: truth) }
+
+    static func altitudeAGL_m(at t: UInt64, from truth: TruthSample?) -> Double {
         guard let truth else { return .nan }
         guard t > truth.stamp_ns else { return truth.altitudeAGL_m }
         return truth.altitudeAGL_m + truth.verticalSpeed_mps * Double(t - truth.stamp_ns) * 1e-9
@@ -200,7 +202,8 @@ struct OpenLoopWalk {
 
     mutating func deliver(_ r: SensorReading, at t: UInt64) throws {
         guidance.receive(r)
-        collector.delivered(r, at: t, altitudeAGL_m: altitudeAGL_m(at: t))
+        let latest = truth
+        collector.delivered(r, at: t, altitudeAGL_m: Self.altitudeAGL_m(at: t, from: latest))
         try out?.record(r, at: t)
     }
 
