@@ -23,17 +23,25 @@ extern "C" {
 
 /// Continues `crc` over `length` bytes at `data` and returns the new CRC.
 ///
-/// Uses carry-less multiplication (PCLMULQDQ) on x86_64 processors that have
-/// it and the table path otherwise; both give identical results. `data` may be
-/// NULL only when `length` is 0. No alignment is required.
+/// Uses carry-less multiplication on x86_64 processors that have it (on
+/// 64-byte registers with VPCLMULQDQ and AVX-512 where present, PCLMULQDQ on
+/// 16-byte ones otherwise) and the table path elsewhere; all give identical
+/// results. `data` may be NULL only when `length` is 0. No alignment is required.
 uint32_t td_crc32_update(uint32_t crc, const void *data, size_t length);
 
 /// Same result as `td_crc32_update`, always computed with the portable
 /// slice-by-16 table path. Exists so tests can check one path against the other.
 uint32_t td_crc32_update_portable(uint32_t crc, const void *data, size_t length);
 
+/// Same result, never using the 64-byte registers (PCLMULQDQ where present,
+/// tables otherwise). Exists so tests can check the paths against each other.
+uint32_t td_crc32_update_narrow(uint32_t crc, const void *data, size_t length);
+
 /// 1 when `td_crc32_update` uses the PCLMULQDQ path on this machine, 0 otherwise.
 int td_crc32_accelerated(void);
+
+/// 1 when `td_crc32_update` uses VPCLMULQDQ on 64-byte registers for long inputs.
+int td_crc32_wide(void);
 
 #ifdef __cplusplus
 }

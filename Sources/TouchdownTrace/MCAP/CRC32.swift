@@ -6,7 +6,8 @@ import CTouchdownCRC
 /// attachments. The running value starts at 0 and can be fed piecewise:
 /// `crc = CRC32.update(crc, bytes)`. The work is done in C
 /// (`CTouchdownCRC`): carry-less multiplication folding where the CPU has
-/// it, slice-by-16 tables otherwise; both give the same values.
+/// it (on 64-byte AVX-512 registers where it can), slice-by-16 tables
+/// otherwise; all give the same values.
 public enum CRC32 {
     /// Continues a CRC over `bytes`. Start from 0.
     @inline(__always)
@@ -28,6 +29,15 @@ public enum CRC32 {
         guard bytes.count > 0 else { return crc }
         return td_crc32_update_portable(crc, bytes.baseAddress, bytes.count)
     }
+
+    /// The 16-byte carry-less path (or the tables), never the 64-byte one.
+    static func narrowUpdate(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard bytes.count > 0 else { return crc }
+        return td_crc32_update_narrow(crc, bytes.baseAddress, bytes.count)
+    }
+
+    /// Whether long inputs use VPCLMULQDQ on 64-byte registers on this CPU.
+    public static var isWide: Bool { td_crc32_wide() != 0 }
 
     /// Whether the carry-less multiplication path is in use on this CPU.
     public static var isAccelerated: Bool { td_crc32_accelerated() != 0 }
