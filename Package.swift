@@ -28,11 +28,13 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
-        // CRC-32 with a PCLMULQDQ path chosen at run time, and a table path.
+        // CRC-32 with carry-less multiplication paths chosen at run time, and a table path.
         .target(name: "CTouchdownCRC"),
+        // File calls that need _GNU_SOURCE (block reservation for FileSink).
+        .target(name: "CTouchdownIO"),
         .target(
             name: "TouchdownTrace",
-            dependencies: ["CZstd", "CLZ4", "CTouchdownCRC"]
+            dependencies: ["CZstd", "CLZ4", "CTouchdownCRC", "CTouchdownIO"]
         ),
         // The lunar descent simulator, the guidance interface and the
         // reference guidance; records through TouchdownTrace.

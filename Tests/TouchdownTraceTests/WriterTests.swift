@@ -114,6 +114,27 @@ import TouchdownTestSupport
         #expect(sizes == [1, big.count, 1])
     }
 
+    /// A message that does not fit the room left in the chunk buffer makes
+    /// the CDR encoder grow it in the middle of the payload.
+    @Test func aLongEventGrowsTheChunkWhileEncoding() throws {
+        let sink = MemorySink()
+        let recorder = TraceRecorder(writer: try MCAPWriter(sink: sink))
+        let topic = try recorder.topic("/events", EventSample.self)
+        let detail = String(repeating: "crater rim at 3 km; altimeter jump rejected. ", count: 9_000)
+        var written: [EventSample] = []
+        for i in 0..<2_000 {
+            // Short events fill most of the 1 MiB chunk; long ones land anywhere.
+            let event = EventSample(stamp_ns: UInt64(i), kind: i % 400 == 7 ? "long" : "short", detail: i % 400 == 7 ? detail : "n\(i)")
+            try recorder.record(event, on: topic, logTime_ns: UInt64(i))
+            written.append(event)
+        }
+        try recorder.finish()
+        let reader = try IndexedReader(source: MemorySource(sink.bytes))
+        var read: [EventSample] = []
+        try reader.messages { m in read.append(try EventSample(cdr: m.data)) }
+        #expect(read == written)
+    }
+
     /// A writer killed mid-trace leaves every closed chunk readable: only the
     /// open chunk is lost.
     @Test func unfinishedTraceKeepsClosedChunks() throws {
@@ -137,6 +158,42 @@ import TouchdownTestSupport
         #expect(report.keptMessages == 60)
         #expect(!report.lostAnything, "the open chunk never reached the file, so nothing on disk was lost")
         #expect(try TraceCheck.run(path: out).messageCount == 60)
+    }
+}
+
+@Suite struct FileSinkTests {
+    /// Blocks reserved ahead of the writes never show in the file's size,
+    /// and closing gives back what was not used.
+    @Test func reservedBlocksNeverShowAndAreGivenBack() throws {
+        let path = try TestPaths.scratch().appendingPathComponent("sink.bin").path
+        let sink = try FileSink(path: path)
+        var random = SeededRandom(seed: 9, stream: "sink")
+        var expected: [UInt8] = []
+        for i in 0..<40 {
+            let piece = (0..<(10_000 + i * 997)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            if i % 2 == 0 {
+                try piece.withUnsafeBytes { try sink.write($0) }
+            } else {
+                // Three buffers, one of them empty, in one gathered write.
+                try piece.withUnsafeBytes { all in
+                    try sink.write(gathering: [UnsafeRawBufferPointer(rebasing: all[..<100]), UnsafeRawBufferPointer(rebasing: all[100..<100]),
+                                               UnsafeRawBufferPointer(rebasing: all[100...])])
+                }
+            }
+            expected += piece
+            #expect(try fileSize(path).size == expected.count, "after write \(i)")
+        }
+        try sink.close()
+        let (size, allocated) = try fileSize(path)
+        #expect(size == expected.count)
+        #expect(allocated < expected.count + 65_536, "\(allocated) bytes allocated for \(expected.count) written")
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == expected)
+    }
+
+    private func fileSize(_ path: String) throws -> (size: Int, allocated: Int) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw MCAPError.io(path: path, operation: "stat", errno: errno) }
+        return (Int(info.st_size), Int(info.st_blocks) * 512)
     }
 }
 

@@ -36,9 +36,10 @@ struct ByteWriter {
         self.capacity = storage.capacity
     }
 
-    /// Space for `n` more bytes; returns where they start.
+    /// Space for `n` more bytes, counted as written; returns where they
+    /// start. The caller stores all `n` (they are not zeroed).
     @inline(__always)
-    private mutating func claim(_ n: Int) -> UnsafeMutableRawPointer {
+    mutating func claim(_ n: Int) -> UnsafeMutableRawPointer {
         if count + n > capacity { grow(count + n) }
         let p = base + count
         count += n
@@ -134,6 +135,20 @@ struct ByteWriter {
         patchU64(at: lengthAt, UInt64(count - lengthAt - 8))
     }
 
+    // For a writer that keeps its own cursor in registers (CDRPayloadWriter):
+    // it reads these, stores below `capacityBytes`, and hands the new count back.
+    var baseAddress: UnsafeMutableRawPointer { base }
+    var capacityBytes: Int { capacity }
+
+    /// Makes room for `total` bytes in all, keeping the contents.
+    mutating func reserve(total: Int) { if total > capacity { grow(total) } }
+
+    /// Takes the count of bytes a cursor writer has stored.
+    mutating func setCount(_ n: Int) {
+        precondition(n >= 0 && n <= capacity)
+        count = n
+    }
+
     /// Forgets the contents, keeping the memory.
     mutating func removeAll() { count = 0 }
 
@@ -141,6 +156,9 @@ struct ByteWriter {
     func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
+
+    /// The bytes written so far, valid until the next change to this writer.
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     /// A copy of the bytes written so far.
     var array: [UInt8] { withUnsafeBytes { Array($0) } }

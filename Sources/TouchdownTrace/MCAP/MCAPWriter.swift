@@ -99,8 +99,11 @@ struct MCAPWriterCore {
     let options: Options
     private let sink: ByteSink
     private var out = ByteWriter(capacity: 4096)
+    /// The closing chunk's message index records.
+    private var indexes = ByteWriter(capacity: 4096)
     private var chunk: ByteWriter
-    private var compressed: [UInt8] = []
+    /// The closing chunk's compressed payload.
+    private var compressed = ByteWriter(capacity: 0)
     private let compressor: ZstdCompressor?
 
     private var position: UInt64 = 0
@@ -109,9 +112,9 @@ struct MCAPWriterCore {
 
     private var schemas: [Schema] = []
     private var channels: [Channel] = []
-    /// Per channel id (index), the open chunk's message index entries.
-    /// (Already in the file's byte form: 16 bytes each, log time then offset.)
-    private var chunkEntries: [ByteWriter] = []
+    /// Per channel, indexed by id - 1: the open chunk's message index
+    /// entries and the message count.
+    private var channelTable = ChannelTable()
     private var chunkHasMessages = false
     private var chunkStart_ns: UInt64 = 0
     private var chunkEnd_ns: UInt64 = 0
@@ -120,7 +123,6 @@ struct MCAPWriterCore {
     private var attachmentIndexes: [AttachmentIndex] = []
     private var metadataIndexes: [MetadataIndex] = []
     private var messageCount: UInt64 = 0
-    private var channelCounts: [UInt64] = []
     private var messageStart_ns: UInt64 = .max
     private var messageEnd_ns: UInt64 = 0
 
@@ -131,7 +133,7 @@ struct MCAPWriterCore {
         chunk = ByteWriter(capacity: options.chunkSize_bytes + 4096)
         if case .zstd(let level) = options.compression {
             compressor = try ZstdCompressor(level: level)
-            compressed = [UInt8](repeating: 0, count: ZstdCompressor.bound(options.chunkSize_bytes + 4096))
+            compressed.reserve(total: ZstdCompressor.bound(options.chunkSize_bytes + 4096))
         } else {
             compressor = nil
         }
@@ -165,8 +167,7 @@ struct MCAPWriterCore {
         let channel = Channel(id: UInt16(channels.count + 1), schemaID: schemaID, topic: topic,
                               messageEncoding: messageEncoding, metadata: metadata.sorted { $0.key < $1.key })
         channels.append(channel)
-        chunkEntries.append(ByteWriter(capacity: 1024))
-        channelCounts.append(0)
+        channelTable.append()
         Self.encode(channel, into: &out)
         try flushOut()
         return channel.id
@@ -185,19 +186,24 @@ struct MCAPWriterCore {
             let span = logTime_ns > chunkStart_ns ? logTime_ns - chunkStart_ns : chunkStart_ns - logTime_ns
             if span >= options.chunkSpan_ns { try closeChunk() }
         }
-        let index = Int(channelID) - 1
-        let offset = UInt64(chunk.count)
-        let at = chunk.beginRecord(.message)
-        chunk.u16(channelID)
-        chunk.u32(sequence ?? UInt32(truncatingIfNeeded: channelCounts[index]))
-        chunk.u64(logTime_ns)
-        chunk.u64(publishTime_ns)
+        let state = channelTable.base + (Int(channelID) - 1)
+        // The Message record's fixed part in one claim: opcode, length
+        // (patched once the payload is in), channel, sequence, log and
+        // publish times.
+        let offset = chunk.count
+        let header = chunk.claim(31)
+        header.storeBytes(of: Opcode.message.rawValue, as: UInt8.self)
+        header.storeBytes(of: channelID.littleEndian, toByteOffset: 9, as: UInt16.self)
+        header.storeBytes(of: (sequence ?? UInt32(truncatingIfNeeded: state.pointee.messageCount)).littleEndian, toByteOffset: 11, as: UInt32.self)
+        header.storeBytes(of: logTime_ns.littleEndian, toByteOffset: 15, as: UInt64.self)
+        header.storeBytes(of: publishTime_ns.littleEndian, toByteOffset: 23, as: UInt64.self)
         encode(&chunk)
-        chunk.endRecord(at)
+        chunk.endRecord(offset + 1)
 
-        chunkEntries[index].u64(logTime_ns)
-        chunkEntries[index].u64(offset)
-        channelCounts[index] += 1
+        let entry = state.pointee.entries.claim(16)
+        entry.storeBytes(of: logTime_ns.littleEndian, as: UInt64.self)
+        entry.storeBytes(of: UInt64(offset).littleEndian, toByteOffset: 8, as: UInt64.self)
+        state.pointee.messageCount += 1
         messageCount += 1
         if chunkHasMessages {
             chunkStart_ns = Swift.min(chunkStart_ns, logTime_ns)
@@ -292,9 +298,9 @@ struct MCAPWriterCore {
             w.u64(messageCount > 0 ? messageEnd_ns : 0)
             let mapAt = w.reserveU32()
             let mapStart = w.count
-            for (i, n) in channelCounts.enumerated() where n > 0 {
+            for i in 0..<channelTable.count where channelTable.base[i].messageCount > 0 {
                 w.u16(UInt16(i + 1))
-                w.u64(n)
+                w.u64(channelTable.base[i].messageCount)
             }
             w.patchU32(at: mapAt, UInt32(w.count - mapStart))
             w.endRecord(at)
@@ -355,6 +361,16 @@ struct MCAPWriterCore {
         out.removeAll()
     }
 
+    /// Hands data-section buffers to the sink in one call, adding them to the
+    /// data CRC and position.
+    private mutating func emit(_ buffers: [UnsafeRawBufferPointer]) throws {
+        try sink.write(gathering: buffers)
+        for b in buffers {
+            dataCRC = CRC32.update(dataCRC, b)
+            position += UInt64(b.count)
+        }
+    }
+
     /// Hands data-section bytes to the sink, adding them to the data CRC and position.
     private mutating func emit(_ bytes: UnsafeRawBufferPointer) throws {
         try sink.write(bytes)
@@ -364,16 +380,16 @@ struct MCAPWriterCore {
 
     private mutating func closeChunk() throws {
         guard chunkHasMessages else { return }
+        try flushOut()  // records outside chunks go out as they come, so this is a no-op
         let uncompressedCRC = chunk.withUnsafeBytes { CRC32.checksum($0) }
         let chunkStart = position
         var payloadCount = chunk.count
         if let compressor {
             // A message larger than the chunk size makes a larger chunk.
-            let bound = ZstdCompressor.bound(chunk.count)
-            if compressed.count < bound { compressed = [UInt8](repeating: 0, count: bound) }
-            payloadCount = try chunk.withUnsafeBytes { (src) throws in
-                try compressed.withUnsafeMutableBytes { (dst) throws in try compressor.compress(src, into: dst) }
-            }
+            compressed.removeAll()
+            compressed.reserve(total: ZstdCompressor.bound(chunk.count))
+            payloadCount = try compressor.compress(chunk.bytes, into: UnsafeMutableRawBufferPointer(start: compressed.baseAddress, count: compressed.capacityBytes))
+            compressed.setCount(payloadCount)
         }
         let at = out.beginRecord(.chunk)
         out.u64(chunkStart_ns)
@@ -383,28 +399,36 @@ struct MCAPWriterCore {
         out.string(options.compression.name)
         out.u64(UInt64(payloadCount))
         out.patchU64(at: at, UInt64(out.count - at - 8 + payloadCount))
-        // Header, then payload, each straight to the sink.
-        try flushOut()
-        if compressor != nil {
-            try compressed.withUnsafeBytes { try emit(UnsafeRawBufferPointer(rebasing: $0[..<payloadCount])) }
-        } else {
-            try chunk.withUnsafeBytes { try emit($0) }
-        }
-        let chunkLength = position - chunkStart
+        let chunkLength = UInt64(out.count + payloadCount)
 
-        // Message indexes, in channel id order.
+        // Message indexes, in channel id order, after the chunk. Each
+        // channel's entries are already in file form; only the records'
+        // 15-byte heads are assembled here.
+        indexes.removeAll()
         var offsets: [(channelID: UInt16, offset: UInt64)] = []
-        for i in chunkEntries.indices where chunkEntries[i].count > 0 {
-            offsets.append((UInt16(i + 1), position + UInt64(out.count)))
-            let r = out.beginRecord(.messageIndex)
-            out.u16(UInt16(i + 1))
-            out.u32(UInt32(chunkEntries[i].count))
-            chunkEntries[i].withUnsafeBytes { out.raw($0) }
-            out.endRecord(r)
-            chunkEntries[i].removeAll()
+        var indexLength: UInt64 = 0
+        for i in 0..<channelTable.count where channelTable.base[i].entries.count > 0 {
+            let entriesLength = channelTable.base[i].entries.count
+            offsets.append((UInt16(i + 1), chunkStart + chunkLength + indexLength))
+            indexes.u8(Opcode.messageIndex.rawValue)
+            indexes.u64(UInt64(2 + 4 + entriesLength))
+            indexes.u16(UInt16(i + 1))
+            indexes.u32(UInt32(entriesLength))
+            indexLength += UInt64(15 + entriesLength)
         }
-        let indexLength = UInt64(out.count)
-        try flushOut()
+
+        // Header, payload and indexes go to the sink in one call. (The
+        // buffers stay put: nothing is appended to them until it returns.)
+        var buffers = [out.bytes, compressor != nil ? compressed.bytes : chunk.bytes]
+        var head = 0
+        for i in 0..<channelTable.count where channelTable.base[i].entries.count > 0 {
+            buffers.append(UnsafeRawBufferPointer(rebasing: indexes.bytes[head..<head + 15]))
+            buffers.append(channelTable.base[i].entries.bytes)
+            head += 15
+        }
+        try emit(buffers)
+        out.removeAll()
+        for i in 0..<channelTable.count { channelTable.base[i].entries.removeAll() }
 
         chunkIndexes.append(ChunkIndex(messageStartTime_ns: chunkStart_ns, messageEndTime_ns: chunkEnd_ns,
                                        chunkStartOffset: chunkStart, chunkLength: chunkLength, messageIndexOffsets: offsets,
@@ -449,6 +473,53 @@ struct MCAPWriterCore {
         w.u64(x.compressedSize)
         w.u64(x.uncompressedSize)
         w.endRecord(at)
+    }
+}
+
+/// The writer's per-channel state, in memory it owns and reaches through a
+/// pointer: an array element would cost a uniqueness check per message.
+private struct ChannelTable {
+    struct State {
+        /// The open chunk's message index entries, already in the file's
+        /// byte form: 16 bytes each, log time then offset.
+        var entries = ByteWriter(capacity: 1024)
+        /// Messages written on the channel, all chunks.
+        var messageCount: UInt64 = 0
+    }
+
+    private final class Storage {
+        var base: UnsafeMutablePointer<State>
+        var count = 0
+        var capacity: Int
+        init(capacity: Int) {
+            self.capacity = capacity
+            base = .allocate(capacity: capacity)
+        }
+        deinit {
+            base.deinitialize(count: count)
+            base.deallocate()
+        }
+    }
+
+    private let storage = Storage(capacity: 16)
+    /// Valid until the next `append`.
+    private(set) var base: UnsafeMutablePointer<State>
+    private(set) var count = 0
+
+    init() { base = storage.base }
+
+    mutating func append() {
+        if storage.count == storage.capacity {
+            let bigger = UnsafeMutablePointer<State>.allocate(capacity: storage.capacity * 2)
+            bigger.moveInitialize(from: storage.base, count: storage.count)
+            storage.base.deallocate()
+            storage.base = bigger
+            storage.capacity *= 2
+        }
+        (storage.base + storage.count).initialize(to: State())
+        storage.count += 1
+        base = storage.base
+        count = storage.count
     }
 }
 

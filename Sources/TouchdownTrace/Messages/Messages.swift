@@ -23,6 +23,7 @@ public struct ImuSample: TraceMessage {
         "float64 rate_x_radps", "float64 rate_y_radps", "float64 rate_z_radps",
     ]
 
+    @inline(__always)
     public func encode(into w: inout CDRPayloadWriter) {
         w.uint64(stamp_ns)
         w.float64(accelX_mps2); w.float64(accelY_mps2); w.float64(accelZ_mps2)
@@ -53,6 +54,7 @@ public struct AltimeterSample: TraceMessage {
     public static let schemaName = "touchdown_msgs/msg/Altimeter"
     public static let fields = ["uint64 stamp_ns", "float64 range_m", "bool valid"]
 
+    @inline(__always)
     public func encode(into w: inout CDRPayloadWriter) {
         w.uint64(stamp_ns); w.float64(range_m); w.bool(valid)
     }
@@ -81,6 +83,7 @@ public struct VelocimeterSample: TraceMessage {
     public static let schemaName = "touchdown_msgs/msg/Velocimeter"
     public static let fields = ["uint64 stamp_ns", "float64 horizontal_velocity_mps", "float64 vertical_velocity_mps", "bool valid"]
 
+    @inline(__always)
     public func encode(into w: inout CDRPayloadWriter) {
         w.uint64(stamp_ns); w.float64(horizontalVelocity_mps); w.float64(verticalVelocity_mps); w.bool(valid)
     }
@@ -110,6 +113,7 @@ public struct AttitudeSample: TraceMessage {
     public static let schemaName = "touchdown_msgs/msg/Attitude"
     public static let fields = ["uint64 stamp_ns", "float64 pitch_rad", "bool valid"]
 
+    @inline(__always)
     public func encode(into w: inout CDRPayloadWriter) {
         w.uint64(stamp_ns); w.float64(pitch_rad); w.bool(valid)
     }
@@ -140,6 +144,7 @@ public struct CommandSample: TraceMessage {
     public static let schemaName = "touchdown_msgs/msg/Command"
     public static let fields = ["uint64 stamp_ns", "float64 main_throttle_fraction", "float64 thruster_throttle_fraction", "float64 pitch_command_rad"]
 
+    @inline(__always)
     public func encode(into w: inout CDRPayloadWriter) {
         w.uint64(stamp_ns); w.float64(mainThrottle_fraction); w.float64(thrusterThrottle_fraction); w.float64(pitchCommand_rad)
     }
@@ -184,6 +189,7 @@ public struct TruthSample: TraceMessage {
         "float64 vertical_speed_mps", "float64 horizontal_speed_mps", "float64 pitch_rad", "float64 mass_kg", "float64 thrust_n",
     ]
 
+    @inline(__always)
     public func encode(into w: inout CDRPayloadWriter) {
         w.uint64(stamp_ns); w.float64(downrange_m); w.float64(altitudeAGL_m); w.float64(terrainElevation_m)
         w.float64(verticalSpeed_mps); w.float64(horizontalSpeed_mps); w.float64(pitch_rad); w.float64(mass_kg); w.float64(thrust_n)
@@ -224,6 +230,7 @@ public struct NavSample: TraceMessage {
         "float64 horizontal_speed_mps", "float64 pitch_rad",
     ]
 
+    @inline(__always)
     public func encode(into w: inout CDRPayloadWriter) {
         w.uint64(stamp_ns); w.float64(downrange_m); w.float64(altitude_m); w.float64(verticalSpeed_mps)
         w.float64(horizontalSpeed_mps); w.float64(pitch_rad)
@@ -254,6 +261,7 @@ public struct EventSample: TraceMessage {
     public static let schemaName = "touchdown_msgs/msg/Event"
     public static let fields = ["uint64 stamp_ns", "string kind", "string detail"]
 
+    @inline(__always)
     public func encode(into w: inout CDRPayloadWriter) {
         w.uint64(stamp_ns); w.string(kind); w.string(detail)
     }

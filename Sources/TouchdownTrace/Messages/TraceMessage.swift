@@ -30,50 +30,81 @@ extension TraceMessage {
 /// Appends CDR (XCDR1, little-endian) with alignment measured from the end of
 /// the 4-byte encapsulation header.
 ///
-/// It works on the caller's buffer: `ByteWriter` storage is a reference, so
-/// the writer takes the buffer, appends, and `finish()` hands it back with
-/// the new length. No allocation per message.
+/// It appends to the caller's buffer (the trace writer's open chunk) through
+/// a pointer, so encoding a message allocates nothing and touches no
+/// reference count. It keeps its own copy of the buffer's end and capacity,
+/// which the compiler can hold in registers across a message's fields, and
+/// hands the new length back in `finish()`.
 public struct CDRPayloadWriter {
-    private var bytes: ByteWriter
+    private let owner: UnsafeMutablePointer<ByteWriter>
+    private var base: UnsafeMutableRawPointer
+    private var count: Int
+    private var capacity: Int
     private let origin: Int
 
-    /// Starts a payload at the end of `bytes`; give the result of `finish()` back to the owner.
+    /// Starts a payload at the end of `owner`, which must stay valid (and
+    /// unmoved, and otherwise untouched) until `finish()`.
     @inline(__always)
-    init(continuing bytes: consuming ByteWriter) {
-        self.bytes = bytes
-        self.bytes.u32(UInt32(littleEndian: 0x0000_0100))  // 00 01 00 00: CDR_LE, no options
-        origin = self.bytes.count
+    init(appendingTo owner: UnsafeMutablePointer<ByteWriter>) {
+        self.owner = owner
+        owner.pointee.u32(UInt32(littleEndian: 0x0000_0100))  // 00 01 00 00: CDR_LE, no options
+        base = owner.pointee.baseAddress
+        count = owner.pointee.count
+        capacity = owner.pointee.capacityBytes
+        origin = count
     }
 
-    /// The buffer, with the payload appended.
+    /// Gives the payload's bytes to the owner.
     @inline(__always)
-    consuming func finish() -> ByteWriter { bytes }
+    consuming func finish() { owner.pointee.setCount(count) }
 
     /// Encodes one payload into a new byte array.
     static func encode(_ body: (inout CDRPayloadWriter) -> Void) -> [UInt8] {
-        var w = CDRPayloadWriter(continuing: ByteWriter(capacity: 64))
-        body(&w)
-        return w.bytes.array
+        var buffer = ByteWriter(capacity: 64)
+        return withUnsafeMutablePointer(to: &buffer) { p in
+            var w = CDRPayloadWriter(appendingTo: p)
+            body(&w)
+            w.finish()
+            return p.pointee.array
+        }
+    }
+
+    @inline(__always)
+    private mutating func claim(_ n: Int) -> UnsafeMutableRawPointer {
+        if count + n > capacity { grow(n) }
+        let p = base + count
+        count += n
+        return p
+    }
+
+    @inline(never)
+    private mutating func grow(_ n: Int) {
+        owner.pointee.setCount(count)
+        owner.pointee.reserve(total: count + n)
+        base = owner.pointee.baseAddress
+        capacity = owner.pointee.capacityBytes
     }
 
     @inline(__always)
     private mutating func align(_ n: Int) {
-        let misalignment = (bytes.count - origin) & (n - 1)
-        if misalignment != 0 { bytes.zeros(n - misalignment) }
+        let misalignment = (count - origin) & (n - 1)
+        if misalignment != 0 {
+            let pad = n - misalignment
+            claim(pad).initializeMemory(as: UInt8.self, repeating: 0, count: pad)
+        }
     }
 
-    @inline(__always) public mutating func float64(_ v: Double) { align(8); bytes.u64(v.bitPattern) }
-    @inline(__always) public mutating func uint64(_ v: UInt64) { align(8); bytes.u64(v) }
-    @inline(__always) public mutating func uint32(_ v: UInt32) { align(4); bytes.u32(v) }
-    @inline(__always) public mutating func bool(_ v: Bool) { bytes.u8(v ? 1 : 0) }
+    @inline(__always) public mutating func float64(_ v: Double) { uint64(v.bitPattern) }
+    @inline(__always) public mutating func uint64(_ v: UInt64) { align(8); claim(8).storeBytes(of: v.littleEndian, as: UInt64.self) }
+    @inline(__always) public mutating func uint32(_ v: UInt32) { align(4); claim(4).storeBytes(of: v.littleEndian, as: UInt32.self) }
+    @inline(__always) public mutating func bool(_ v: Bool) { claim(1).storeBytes(of: v ? 1 : 0, as: UInt8.self) }
     public mutating func string(_ s: String) {
-        align(4)
         var s = s
         s.withUTF8 { utf8 in
-            bytes.u32(UInt32(utf8.count + 1))
-            bytes.raw(UnsafeRawBufferPointer(utf8))
+            uint32(UInt32(utf8.count + 1))
+            if utf8.count > 0 { claim(utf8.count).copyMemory(from: utf8.baseAddress!, byteCount: utf8.count) }
         }
-        bytes.u8(0)
+        claim(1).storeBytes(of: 0, as: UInt8.self)
     }
 }
 

@@ -42,9 +42,11 @@ public final class TraceRecorder {
     @inline(__always)
     public func record<M: TraceMessage>(_ message: M, on topic: Topic<M>, logTime_ns: UInt64) throws {
         try writer.write(channelID: topic.channelID, logTime_ns: logTime_ns, publishTime_ns: logTime_ns) { bytes in
-            var w = CDRPayloadWriter(continuing: consume bytes)
-            message.encode(into: &w)
-            bytes = w.finish()
+            withUnsafeMutablePointer(to: &bytes) { p in
+                var w = CDRPayloadWriter(appendingTo: p)
+                message.encode(into: &w)
+                w.finish()
+            }
         }
     }
 

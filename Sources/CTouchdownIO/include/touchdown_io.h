@@ -1,0 +1,24 @@
+#ifndef TOUCHDOWN_IO_H
+#define TOUCHDOWN_IO_H
+
+/*
+ * File calls Swift's Glibc module does not expose (they need _GNU_SOURCE).
+ */
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Reserves disk blocks for bytes [offset, offset + length) of the file open
+/// as `fd`, leaving its size unchanged (Linux `fallocate` with
+/// `FALLOC_FL_KEEP_SIZE`). Returns 0, or -1 with errno set where the file
+/// system or the operating system cannot.
+int td_reserve_blocks(int fd, int64_t offset, int64_t length);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TOUCHDOWN_IO_H */

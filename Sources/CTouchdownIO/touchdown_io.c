@@ -1,0 +1,15 @@
+#define _GNU_SOURCE
+#include "touchdown_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+
+int td_reserve_blocks(int fd, int64_t offset, int64_t length) {
+#if defined(__linux__) && defined(FALLOC_FL_KEEP_SIZE)
+    return fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length);
+#else
+    (void)fd; (void)offset; (void)length;
+    errno = ENOTSUP;
+    return -1;
+#endif
+}
