@@ -30,7 +30,8 @@ let package = Package(
         ),
         // CRC-32 with carry-less multiplication paths chosen at run time, and a table path.
         .target(name: "CTouchdownCRC"),
-        // File calls that need _GNU_SOURCE (block reservation for FileSink).
+        // System calls that need _GNU_SOURCE (block reservation for FileSink)
+        // and a spin-wait hint for the compression thread.
         .target(name: "CTouchdownIO"),
         .target(
             name: "TouchdownTrace",

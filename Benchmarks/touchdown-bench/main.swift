@@ -1,7 +1,7 @@
 // Release-build benchmarks for Touchdown. Figures, not pass/fail: the issue
 // targets are printed beside each figure for the reader to compare.
 //
-//   swift run -c release touchdown-bench trace [--duration-s 3600] [--level 3] [--out PATH]
+//   swift run -c release touchdown-bench trace [--duration-s 3600] [--level 3] [--repeats 5] [--out PATH]
 //   swift run -c release touchdown-bench simulate [--scenario FILE] [--repeats 3]
 //   swift run -c release touchdown-bench replay [--repeats 3] [--duration-s 3600] [--folder /tmp]
 
@@ -27,35 +27,124 @@ func peakRSS_MB() -> Double {
 /// Two places unless told otherwise.
 func fmt(_ v: Double, _ digits: Int = 2) -> String { formatFixed(v, digits) }
 
-func traceBenchmark(duration_s: Double, level: Int32, path: String) throws {
-    let workload = try ReferenceDescent(duration_s: duration_s, seed: 1)
-    print("reference-descent \(fmt(duration_s, 0)) s, zstd level \(level), file \(path)")
+/// Best and median of a set of timings.
+struct Timings {
+    var samples_s: [Double] = []
+    var best_s: Double { samples_s.min()! }
+    var median_s: Double {
+        let sorted = samples_s.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+}
 
-    // Write: only the recorder's calls are timed; generating the values is not.
+func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int) throws {
+    let workload = try ReferenceDescent(duration_s: duration_s, seed: 1)
+    print("reference-descent \(fmt(duration_s, 0)) s, zstd level \(level), file \(path), \(repeats) rounds")
+    var write = Timings(), writeOneThread = Timings(), read = Timings(), compress = Timings(), decompress = Timings()
+    var written = 0
+    var writeRSS = 0.0, readRSS = 0.0
+    var fileSize = 0.0, uncompressed = 0.0, chunkCount = 0
+    var checksum = 0.0
+
+    // Each round writes the trace (the writer compressing on its second
+    // thread, as it does by default), reads it back, has zstd alone compress
+    // and decompress the same chunk bytes, and writes the trace again with
+    // everything on the recording thread, so every figure has the same
+    // share of the machine's noise.
+    for round in 0..<repeats {
+        // Write: only the recorder's calls are timed; generating the values is not.
+        let (writeTime_s, recorded) = try writeTrace(workload, path: path, level: level, background: true)
+        written = recorded
+        write.samples_s.append(writeTime_s)
+        if round == 0 { writeRSS = peakRSS_MB() }
+
+        let (readTime_s, count, sum) = try readAndDecode(path: path)
+        read.samples_s.append(readTime_s)
+        precondition(count == written, "read \(count) messages, wrote \(written)")
+        if round == 0 {
+            readRSS = peakRSS_MB()
+            checksum = sum
+            let reader = try IndexedReader(path: path)
+            fileSize = Double(reader.source.size)
+            uncompressed = Double(reader.chunkIndexes.reduce(0) { $0 + $1.uncompressedSize })
+            chunkCount = reader.chunkIndexes.count
+            // The figures mean nothing if the file is not sound (checked after
+            // the read, so the memory figure above is the reader's).
+            let checked = try TraceCheck.run(path: path)
+            precondition(checked.messageCount == UInt64(written), "check counted \(checked.messageCount) messages, wrote \(written)")
+        } else {
+            precondition(sum == checksum, "round \(round) read different values")
+        }
+
+        let (c, d) = try zstdAlone(path: path, level: level)
+        compress.samples_s.append(c)
+        decompress.samples_s.append(d)
+
+        // The same trace with every chunk compressed on the recording
+        // thread: the same bytes, and what a single-core machine gets.
+        let onePath = path + ".one-thread"
+        let (oneTime_s, _) = try writeTrace(workload, path: onePath, level: level, background: false)
+        writeOneThread.samples_s.append(oneTime_s)
+        let same = try sameBytes(path, onePath)
+        precondition(same, "compressing on the recording thread changed the file's bytes")
+        unlink(onePath)
+    }
+
+    print("messages: \(written)   file: \(fmt(fileSize / 1e6)) MB   records uncompressed: \(fmt(uncompressed / 1e6)) MB   ratio: \(fmt(uncompressed / fileSize))   chunks: \(chunkCount)")
+    print("check: ok, \(written) messages in \(chunkCount) chunks")
+    func rate(_ t: Timings, _ pick: (Timings) -> Double) -> String {
+        "\(fmt(Double(written) / pick(t) / 1e6, 3)) M msg/s  \(fmt(uncompressed / pick(t) / 1e6, 1)) MB/s  \(fmt(pick(t), 3)) s"
+    }
+    print("                      best of \(repeats)                              median")
+    print("write:                \(rate(write, \.best_s))   \(rate(write, \.median_s))   (target >= 3 M msg/s)")
+    print("write, one thread:    \(rate(writeOneThread, \.best_s))   \(rate(writeOneThread, \.median_s))   (same bytes: checked)")
+    print("read+decode:          \(rate(read, \.best_s))   \(rate(read, \.median_s))   (target >= 5 M msg/s)")
+    print("zstd alone compress:  \(rate(compress, \.best_s))   \(rate(compress, \.median_s))")
+    print("zstd alone decompress: \(rate(decompress, \.best_s))   \(rate(decompress, \.median_s))")
+    print("writer time / zstd compress time: best \(fmt(write.best_s / compress.best_s)), median \(fmt(write.median_s / compress.median_s)), per round \(zip(write.samples_s, compress.samples_s).map { fmt($0 / $1) }.joined(separator: " "))   (target <= 1.30)")
+    print("  one thread:                     best \(fmt(writeOneThread.best_s / compress.best_s)), median \(fmt(writeOneThread.median_s / compress.median_s))")
+    print("peak memory (max RSS): after first write \(fmt(writeRSS, 1)) MB, after first read \(fmt(readRSS, 1)) MB, at end \(fmt(peakRSS_MB(), 1)) MB   (target < 64 MB)   (read checksum \(checksum))")
+}
+
+/// Records the workload into `path`; returns the time spent in the
+/// recorder's calls (generating the values is not timed) and the count.
+func writeTrace(_ workload: ReferenceDescent, path: String, level: Int32, background: Bool) throws -> (time_s: Double, count: Int) {
+    unlink(path)  // a new file each time, as a recorder makes
     var options = MCAPWriter.Options()
     options.compression = .zstd(level: level)
+    options.compressInBackground = background
     let recorder = try TraceRecorder(path: path, options: options)
     let topics = try ReferenceDescent.Topics(recorder: recorder)
-    var writeTime_s = 0.0
-    var written = 0
+    var time_s = 0.0
+    var count = 0
     try workload.generate { items in
         let t0 = now_s()
         try topics.record(items)
-        writeTime_s += now_s() - t0
-        written += items.count
+        time_s += now_s() - t0
+        count += items.count
     }
     let t0 = now_s()
     try recorder.finish()
-    writeTime_s += now_s() - t0
-    let writeRSS = peakRSS_MB()
+    time_s += now_s() - t0
+    return (time_s, count)
+}
 
+/// Whether two files hold the same bytes (read a MiB at a time).
+func sameBytes(_ a: String, _ b: String) throws -> Bool {
+    guard let fa = fopen(a, "rb"), let fb = fopen(b, "rb") else { throw MCAPError.io(path: a, operation: "open", errno: errno) }
+    defer { fclose(fa); fclose(fb) }
+    var ba = [UInt8](repeating: 0, count: 1 << 20), bb = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let na = fread(&ba, 1, ba.count, fa), nb = fread(&bb, 1, bb.count, fb)
+        if na != nb || ba[..<na] != bb[..<nb] { return false }
+        if na == 0 { return true }
+    }
+}
+
+/// Reads and decodes every message through the indexed reader's typed path;
+/// returns the time, the count and a checksum of one field per message.
+func readAndDecode(path: String) throws -> (time_s: Double, count: Int, checksum: Double) {
     let reader = try IndexedReader(path: path)
-    let fileSize = Double(reader.source.size)
-    let uncompressed = Double(reader.chunkIndexes.reduce(0) { $0 + $1.uncompressedSize })
-    print("messages: \(written)   file: \(fmt(fileSize / 1e6)) MB   records uncompressed: \(fmt(uncompressed / 1e6)) MB   ratio: \(fmt(uncompressed / fileSize))   chunks: \(reader.chunkIndexes.count)")
-    print("write: \(fmt(Double(written) / writeTime_s / 1e6, 3)) M msg/s   \(fmt(uncompressed / writeTime_s / 1e6, 1)) MB/s uncompressed   \(fmt(writeTime_s, 3)) s   (target >= 3 M msg/s)")
-
-    // Read and decode every message through the indexed reader's typed path.
     enum Kind { case imu, altimeter, velocimeter, attitude, command, truth, other }
     var kinds = [Kind](repeating: .other, count: 65536)
     for c in reader.channels {
@@ -85,17 +174,13 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String) throws {
         }
         read += 1
     }
-    let readTime_s = now_s() - r0
-    let readRSS = peakRSS_MB()
-    print("read+decode: \(fmt(Double(read) / readTime_s / 1e6, 3)) M msg/s   \(fmt(uncompressed / readTime_s / 1e6, 1)) MB/s uncompressed   \(fmt(fileSize / readTime_s / 1e6, 1)) MB/s file   \(fmt(readTime_s, 3)) s   (target >= 5 M msg/s; checksum \(checksum))")
-    precondition(read == written, "read \(read) messages, wrote \(written)")
-    // The figures mean nothing if the file is not sound (checked after the
-    // read, so the memory figure above is the reader's).
-    let checked = try TraceCheck.run(path: path)
-    precondition(checked.messageCount == UInt64(written), "check counted \(checked.messageCount) messages, wrote \(written)")
-    print("check: ok, \(checked.messageCount) messages in \(checked.chunkCount) chunks; peak memory after check \(fmt(peakRSS_MB(), 1)) MB")
+    return (now_s() - r0, read, checksum)
+}
 
-    // zstd alone on the same uncompressed chunk bytes, same level, chunk by chunk.
+/// zstd alone on the trace's uncompressed chunk bytes, same level, chunk by
+/// chunk with one reused context each way, as the writer and reader do.
+/// Returns the compress and decompress times.
+func zstdAlone(path: String, level: Int32) throws -> (compress_s: Double, decompress_s: Double) {
     let cctx = ZSTD_createCCtx()!
     let dctx = ZSTD_createDCtx()!
     defer { ZSTD_freeCCtx(cctx); ZSTD_freeDCtx(dctx) }
@@ -130,9 +215,7 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String) throws {
         decompressTime_s += now_s() - d0
         precondition(m == raw.count && out == raw)
     }
-    print("zstd alone, same bytes: compress \(fmt(compressTime_s, 3)) s (\(fmt(uncompressed / compressTime_s / 1e6, 1)) MB/s), decompress \(fmt(decompressTime_s, 3)) s (\(fmt(uncompressed / decompressTime_s / 1e6, 1)) MB/s)")
-    print("writer time / zstd compress time: \(fmt(writeTime_s / compressTime_s)) (target <= 1.30)")
-    print("peak memory (max RSS): after write \(fmt(writeRSS, 1)) MB, after read \(fmt(readRSS, 1)) MB (target < 64 MB)")
+    return (compressTime_s, decompressTime_s)
 }
 
 /// Rebuilds a chunk's uncompressed records from its messages, as the writer laid them out.
@@ -186,7 +269,8 @@ case "trace":
     let duration = Double(option("--duration-s") ?? "3600") ?? 3600
     let level = Int32(option("--level") ?? "3") ?? 3
     let path = option("--out") ?? "/tmp/touchdown-bench-reference-descent.mcap"
-    do { try traceBenchmark(duration_s: duration, level: level, path: path) } catch {
+    let repeats = max(1, Int(option("--repeats") ?? "5") ?? 5)
+    do { try traceBenchmark(duration_s: duration, level: level, path: path, repeats: repeats) } catch {
         print("error: \(error)")
         exit(1)
     }
@@ -206,7 +290,7 @@ case "replay":
         exit(1)
     }
 default:
-    print("usage: touchdown-bench trace [--duration-s N] [--level L] [--out PATH]")
+    print("usage: touchdown-bench trace [--duration-s N] [--level L] [--repeats N] [--out PATH]")
     print("       touchdown-bench simulate [--scenario FILE] [--repeats N] [--out PATH]")
     print("       touchdown-bench replay [--repeats N] [--duration-s N] [--folder DIR]")
     exit(2)

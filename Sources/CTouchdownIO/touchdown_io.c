@@ -13,3 +13,11 @@ int td_reserve_blocks(int fd, int64_t offset, int64_t length) {
     return -1;
 #endif
 }
+
+void td_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}

@@ -74,7 +74,7 @@ public func run(_ executable: String, _ arguments: [String], environment: [Strin
     let out = Pipe()
     process.standardOutput = out
     let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("touchdown-stderr-\(UUID().uuidString)")
-    FileManager.default.createFile(atPath: errFile.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: errFile) }
     let errHandle = try FileHandle(forWritingTo: errFile)
     process.standardError = errHandle

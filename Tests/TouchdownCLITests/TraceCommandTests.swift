@@ -14,7 +14,8 @@ import TouchdownTrace
             let r = try touchdown("trace", "generate", "--profile", "reference-descent", "--duration-s", "3", "--seed", "4", "--out", p)
             #expect(r.status == 0, "\(r.stderr)")
         }
-        #expect(try Data(contentsOf: URL(fileURLWithPath: a)) == Data(contentsOf: URL(fileURLWithPath: b)))
+        let same = try Data(contentsOf: URL(fileURLWithPath: a)) == Data(contentsOf: URL(fileURLWithPath: b))
+        #expect(same, "two runs of trace generate wrote different bytes")
         let info = try touchdown("trace", "info", a, "--json")
         #expect(info.status == 0)
         let json = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as! [String: Any]

@@ -33,7 +33,7 @@ import TouchdownTestSupport
             }
         }
         let path = dir.appendingPathComponent("mutant.mcap").path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         typed { _ = try TraceCheck.run(path: path) }
         typed { _ = try TraceRecovery.recover(input: path, output: dir.appendingPathComponent("recovered.mcap").path) }
         return failures

@@ -2,7 +2,7 @@
 #define TOUCHDOWN_IO_H
 
 /*
- * File calls Swift's Glibc module does not expose (they need _GNU_SOURCE).
+ * System calls and CPU hints Swift's Glibc module does not expose.
  */
 
 #include <stdint.h>
@@ -16,6 +16,10 @@ extern "C" {
 /// `FALLOC_FL_KEEP_SIZE`). Returns 0, or -1 with errno set where the file
 /// system or the operating system cannot.
 int td_reserve_blocks(int fd, int64_t offset, int64_t length);
+
+/// Tells the CPU the caller is spinning on a value another thread will
+/// change (x86 PAUSE, Arm YIELD), sparing the other hardware thread.
+void td_spin_pause(void);
 
 #ifdef __cplusplus
 }

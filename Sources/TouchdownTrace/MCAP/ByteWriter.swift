@@ -138,6 +138,9 @@ struct ByteWriter {
     // For a writer that keeps its own cursor in registers (CDRPayloadWriter):
     // it reads these, stores below `capacityBytes`, and hands the new count back.
     var baseAddress: UnsafeMutableRawPointer { base }
+    /// Keeps the current storage alive (a reader on another thread holds it
+    /// while it reads bytes below `count`, even if this writer grows).
+    var storageHandle: AnyObject { storage }
     var capacityBytes: Int { capacity }
 
     /// Makes room for `total` bytes in all, keeping the contents.

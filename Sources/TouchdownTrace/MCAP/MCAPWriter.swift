@@ -27,6 +27,10 @@ public final class MCAPWriter {
         public var chunkSize_bytes: Int = 1 << 20
         public var chunkSpan_ns: UInt64 = 1_000_000_000
         public var profile: String = ""
+        /// Compress the open chunk on a second thread as it fills (zstd
+        /// only). The file's bytes are the same either way; only the time
+        /// the caller spends in the writer changes.
+        public var compressInBackground = true
         public var library: String = "touchdown \(touchdownVersion)"
         public init() {}
     }
@@ -102,9 +106,7 @@ struct MCAPWriterCore {
     /// The closing chunk's message index records.
     private var indexes = ByteWriter(capacity: 4096)
     private var chunk: ByteWriter
-    /// The closing chunk's compressed payload.
-    private var compressed = ByteWriter(capacity: 0)
-    private let compressor: ZstdCompressor?
+    private let compressor: ChunkCompressor?
 
     private var position: UInt64 = 0
     private var dataCRC: UInt32 = 0
@@ -119,7 +121,10 @@ struct MCAPWriterCore {
     private var chunkStart_ns: UInt64 = 0
     private var chunkEnd_ns: UInt64 = 0
 
-    private var chunkIndexes: [ChunkIndex] = []
+    /// The summary's ChunkIndex records, kept encoded (about 130 bytes per
+    /// chunk) so a long trace costs little memory.
+    private var chunkIndexRecords = ByteWriter(capacity: 1 << 16)
+    private var chunkCount = 0
     private var attachmentIndexes: [AttachmentIndex] = []
     private var metadataIndexes: [MetadataIndex] = []
     private var messageCount: UInt64 = 0
@@ -132,8 +137,7 @@ struct MCAPWriterCore {
         self.options = options
         chunk = ByteWriter(capacity: options.chunkSize_bytes + 4096)
         if case .zstd(let level) = options.compression {
-            compressor = try ZstdCompressor(level: level)
-            compressed.reserve(total: ZstdCompressor.bound(options.chunkSize_bytes + 4096))
+            compressor = try ChunkCompressor(level: level, background: options.compressInBackground)
         } else {
             compressor = nil
         }
@@ -215,6 +219,7 @@ struct MCAPWriterCore {
         }
         messageStart_ns = Swift.min(messageStart_ns, logTime_ns)
         messageEnd_ns = Swift.max(messageEnd_ns, logTime_ns)
+        compressor?.messageAppended(chunk)
         if chunk.count >= options.chunkSize_bytes { try closeChunk() }
     }
 
@@ -264,6 +269,7 @@ struct MCAPWriterCore {
         try checkOpen()
         try closeChunk()
         finished = true
+        compressor?.stop()
 
         let dataEndAt = out.beginRecord(.dataEnd)
         out.u32(0)  // patched below, once the CRC covers everything before DataEnd
@@ -293,7 +299,7 @@ struct MCAPWriterCore {
             w.u32(UInt32(channels.count))
             w.u32(UInt32(attachmentIndexes.count))
             w.u32(UInt32(metadataIndexes.count))
-            w.u32(UInt32(chunkIndexes.count))
+            w.u32(UInt32(chunkCount))
             w.u64(messageCount > 0 ? messageStart_ns : 0)
             w.u64(messageCount > 0 ? messageEnd_ns : 0)
             let mapAt = w.reserveU32()
@@ -305,7 +311,7 @@ struct MCAPWriterCore {
             w.patchU32(at: mapAt, UInt32(w.count - mapStart))
             w.endRecord(at)
         }
-        group(.chunkIndex) { w in for x in chunkIndexes { Self.encode(x, into: &w) } }
+        group(.chunkIndex) { w in w.raw(chunkIndexRecords.bytes) }
         group(.attachmentIndex) { w in
             for x in attachmentIndexes {
                 let at = w.beginRecord(.attachmentIndex)
@@ -381,16 +387,18 @@ struct MCAPWriterCore {
     private mutating func closeChunk() throws {
         guard chunkHasMessages else { return }
         try flushOut()  // records outside chunks go out as they come, so this is a no-op
-        let uncompressedCRC = chunk.withUnsafeBytes { CRC32.checksum($0) }
-        let chunkStart = position
-        var payloadCount = chunk.count
+        // The payload: the zstd frame the compressor has been building as
+        // the chunk filled, or the records themselves.
+        let uncompressedCRC: UInt32
+        let payload: UnsafeRawBufferPointer
         if let compressor {
-            // A message larger than the chunk size makes a larger chunk.
-            compressed.removeAll()
-            compressed.reserve(total: ZstdCompressor.bound(chunk.count))
-            payloadCount = try compressor.compress(chunk.bytes, into: UnsafeMutableRawBufferPointer(start: compressed.baseAddress, count: compressed.capacityBytes))
-            compressed.setCount(payloadCount)
+            (uncompressedCRC, payload) = try compressor.endChunk(chunk)
+        } else {
+            uncompressedCRC = CRC32.checksum(chunk.bytes)
+            payload = chunk.bytes
         }
+        let payloadCount = payload.count
+        let chunkStart = position
         let at = out.beginRecord(.chunk)
         out.u64(chunkStart_ns)
         out.u64(chunkEnd_ns)
@@ -419,7 +427,7 @@ struct MCAPWriterCore {
 
         // Header, payload and indexes go to the sink in one call. (The
         // buffers stay put: nothing is appended to them until it returns.)
-        var buffers = [out.bytes, compressor != nil ? compressed.bytes : chunk.bytes]
+        var buffers = [out.bytes, payload]
         var head = 0
         for i in 0..<channelTable.count where channelTable.base[i].entries.count > 0 {
             buffers.append(UnsafeRawBufferPointer(rebasing: indexes.bytes[head..<head + 15]))
@@ -430,10 +438,12 @@ struct MCAPWriterCore {
         out.removeAll()
         for i in 0..<channelTable.count { channelTable.base[i].entries.removeAll() }
 
-        chunkIndexes.append(ChunkIndex(messageStartTime_ns: chunkStart_ns, messageEndTime_ns: chunkEnd_ns,
-                                       chunkStartOffset: chunkStart, chunkLength: chunkLength, messageIndexOffsets: offsets,
-                                       messageIndexLength: indexLength, compression: options.compression.name,
-                                       compressedSize: UInt64(payloadCount), uncompressedSize: UInt64(chunk.count)))
+        chunkCount += 1
+        Self.encode(ChunkIndex(messageStartTime_ns: chunkStart_ns, messageEndTime_ns: chunkEnd_ns,
+                               chunkStartOffset: chunkStart, chunkLength: chunkLength, messageIndexOffsets: offsets,
+                               messageIndexLength: indexLength, compression: options.compression.name,
+                               compressedSize: UInt64(payloadCount), uncompressedSize: UInt64(chunk.count)),
+                    into: &chunkIndexRecords)
         chunk.removeAll()
         chunkHasMessages = false
     }
