@@ -56,20 +56,7 @@ public final class FileSink: ByteSink {
         _ = Glibc.close(fd)
     }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard fd >= 0 else { throw MCAPError.invalidUse("write to \(path) after close") }
-        reserve(bytes.count)
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw MCAPError.io(path: path, operation: "write", errno: errno)
-            }
-            done += n
-            size += Int64(n)
-        }
-    }
+    public func write(_ bytes: UnsafeRawBufferPointer) throws { try write(gathering: [bytes]) }
 
     /// One `writev(2)` for all the buffers (more if the kernel takes part of
     /// them): a few large writes cost the page cache far less than many small ones.

@@ -363,7 +363,7 @@ struct MCAPWriterCore {
     /// Hands buffered non-chunk records to the sink, adding them to the data CRC.
     private mutating func flushOut() throws {
         guard out.count > 0 else { return }
-        try out.withUnsafeBytes { try emit($0) }
+        try emit([out.bytes])
         out.removeAll()
     }
 
@@ -377,16 +377,10 @@ struct MCAPWriterCore {
         }
     }
 
-    /// Hands data-section bytes to the sink, adding them to the data CRC and position.
-    private mutating func emit(_ bytes: UnsafeRawBufferPointer) throws {
-        try sink.write(bytes)
-        dataCRC = CRC32.update(dataCRC, bytes)
-        position += UInt64(bytes.count)
-    }
 
     private mutating func closeChunk() throws {
         guard chunkHasMessages else { return }
-        try flushOut()  // records outside chunks go out as they come, so this is a no-op
+        assert(out.count == 0, "records outside chunks go to the sink as they are added")
         // The payload: the zstd frame the compressor has been building as
         // the chunk filled, or the records themselves.
         let uncompressedCRC: UInt32
@@ -409,30 +403,26 @@ struct MCAPWriterCore {
         out.patchU64(at: at, UInt64(out.count - at - 8 + payloadCount))
         let chunkLength = UInt64(out.count + payloadCount)
 
-        // Message indexes, in channel id order, after the chunk. Each
-        // channel's entries are already in file form; only the records'
-        // 15-byte heads are assembled here.
+        // Header, payload and one MessageIndex per channel, in channel id
+        // order, go to the sink in one call. Each channel's entries are
+        // already in file form; only the records' 15-byte heads are
+        // assembled, in `indexes`, reserved first so that none moves.
         indexes.removeAll()
+        indexes.reserve(total: 15 * channelTable.count)
+        var buffers = [out.bytes, payload]
         var offsets: [(channelID: UInt16, offset: UInt64)] = []
         var indexLength: UInt64 = 0
         for i in 0..<channelTable.count where channelTable.base[i].entries.count > 0 {
-            let entriesLength = channelTable.base[i].entries.count
+            let entries = channelTable.base[i].entries.bytes
             offsets.append((UInt16(i + 1), chunkStart + chunkLength + indexLength))
+            let head = indexes.count
             indexes.u8(Opcode.messageIndex.rawValue)
-            indexes.u64(UInt64(2 + 4 + entriesLength))
+            indexes.u64(UInt64(2 + 4 + entries.count))
             indexes.u16(UInt16(i + 1))
-            indexes.u32(UInt32(entriesLength))
-            indexLength += UInt64(15 + entriesLength)
-        }
-
-        // Header, payload and indexes go to the sink in one call. (The
-        // buffers stay put: nothing is appended to them until it returns.)
-        var buffers = [out.bytes, payload]
-        var head = 0
-        for i in 0..<channelTable.count where channelTable.base[i].entries.count > 0 {
+            indexes.u32(UInt32(entries.count))
             buffers.append(UnsafeRawBufferPointer(rebasing: indexes.bytes[head..<head + 15]))
-            buffers.append(channelTable.base[i].entries.bytes)
-            head += 15
+            buffers.append(entries)
+            indexLength += UInt64(15 + entries.count)
         }
         try emit(buffers)
         out.removeAll()

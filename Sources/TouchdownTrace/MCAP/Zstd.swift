@@ -20,12 +20,10 @@ func zstdErrorName(_ code: Int) -> String { String(cString: ZSTD_getErrorName(co
 /// starts); the chunk record does.
 final class ZstdStream {
     private let context: OpaquePointer
-    let level: Int32
 
     init(level: Int32) throws {
         guard let cctx = ZSTD_createCCtx() else { throw MCAPError.compressionFailed(codec: "zstd", reason: "ZSTD_createCCtx returned NULL") }
         context = cctx
-        self.level = level
         for (parameter, value) in [(ZSTD_c_compressionLevel, level), (ZSTD_c_windowLog, Self.windowLog)] {
             let rc = ZSTD_CCtx_setParameter(cctx, parameter, value)
             if ZSTD_isError(rc) != 0 {
