@@ -2,6 +2,7 @@
 // targets are printed beside each figure for the reader to compare.
 //
 //   swift run -c release touchdown-bench trace [--duration-s 3600] [--level 3] [--repeats 5] [--out PATH]
+//   swift run -c release touchdown-bench memory [--durations-s 600,3600,36000] [--chunk-span-ms 1000]
 //   swift run -c release touchdown-bench simulate [--scenario FILE] [--repeats 3]
 //   swift run -c release touchdown-bench replay [--repeats 3] [--duration-s 3600] [--folder /tmp]
 
@@ -66,8 +67,8 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int
             checksum = sum
             let reader = try IndexedReader(path: path)
             fileSize = Double(reader.source.size)
-            uncompressed = Double(reader.chunkIndexes.reduce(0) { $0 + $1.uncompressedSize })
-            chunkCount = reader.chunkIndexes.count
+            try reader.forEachChunkIndex { uncompressed += Double($0.uncompressedSize) }
+            chunkCount = reader.chunkIndexCount
             // The figures mean nothing if the file is not sound (checked after
             // the read, so the memory figure above is the reader's).
             let checked = try TraceCheck.run(path: path)
@@ -259,6 +260,88 @@ func simulateBenchmark(scenarioPath: String, repeats: Int, path: String) throws 
     print("peak memory (max RSS): \(fmt(peakRSS_MB(), 1)) MB")
 }
 
+/// Peak memory against trace length: each trace is written and read in a
+/// process of its own (peak RSS only grows within a process), and the rows
+/// are printed side by side.
+func memoryBenchmark(durations_s: [Double], chunkSpan_ms: Double, path: String) throws {
+    print("reference-descent, chunks closed every \(fmt(chunkSpan_ms, 1)) ms of log time (or 1 MiB); one process per row; peak RSS in MB after each step")
+    print("duration_s   messages      chunks     file_MB   summary_MB | write  read-all  topic  last-min  info   check")
+    // popen runs a shell, so this program's own path is found first.
+    var own = [UInt8](repeating: 0, count: 4096)
+    let n = own.withUnsafeMutableBufferPointer { readlink("/proc/self/exe", $0.baseAddress!, $0.count) }
+    guard n > 0 else { throw MCAPError.io(path: "/proc/self/exe", operation: "readlink", errno: errno) }
+    let exe = String(decoding: own[..<n], as: UTF8.self)
+    for d in durations_s {
+        let command = "'\(exe)' memory-one --duration-s \(fmt(d, 0)) --chunk-span-ms \(fmt(chunkSpan_ms, 3)) --out '\(path)'"
+        guard let pipe = popen(command, "r") else { throw MCAPError.io(path: exe, operation: "run", errno: errno) }
+        var bytes: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&block, 1, block.count, pipe)
+            if n == 0 { break }
+            bytes += block[..<n]
+        }
+        let output = String(decoding: bytes, as: UTF8.self)
+        let status = pclose(pipe)
+        guard status == 0 else {
+            print(output)
+            throw MCAPError.invalidUse("the \(fmt(d, 0)) s row failed (status \(status))")
+        }
+        print(output, terminator: "")
+        unlink(path)
+    }
+}
+
+/// One row of ``memoryBenchmark``: write, then each reading step, printing
+/// the process's peak RSS after each.
+func memoryRow(duration_s: Double, chunkSpan_ms: Double, path: String) throws {
+    let workload = try ReferenceDescent(duration_s: duration_s, seed: 1)
+    unlink(path)
+    var options = MCAPWriter.Options()
+    options.chunkSpan_ns = UInt64(chunkSpan_ms * 1e6)
+    let recorder = try TraceRecorder(path: path, options: options)
+    let topics = try ReferenceDescent.Topics(recorder: recorder)
+    var written = 0
+    try workload.generate { items in
+        try topics.record(items)
+        written += items.count
+    }
+    try recorder.finish()
+    let afterWrite = peakRSS_MB()
+
+    let reader = try IndexedReader(path: path)
+    var all = 0
+    try reader.messages { _ in all += 1 }
+    precondition(all == written, "read \(all) of \(written) messages")
+    let afterRead = peakRSS_MB()
+    var altimeter = 0
+    try reader.messages(topics: ["/altimeter"]) { _ in altimeter += 1 }
+    precondition(altimeter > 0)
+    let afterTopic = peakRSS_MB()
+    let end_ns = reader.statistics!.messageEndTime_ns
+    var lastMinute = 0
+    try reader.messages(start_ns: end_ns - min(end_ns, 60_000_000_000)) { _ in lastMinute += 1 }
+    precondition(lastMinute > 0)
+    let afterRange = peakRSS_MB()
+    let info = try TraceInfo(path: path)
+    precondition(info.messageCount == UInt64(written))
+    let afterInfo = peakRSS_MB()
+    let check = try TraceCheck.run(path: path)
+    precondition(check.messageCount == UInt64(written))
+    let afterCheck = peakRSS_MB()
+    let summary_MB = Double(reader.footer.summaryOffsetStart - reader.footer.summaryStart) / 1e6
+    func col(_ v: Double, _ width: Int) -> String {
+        let t = fmt(v, 1)
+        return String(repeating: " ", count: max(0, width - t.count)) + t
+    }
+    func col(_ v: Int, _ width: Int) -> String {
+        let t = String(v)
+        return String(repeating: " ", count: max(0, width - t.count)) + t
+    }
+    print("\(col(Int(duration_s), 10)) \(col(written, 10)) \(col(reader.chunkIndexCount, 11)) \(col(Double(reader.source.size) / 1e6, 11)) \(col(summary_MB, 12)) |"
+        + "\(col(afterWrite, 6)) \(col(afterRead, 9)) \(col(afterTopic, 6)) \(col(afterRange, 9)) \(col(afterInfo, 6)) \(col(afterCheck, 7))")
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String) -> String? {
     guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
@@ -289,8 +372,24 @@ case "replay":
         print("error: \(error)")
         exit(1)
     }
+case "memory":
+    let durations = (option("--durations-s") ?? "600,3600,36000").split(separator: ",").compactMap { Double($0) }
+    let span = Double(option("--chunk-span-ms") ?? "1000") ?? 1000
+    do { try memoryBenchmark(durations_s: durations, chunkSpan_ms: span, path: option("--out") ?? "/tmp/touchdown-bench-memory.mcap") } catch {
+        print("error: \(error)")
+        exit(1)
+    }
+case "memory-one":
+    do {
+        try memoryRow(duration_s: Double(option("--duration-s") ?? "600") ?? 600, chunkSpan_ms: Double(option("--chunk-span-ms") ?? "1000") ?? 1000,
+                      path: option("--out") ?? "/tmp/touchdown-bench-memory.mcap")
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
 default:
     print("usage: touchdown-bench trace [--duration-s N] [--level L] [--repeats N] [--out PATH]")
+    print("       touchdown-bench memory [--durations-s 600,3600,36000] [--chunk-span-ms 1000] [--out PATH]")
     print("       touchdown-bench simulate [--scenario FILE] [--repeats N] [--out PATH]")
     print("       touchdown-bench replay [--repeats N] [--duration-s N] [--folder DIR]")
     exit(2)

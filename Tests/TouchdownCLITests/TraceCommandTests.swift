@@ -40,7 +40,7 @@ import TouchdownTrace
         let path = try makeReferenceTrace(in: dir, duration_s: 1)
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         let index = try IndexedReader(path: path)
-        let chunk = index.chunkIndexes[0]
+        let chunk = try index.allChunkIndexes()[0]
         bytes[Int(chunk.chunkStartOffset + chunk.chunkLength) - 50] ^= 0x40
         let damaged = dir.appendingPathComponent("damaged.mcap").path
         try Data(bytes).write(to: URL(fileURLWithPath: damaged))
@@ -77,7 +77,7 @@ import TouchdownTrace
         #expect(r0.stdout.contains("kept \(total) messages"))
 
         // Cut inside the last chunk: its messages are lost.
-        let last = index.chunkIndexes.last!
+        let last = try index.allChunkIndexes().last!
         let cut = dir.appendingPathComponent("cut.mcap").path
         try Data(bytes[..<Int(last.chunkStartOffset + last.chunkLength / 2)]).write(to: URL(fileURLWithPath: cut))
         let out = dir.appendingPathComponent("r3.mcap").path

@@ -130,7 +130,7 @@ import TouchdownTestSupport
         let path = try makeReferenceTrace(in: dir, duration_s: 0.2, options: options)
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         let info = try IndexedReader(path: path)
-        let chunk = info.chunkIndexes[0]
+        let chunk = try info.allChunkIndexes()[0]
         // Flip a bit in the middle of the first chunk's records (a message payload).
         bytes[Int(chunk.chunkStartOffset + chunk.chunkLength) - 20] ^= 0x10
         let s = StreamReader(source: MemorySource(bytes))
@@ -153,8 +153,8 @@ import TouchdownTestSupport
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         let index = try IndexedReader(path: path)
         let total = index.statistics!.messageCount
-        let victim = index.chunkIndexes[3]
-        let victimCount = index.chunkIndexes.count
+        let victim = try index.allChunkIndexes()[3]
+        let victimCount = index.chunkIndexCount
         bytes[Int(victim.chunkStartOffset + victim.chunkLength) - 10] ^= 0x01
         let damaged = dir.appendingPathComponent("damaged.mcap")
         try Data(bytes).write(to: damaged)

@@ -88,8 +88,8 @@ import TouchdownTestSupport
         }
         try writer.finish()
         let reader = try IndexedReader(source: MemorySource(sink.bytes))
-        #expect(reader.chunkIndexes.count == 10)
-        #expect(reader.chunkIndexes.allSatisfy { $0.messageEndTime_ns - $0.messageStartTime_ns < 100 })
+        #expect(reader.chunkIndexCount == 10)
+        #expect(try reader.allChunkIndexes().allSatisfy { $0.messageEndTime_ns - $0.messageStartTime_ns < 100 })
     }
 
     @Test(arguments: [MCAPWriter.Compression.none, .zstd(level: 3)])

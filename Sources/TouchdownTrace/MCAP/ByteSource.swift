@@ -85,15 +85,19 @@ struct ReadWindow {
     private var storage: [UInt8] = []
     private var windowStart: UInt64 = 0
     private var windowCount: Int = 0
-    static let blockSize = 1 << 20
+    /// How much one read fetches at least.
+    let blockSize: Int
 
-    init(source: ByteSource) { self.source = source }
+    init(source: ByteSource, blockSize: Int = 1 << 20) {
+        self.source = source
+        self.blockSize = blockSize
+    }
 
     /// Makes bytes `offset ..< offset+count` available and calls `body` with them.
     /// The caller has already checked that they lie inside the source.
     mutating func with<R>(at offset: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         if offset < windowStart || offset + UInt64(count) > windowStart + UInt64(windowCount) {
-            let want = Swift.min(UInt64(Swift.max(count, Self.blockSize)), source.size - offset)
+            let want = Swift.min(UInt64(Swift.max(count, blockSize)), source.size - offset)
             if storage.count < Int(want) { storage = [UInt8](repeating: 0, count: Int(want)) }
             let src = source
             try storage.withUnsafeMutableBytes { (b) throws in try src.read(at: offset, count: Int(want), into: b) }
@@ -108,7 +112,7 @@ struct ReadWindow {
 
     /// Releases a large buffer that one big record needed.
     mutating func shrink() {
-        if storage.count > 4 * Self.blockSize {
+        if storage.count > 4 * Swift.max(blockSize, 1 << 20) {
             storage = []
             windowCount = 0
         }

@@ -1,11 +1,16 @@
 /// Reads an MCAP file through its summary: schemas, channels, statistics and
-/// the chunk indexes come from the end of the file, and a query decompresses
-/// only the chunks that can hold what it asks for.
+/// the attachment and metadata indexes come from the end of the file, and a
+/// query decompresses only the chunks that can hold what it asks for.
 ///
 /// Messages come in log-time order; ties keep file order (the chunk's file
 /// offset, then the record's offset in the chunk). Chunks whose time ranges
-/// overlap are merged; chunks that don't are read one at a time, so memory is
-/// one chunk for a file written in time order.
+/// overlap are merged; chunks that don't are read one at a time.
+///
+/// Memory does not grow with the trace: the ChunkIndex records stay in the
+/// file and each query reads them again, a window at a time. When they come
+/// in log-time order, as a writer recording in time order leaves them, a
+/// query holds one chunk (or one group of overlapping chunks). Otherwise it
+/// keeps 32 bytes per selected chunk to sort them.
 public final class IndexedReader {
     public let source: ByteSource
     public let limits: ReadLimits
@@ -13,43 +18,55 @@ public final class IndexedReader {
     public private(set) var schemas: [Schema] = []
     public private(set) var channels: [Channel] = []
     public private(set) var statistics: Statistics?
-    public private(set) var chunkIndexes: [ChunkIndex] = []
+    /// How many ChunkIndex records the summary holds; read them with
+    /// ``forEachChunkIndex(_:)``.
+    public private(set) var chunkIndexCount = 0
     public private(set) var attachmentIndexes: [AttachmentIndex] = []
     public private(set) var metadataIndexes: [MetadataIndex] = []
     public private(set) var summaryOffsets: [SummaryOffset] = []
 
-    private var decoder: ChunkDecoder
-    private var window: ReadWindow
+    /// Where the summary's ChunkIndex records lie: from the first one's start
+    /// to the last one's end (other records between them are skipped).
+    private var chunkIndexSpan: Range<UInt64> = 0..<0
+    /// Whether the ChunkIndex records come sorted by (message start time,
+    /// chunk offset), the order a query hands chunks over in.
+    private(set) var chunkIndexesInTimeOrder = true
+    /// Whether the ChunkIndex records come sorted by chunk offset.
+    private(set) var chunkIndexesInFileOrder = true
+    /// Buffers for loading chunks; a query takes them while it runs, so a
+    /// call made from inside its callback gets buffers of its own.
+    private var loader: ChunkLoader?
 
     /// The Footer is 29 bytes (opcode, length, three fields) before the closing magic.
     static let footerRecordSize: UInt64 = 1 + 8 + 8 + 8 + 4
 
-    /// Opens the file and reads its summary.
+    /// Opens the file and reads its summary, record by record.
     /// - Throws: `MCAPError.invalidIndex` when the file has no summary (use a
     ///   ``StreamReader``), or any error met in the footer or summary.
     public init(source: ByteSource, limits: ReadLimits = ReadLimits()) throws {
         self.source = source
         self.limits = limits
-        decoder = ChunkDecoder(limits: limits)
-        window = ReadWindow(source: source)
         let size = source.size
         let minimum = UInt64(8 + 8) + Self.footerRecordSize
         guard size >= minimum else {
             throw MCAPError.truncated(record: "file", offset: 0, needed: minimum, available: size)
         }
-        let head: [UInt8] = try window.with(at: 0, count: 8) { Array($0) }
+        var head = [UInt8](repeating: 0, count: 8), tail = head
+        try head.withUnsafeMutableBytes { try source.read(at: 0, count: 8, into: $0) }
         guard head == mcapMagic else { throw MCAPError.invalidMagic(offset: 0, found: head) }
-        let tail: [UInt8] = try window.with(at: size - 8, count: 8) { Array($0) }
+        try tail.withUnsafeMutableBytes { try source.read(at: size - 8, count: 8, into: $0) }
         guard tail == mcapMagic else { throw MCAPError.invalidMagic(offset: size - 8, found: tail) }
         let footerOffset = size - 8 - Self.footerRecordSize
-        let (footer, footerPrefix): (Footer, [UInt8]) = try window.with(at: footerOffset, count: Int(Self.footerRecordSize)) { (b) throws in
-            guard b[0] == Opcode.footer.rawValue else {
-                throw MCAPError.invalidIndex(record: "Footer", offset: footerOffset, reason: "expected the Footer opcode 0x02, found \(Opcode.name(of: b[0]))")
-            }
+        var footerBytes = [UInt8](repeating: 0, count: Int(Self.footerRecordSize))
+        try footerBytes.withUnsafeMutableBytes { try source.read(at: footerOffset, count: $0.count, into: $0) }
+        guard footerBytes[0] == Opcode.footer.rawValue else {
+            throw MCAPError.invalidIndex(record: "Footer", offset: footerOffset, reason: "expected the Footer opcode 0x02, found \(Opcode.name(of: footerBytes[0]))")
+        }
+        let footer: Footer = try footerBytes.withUnsafeBytes { (b) throws in
             guard case .footer(let f) = try RecordParser.parse(opcode: b[0], content: UnsafeRawBufferPointer(rebasing: b[9...]), recordOffset: footerOffset) else {
                 fatalError("unreachable: the Footer opcode parses to a Footer")
             }
-            return (f, Array(b[..<25]))
+            return f
         }
         self.footer = footer
         guard footer.summaryStart != 0 else {
@@ -58,50 +75,16 @@ public final class IndexedReader {
         guard footer.summaryStart >= 8, footer.summaryStart <= footerOffset else {
             throw MCAPError.invalidIndex(record: "Footer", offset: footerOffset, reason: "summary_start \(footer.summaryStart) lies outside the file's data (8…\(footerOffset))")
         }
-        let summaryLength = footerOffset - footer.summaryStart
-        guard summaryLength <= limits.maxRecordSize_bytes else {
-            throw MCAPError.recordTooLarge(record: "summary section", offset: footer.summaryStart, length: summaryLength, limit: limits.maxRecordSize_bytes)
-        }
-        var summary = [UInt8](repeating: 0, count: Int(summaryLength))
-        try summary.withUnsafeMutableBytes { (b) throws in try source.read(at: footer.summaryStart, count: Int(summaryLength), into: b) }
+        let summary = footer.summaryStart..<footerOffset
         if limits.validateCRCs && footer.summaryCRC != 0 {
-            let crc = CRC32.update(CRC32.checksum(summary), footerPrefix.withUnsafeBytes { $0 })
+            // The CRC covers the summary and the Footer up to its own field.
+            var crc = try Self.checksum(source, summary)
+            crc = footerBytes.withUnsafeBytes { CRC32.update(crc, UnsafeRawBufferPointer(rebasing: $0[..<25])) }
             if crc != footer.summaryCRC {
                 throw MCAPError.crcMismatch(record: "summary (Footer summary_crc)", offset: footer.summaryStart, expected: footer.summaryCRC, actual: crc)
             }
         }
-        try summary.withUnsafeBytes { (b) throws in
-            var i = 0
-            while i < b.count {
-                let at = footer.summaryStart + UInt64(i)
-                guard b.count - i >= 9 else {
-                    throw MCAPError.truncated(record: "summary record header", offset: at, needed: 9, available: UInt64(b.count - i))
-                }
-                let op = b[i]
-                let length = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i + 1, as: UInt64.self))
-                guard length <= UInt64(b.count - i - 9) else {
-                    throw MCAPError.truncated(record: Opcode.name(of: op), offset: at, needed: length &+ 9, available: UInt64(b.count - i))
-                }
-                let content = UnsafeRawBufferPointer(rebasing: b[(i + 9)..<(i + 9 + Int(length))])
-                switch try RecordParser.parse(opcode: op, content: content, recordOffset: at) {
-                case .schema(let s): schemas.addFirstDefinition(s)
-                case .channel(let c): channels.addFirstDefinition(c)
-                case .statistics(let s): statistics = s
-                case .chunkIndex(let c): chunkIndexes.append(c)
-                case .attachmentIndex(let a): attachmentIndexes.append(a)
-                case .metadataIndex(let m): metadataIndexes.append(m)
-                case .summaryOffset(let o): summaryOffsets.append(o)
-                default: break  // other records are not expected here; the specification says to skip what we don't use
-                }
-                i += 9 + Int(length)
-            }
-        }
-        for c in chunkIndexes {
-            guard c.chunkStartOffset >= 8, c.chunkLength <= size, c.chunkStartOffset <= footer.summaryStart - min(c.chunkLength, footer.summaryStart) else {
-                throw MCAPError.invalidIndex(record: "ChunkIndex", offset: footer.summaryStart,
-                                             reason: "chunk at \(c.chunkStartOffset) of \(c.chunkLength) bytes lies outside the data section (8…\(footer.summaryStart))")
-            }
-        }
+        try readSummary(summary)
         if definitionsIncomplete { try scanDefinitions() }
     }
 
@@ -111,7 +94,7 @@ public final class IndexedReader {
 
     /// Whether messages live in indexed chunks. When false (an unchunked file)
     /// ``messages(topics:start_ns:end_ns:_:)`` reads the data section instead.
-    public var hasChunkIndex: Bool { !chunkIndexes.isEmpty }
+    public var hasChunkIndex: Bool { chunkIndexCount > 0 }
 
     /// The channel with `id`, if defined.
     public func channel(_ id: UInt16) -> Channel? { channels.first { $0.id == id } }
@@ -119,8 +102,30 @@ public final class IndexedReader {
     /// The schema with `id`, if defined.
     public func schema(_ id: UInt16) -> Schema? { schemas.first { $0.id == id } }
 
+    /// Calls `body` with each ChunkIndex record of the summary, in file
+    /// order, read from the file again (memory stays a window's worth).
+    public func forEachChunkIndex(_ body: (ChunkIndex) throws -> Void) throws {
+        var cursor = chunkIndexCursor()
+        while let c = try cursor.next() { try body(c) }
+    }
+
+    /// Every ChunkIndex record, in file order. This holds them all in memory
+    /// (about 200 bytes each): for long traces use ``forEachChunkIndex(_:)``.
+    public func allChunkIndexes() throws -> [ChunkIndex] {
+        var all: [ChunkIndex] = []
+        all.reserveCapacity(chunkIndexCount)
+        try forEachChunkIndex { all.append($0) }
+        return all
+    }
+
+    func chunkIndexCursor() -> ChunkIndexCursor {
+        ChunkIndexCursor(source: source, span: chunkIndexSpan, limits: limits)
+    }
+
     /// Calls `body` with every message on `topics` (all when nil) whose log time
     /// lies in `start_ns ... end_ns` (inclusive; open when nil), in log-time order.
+    ///
+    /// `body` may call this reader again (for an attachment, or another query).
     public func messages(topics: [String]? = nil, start_ns: UInt64? = nil, end_ns: UInt64? = nil,
                          _ body: (MessageView) throws -> Void) throws {
         let lo = start_ns ?? 0
@@ -134,37 +139,26 @@ public final class IndexedReader {
             wanted = w
         }
         let messageCount = statistics?.messageCount ?? 0
-        if chunkIndexes.isEmpty {
+        if chunkIndexCount == 0 {
             if messageCount == 0 && statistics != nil { return }
             try unchunkedMessages(wanted: wanted, lo: lo, hi: hi, body)
             return
         }
-        let selected = chunkIndexes.enumerated()
-            .filter { (_, c) in
-                guard c.messageEndTime_ns >= lo && c.messageStartTime_ns <= hi else { return false }
-                guard let wanted, !c.messageIndexOffsets.isEmpty else { return true }
-                return c.messageIndexOffsets.contains { wanted[Int($0.channelID)] }
-            }
-            .map { $0.element }
-            .sorted { ($0.messageStartTime_ns, $0.chunkStartOffset) < ($1.messageStartTime_ns, $1.chunkStartOffset) }
+        let loader = self.loader ?? ChunkLoader(source: source, limits: limits)
+        self.loader = nil
+        defer {
+            loader.shrink()
+            self.loader = loader
+        }
 
-        // Clusters of chunks whose time ranges overlap are merged together.
-        var i = 0
-        while i < selected.count {
-            var j = i + 1
-            var clusterEnd = selected[i].messageEndTime_ns
-            var clusterLastOffset = selected[i].chunkStartOffset
-            while j < selected.count {
-                let next = selected[j]
-                let overlaps = next.messageStartTime_ns < clusterEnd
-                    || (next.messageStartTime_ns == clusterEnd && next.chunkStartOffset < clusterLastOffset)
-                guard overlaps else { break }
-                clusterEnd = max(clusterEnd, next.messageEndTime_ns)
-                clusterLastOffset = max(clusterLastOffset, next.chunkStartOffset)
-                j += 1
-            }
-            if j == i + 1 {
-                try withChunk(selected[i]) { (records, chunkOffset) in
+        // Chunks arrive sorted by (start time, offset); a run of chunks whose
+        // time ranges overlap is gathered and merged.
+        var cluster: [ChunkRef] = []
+        var clusterEnd: UInt64 = 0
+        var clusterLastOffset: UInt64 = 0
+        func flushCluster() throws {
+            if cluster.count == 1 {
+                try loader.withChunk(cluster[0]) { (records, chunkOffset) in
                     var entries = try self.entries(records, chunkOffset: chunkOffset, wanted: wanted, lo: lo, hi: hi)
                     if !isSorted(entries) { entries.sort { ($0.logTime, $0.offset) < ($1.logTime, $1.offset) } }
                     for e in entries {
@@ -172,11 +166,25 @@ public final class IndexedReader {
                         try body(try ChunkRecords.message(content, chunkOffset: chunkOffset))
                     }
                 }
-            } else {
-                try mergeCluster(Array(selected[i..<j]), wanted: wanted, lo: lo, hi: hi, body)
+            } else if cluster.count > 1 {
+                try mergeCluster(cluster, loader: loader, wanted: wanted, lo: lo, hi: hi, body)
             }
-            i = j
+            cluster.removeAll(keepingCapacity: true)
         }
+        try selectedChunks(wanted: wanted, lo: lo, hi: hi) { next in
+            let overlaps = !cluster.isEmpty
+                && (next.start_ns < clusterEnd || (next.start_ns == clusterEnd && next.offset < clusterLastOffset))
+            if overlaps {
+                clusterEnd = max(clusterEnd, next.end_ns)
+                clusterLastOffset = max(clusterLastOffset, next.offset)
+            } else {
+                try flushCluster()
+                clusterEnd = next.end_ns
+                clusterLastOffset = next.offset
+            }
+            cluster.append(next)
+        }
+        try flushCluster()
     }
 
     /// Reads the attachment an index entry points to, checking its bounds and CRC.
@@ -212,12 +220,67 @@ public final class IndexedReader {
         return true
     }
 
+    /// The CRC-32 of `range` of the source, read a MiB at a time.
+    private static func checksum(_ source: ByteSource, _ range: Range<UInt64>) throws -> UInt32 {
+        var crc: UInt32 = 0
+        var buffer = [UInt8](repeating: 0, count: Int(min(UInt64(1 << 20), UInt64(range.count))))
+        var at = range.lowerBound
+        while at < range.upperBound {
+            let n = Int(min(UInt64(buffer.count), range.upperBound - at))
+            try buffer.withUnsafeMutableBytes { (b) throws in
+                try source.read(at: at, count: n, into: b)
+                crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: b[..<n]))
+            }
+            at += UInt64(n)
+        }
+        return crc
+    }
+
+    /// Reads every summary record once: keeps the definitions, statistics and
+    /// attachment and metadata indexes; checks each ChunkIndex and notes
+    /// where they lie and in which order, without keeping them.
+    private func readSummary(_ summary: Range<UInt64>) throws {
+        let size = source.size
+        var records = SummaryRecords(source: source, span: summary, limits: limits)
+        var previous: ChunkRef?
+        var spanStart: UInt64?
+        var spanEnd: UInt64 = 0
+        while let (at, end, record) = try records.next() {
+            switch record {
+            case .schema(let s): schemas.addFirstDefinition(s)
+            case .channel(let c): channels.addFirstDefinition(c)
+            case .statistics(let s): statistics = s
+            case .chunkIndex(let c):
+                guard c.chunkStartOffset >= 8, c.chunkLength <= size, c.chunkStartOffset <= footer.summaryStart - min(c.chunkLength, footer.summaryStart) else {
+                    throw MCAPError.invalidIndex(record: "ChunkIndex", offset: at,
+                                                 reason: "chunk at \(c.chunkStartOffset) of \(c.chunkLength) bytes lies outside the data section (8…\(footer.summaryStart))")
+                }
+                let ref = ChunkRef(c)
+                if let p = previous {
+                    if (ref.start_ns, ref.offset) < (p.start_ns, p.offset) { chunkIndexesInTimeOrder = false }
+                    if ref.offset < p.offset { chunkIndexesInFileOrder = false }
+                }
+                previous = ref
+                chunkIndexCount += 1
+                if spanStart == nil { spanStart = at }
+                spanEnd = end
+            case .attachmentIndex(let a): attachmentIndexes.append(a)
+            case .metadataIndex(let m): metadataIndexes.append(m)
+            case .summaryOffset(let o): summaryOffsets.append(o)
+            default: break  // other records are not expected here; the specification says to skip what we don't use
+            }
+        }
+        if let spanStart { chunkIndexSpan = spanStart..<spanEnd }
+    }
+
     private func record(at offset: UInt64, length: UInt64, expecting op: Opcode) throws -> Record {
         let size = source.size
         guard offset < size, length >= 9, length <= size - offset, length <= limits.maxRecordSize_bytes else {
             throw MCAPError.invalidIndex(record: op.recordName + "Index", offset: offset, reason: "points at \(length) bytes at offset \(offset), outside the file of \(size) bytes")
         }
-        return try window.with(at: offset, count: Int(length)) { (b) throws in
+        var bytes = [UInt8](repeating: 0, count: Int(length))
+        try bytes.withUnsafeMutableBytes { (b) throws in try source.read(at: offset, count: b.count, into: b) }
+        return try bytes.withUnsafeBytes { (b) throws in
             guard b[0] == op.rawValue else {
                 throw MCAPError.invalidIndex(record: op.recordName + "Index", offset: offset, reason: "expected a \(op.recordName) record there, found \(Opcode.name(of: b[0]))")
             }
@@ -229,26 +292,29 @@ public final class IndexedReader {
         }
     }
 
-    /// Loads a chunk record through its index and hands over its uncompressed records.
-    private func withChunk<R>(_ index: ChunkIndex, _ body: (UnsafeRawBufferPointer, UInt64) throws -> R) throws -> R {
-        let offset = index.chunkStartOffset
-        guard index.chunkLength <= limits.maxRecordSize_bytes else {
-            throw MCAPError.recordTooLarge(record: "Chunk", offset: offset, length: index.chunkLength, limit: limits.maxRecordSize_bytes)
+    /// Hands over the chunks a query selects, sorted by (start time, offset).
+    /// ChunkIndex records already in that order are streamed; otherwise the
+    /// selected chunks are gathered (32 bytes each) and sorted.
+    private func selectedChunks(wanted: [Bool]?, lo: UInt64, hi: UInt64, _ body: (ChunkRef) throws -> Void) throws {
+        func selects(_ c: ChunkIndex) -> Bool {
+            guard c.messageEndTime_ns >= lo && c.messageStartTime_ns <= hi else { return false }
+            guard let wanted, !c.messageIndexOffsets.isEmpty else { return true }
+            return c.messageIndexOffsets.contains { wanted[Int($0.channelID)] }
         }
-        return try window.with(at: offset, count: Int(index.chunkLength)) { (b) throws -> Result<R, Error> in
-            guard b.count >= 9, b[0] == Opcode.chunk.rawValue else {
-                throw MCAPError.invalidIndex(record: "ChunkIndex", offset: offset, reason: "expected a Chunk record there, found \(b.count > 0 ? Opcode.name(of: b[0]) : "nothing")")
+        var cursor = chunkIndexCursor()
+        if chunkIndexesInTimeOrder {
+            while let c = try cursor.next() {
+                if c.messageStartTime_ns > hi { break }  // every later chunk starts later still
+                if selects(c) { try body(ChunkRef(c)) }
             }
-            let declared = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 1, as: UInt64.self))
-            guard declared &+ 9 == index.chunkLength else {
-                throw MCAPError.invalidIndex(record: "ChunkIndex", offset: offset, reason: "chunk_length \(index.chunkLength), but the Chunk record is \(declared &+ 9) bytes")
+        } else {
+            var refs: [ChunkRef] = []
+            while let c = try cursor.next() {
+                if selects(c) { refs.append(ChunkRef(c)) }
             }
-            let (header, range) = try RecordParser.chunk(UnsafeRawBufferPointer(rebasing: b[9...]), recordOffset: offset)
-            let payload = UnsafeRawBufferPointer(rebasing: b[9...][range.lowerBound + 9..<range.upperBound + 9])
-            return try decoder.withRecords(header: header, payload: payload, chunkOffset: offset) { (records) throws -> Result<R, Error> in
-                do { return .success(try body(records, offset)) } catch { return .failure(error) }
-            }
-        }.get()
+            refs.sort { ($0.start_ns, $0.offset) < ($1.start_ns, $1.offset) }
+            for r in refs { try body(r) }
+        }
     }
 
     /// The messages of one chunk that pass the filters, in chunk order; also
@@ -277,11 +343,12 @@ public final class IndexedReader {
 
     /// Merges chunks whose time ranges overlap: all their messages are loaded,
     /// sorted by (log time, chunk offset, offset in chunk), and handed over.
-    private func mergeCluster(_ cluster: [ChunkIndex], wanted: [Bool]?, lo: UInt64, hi: UInt64, _ body: (MessageView) throws -> Void) throws {
+    private func mergeCluster(_ cluster: [ChunkRef], loader: ChunkLoader, wanted: [Bool]?, lo: UInt64, hi: UInt64, _ body: (MessageView) throws -> Void) throws {
+        let inFileOrder = cluster.sorted { $0.offset < $1.offset }
         var buffers: [[UInt8]] = []
         var all: [(entry: Entry, chunk: Int)] = []
-        for (k, index) in cluster.sorted(by: { $0.chunkStartOffset < $1.chunkStartOffset }).enumerated() {
-            try withChunk(index) { (records, chunkOffset) in
+        for (k, ref) in inFileOrder.enumerated() {
+            try loader.withChunk(ref) { (records, chunkOffset) in
                 buffers.append(Array(records))
                 for e in try self.entries(records, chunkOffset: chunkOffset, wanted: wanted, lo: lo, hi: hi) { all.append((e, k)) }
             }
@@ -290,7 +357,7 @@ public final class IndexedReader {
         for (e, k) in all {
             try buffers[k].withUnsafeBytes { b in
                 let content = UnsafeRawBufferPointer(rebasing: b[(e.offset + 9)..<(e.offset + 9 + e.length)])
-                try body(try ChunkRecords.message(content, chunkOffset: cluster[k].chunkStartOffset))
+                try body(try ChunkRecords.message(content, chunkOffset: inFileOrder[k].offset))
             }
         }
     }
@@ -342,5 +409,124 @@ extension IndexedReader {
         case .channel(let c): channels.addFirstDefinition(c)
         default: break
         }
+    }
+}
+
+/// What a query needs of a ChunkIndex: 32 bytes.
+struct ChunkRef {
+    var start_ns: UInt64
+    var end_ns: UInt64
+    var offset: UInt64
+    var length: UInt64
+
+    init(_ c: ChunkIndex) {
+        start_ns = c.messageStartTime_ns
+        end_ns = c.messageEndTime_ns
+        offset = c.chunkStartOffset
+        length = c.chunkLength
+    }
+}
+
+/// Walks the records of a stretch of the summary, a window at a time,
+/// checking each length against the stretch and the reader's limits.
+struct SummaryRecords {
+    private var window: ReadWindow
+    private var at: UInt64
+    private let end: UInt64
+    private let limits: ReadLimits
+    /// When set, records with other opcodes are skipped without parsing.
+    private let only: Opcode?
+
+    init(source: ByteSource, span: Range<UInt64>, limits: ReadLimits, only: Opcode? = nil) {
+        window = ReadWindow(source: source, blockSize: 256 << 10)
+        at = span.lowerBound
+        end = span.upperBound
+        self.limits = limits
+        self.only = only
+    }
+
+    /// The next record: where it starts, where it ends, and what it holds.
+    mutating func next() throws -> (at: UInt64, end: UInt64, record: Record)? {
+        while at < end {
+            let recordAt = at
+            let left = end - at
+            guard left >= 9 else {
+                throw MCAPError.truncated(record: "summary record header", offset: recordAt, needed: 9, available: left)
+            }
+            let (op, length) = try window.with(at: recordAt, count: 9) {
+                ($0[0], UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
+            }
+            guard length <= left - 9 else {
+                throw MCAPError.truncated(record: Opcode.name(of: op), offset: recordAt, needed: length &+ 9, available: left)
+            }
+            guard length <= limits.maxRecordSize_bytes else {
+                throw MCAPError.recordTooLarge(record: Opcode.name(of: op), offset: recordAt, length: length, limit: limits.maxRecordSize_bytes)
+            }
+            at = recordAt + 9 + length
+            if let only, op != only.rawValue { continue }
+            let record = try window.with(at: recordAt + 9, count: Int(length)) { (b) throws in
+                try RecordParser.parse(opcode: op, content: b, recordOffset: recordAt)
+            }
+            window.shrink()
+            return (recordAt, at, record)
+        }
+        return nil
+    }
+}
+
+/// Walks the summary's ChunkIndex records.
+struct ChunkIndexCursor {
+    private var records: SummaryRecords
+
+    init(source: ByteSource, span: Range<UInt64>, limits: ReadLimits) {
+        records = SummaryRecords(source: source, span: span, limits: limits, only: .chunkIndex)
+    }
+
+    mutating func next() throws -> ChunkIndex? {
+        guard let (_, _, record) = try records.next() else { return nil }
+        guard case .chunkIndex(let c) = record else { fatalError("unreachable: only ChunkIndex records are parsed") }
+        return c
+    }
+}
+
+/// The buffers a query loads chunks into: a read window over the file and
+/// a decompressor with its output buffer.
+final class ChunkLoader {
+    private var window: ReadWindow
+    private var decoder: ChunkDecoder
+    private let limits: ReadLimits
+
+    init(source: ByteSource, limits: ReadLimits) {
+        window = ReadWindow(source: source)
+        decoder = ChunkDecoder(limits: limits)
+        self.limits = limits
+    }
+
+    /// Loads a chunk record and hands over its uncompressed records.
+    func withChunk<R>(_ ref: ChunkRef, _ body: (UnsafeRawBufferPointer, UInt64) throws -> R) throws -> R {
+        let offset = ref.offset
+        guard ref.length <= limits.maxRecordSize_bytes else {
+            throw MCAPError.recordTooLarge(record: "Chunk", offset: offset, length: ref.length, limit: limits.maxRecordSize_bytes)
+        }
+        return try window.with(at: offset, count: Int(ref.length)) { (b) throws -> Result<R, Error> in
+            guard b.count >= 9, b[0] == Opcode.chunk.rawValue else {
+                throw MCAPError.invalidIndex(record: "ChunkIndex", offset: offset, reason: "expected a Chunk record there, found \(b.count > 0 ? Opcode.name(of: b[0]) : "nothing")")
+            }
+            let declared = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 1, as: UInt64.self))
+            guard declared &+ 9 == ref.length else {
+                throw MCAPError.invalidIndex(record: "ChunkIndex", offset: offset, reason: "chunk_length \(ref.length), but the Chunk record is \(declared &+ 9) bytes")
+            }
+            let (header, range) = try RecordParser.chunk(UnsafeRawBufferPointer(rebasing: b[9...]), recordOffset: offset)
+            let payload = UnsafeRawBufferPointer(rebasing: b[9...][range.lowerBound + 9..<range.upperBound + 9])
+            return try decoder.withRecords(header: header, payload: payload, chunkOffset: offset) { (records) throws -> Result<R, Error> in
+                do { return .success(try body(records, offset)) } catch { return .failure(error) }
+            }
+        }.get()
+    }
+
+    /// Releases buffers an unusually large chunk needed.
+    func shrink() {
+        window.shrink()
+        decoder.shrink()
     }
 }

@@ -31,11 +31,20 @@ public final class MCAPWriter {
         /// only). The file's bytes are the same either way; only the time
         /// the caller spends in the writer changes.
         public var compressInBackground = true
+        /// How many bytes of ChunkIndex records (about 130 per chunk) the
+        /// writer holds in memory before it moves them to a temporary file
+        /// in `$TMPDIR` until `finish()`. The file's bytes do not depend on it.
+        public var chunkIndexMemory_bytes: Int = 1 << 20
+        /// Where those records go past that; nil means `$TMPDIR`, or `/tmp`.
+        /// If no file can be made there they stay in memory.
+        public var temporaryDirectory: String? = nil
         public var library: String = "touchdown \(touchdownVersion)"
         public init() {}
     }
 
     public var options: Options { core.pointee.options }
+    /// ChunkIndex bytes moved to the temporary file so far (for tests).
+    var spilledChunkIndex_bytes: UInt64 { core.pointee.spilledChunkIndex_bytes }
     // All state lives in one struct, reached through a pointer the class owns:
     // a stored `var` would cost a run-time exclusivity check per message.
     private let core: UnsafeMutablePointer<MCAPWriterCore>
@@ -122,8 +131,8 @@ struct MCAPWriterCore {
     private var chunkEnd_ns: UInt64 = 0
 
     /// The summary's ChunkIndex records, kept encoded (about 130 bytes per
-    /// chunk) so a long trace costs little memory.
-    private var chunkIndexRecords = ByteWriter(capacity: 1 << 16)
+    /// chunk), in memory up to a limit and then in a temporary file.
+    private let chunkIndexRecords: SpillBuffer
     private var chunkCount = 0
     private var attachmentIndexes: [AttachmentIndex] = []
     private var metadataIndexes: [MetadataIndex] = []
@@ -131,10 +140,14 @@ struct MCAPWriterCore {
     private var messageStart_ns: UInt64 = .max
     private var messageEnd_ns: UInt64 = 0
 
+    var spilledChunkIndex_bytes: UInt64 { chunkIndexRecords.spilled_bytes }
+
     init(sink: ByteSink, options: Options) throws {
         guard options.chunkSize_bytes > 0 else { throw MCAPError.invalidUse("chunk size must be positive") }
+        guard options.chunkIndexMemory_bytes > 0 else { throw MCAPError.invalidUse("chunk index memory must be positive") }
         self.sink = sink
         self.options = options
+        chunkIndexRecords = SpillBuffer(memoryLimit_bytes: options.chunkIndexMemory_bytes, directory: options.temporaryDirectory)
         chunk = ByteWriter(capacity: options.chunkSize_bytes + 4096)
         if case .zstd(let level) = options.compression {
             compressor = try ChunkCompressor(level: level, background: options.compressInBackground)
@@ -280,61 +293,78 @@ struct MCAPWriterCore {
         out.patchU32(at: dataEndStart + 9, dataCRC)
         try flushOut()
 
+        // The summary goes to the sink in pieces (the ChunkIndex records may
+        // be far larger than memory should hold), its CRC kept as it goes.
         let summaryStart = position
         var s = ByteWriter(capacity: 1 << 16)
+        var sent: UInt64 = 0
+        var summaryCRC: UInt32 = 0
+        func send(_ b: UnsafeRawBufferPointer) throws {
+            try sink.write(b)
+            summaryCRC = CRC32.update(summaryCRC, b)
+            sent += UInt64(b.count)
+        }
+        func sendHeld() throws {
+            try s.withUnsafeBytes { (b) throws in try send(b) }
+            s.removeAll()
+        }
+        func here() -> UInt64 { summaryStart + sent + UInt64(s.count) }
         var groups: [SummaryOffset] = []
-        func group(_ op: Opcode, _ body: (inout ByteWriter) -> Void) {
-            let start = s.count
-            body(&s)
-            if s.count > start {
-                groups.append(SummaryOffset(groupOpcode: op.rawValue, groupStart: summaryStart + UInt64(start), groupLength: UInt64(s.count - start)))
+        func group(_ op: Opcode, _ body: () throws -> Void) rethrows {
+            let start = here()
+            try body()
+            if here() > start {
+                groups.append(SummaryOffset(groupOpcode: op.rawValue, groupStart: start, groupLength: here() - start))
             }
         }
-        group(.schema) { w in for x in schemas { Self.encode(x, into: &w) } }
-        group(.channel) { w in for x in channels { Self.encode(x, into: &w) } }
-        group(.statistics) { w in
-            let at = w.beginRecord(.statistics)
-            w.u64(messageCount)
-            w.u16(UInt16(schemas.count))
-            w.u32(UInt32(channels.count))
-            w.u32(UInt32(attachmentIndexes.count))
-            w.u32(UInt32(metadataIndexes.count))
-            w.u32(UInt32(chunkCount))
-            w.u64(messageCount > 0 ? messageStart_ns : 0)
-            w.u64(messageCount > 0 ? messageEnd_ns : 0)
-            let mapAt = w.reserveU32()
-            let mapStart = w.count
+        group(.schema) { for x in schemas { Self.encode(x, into: &s) } }
+        group(.channel) { for x in channels { Self.encode(x, into: &s) } }
+        group(.statistics) {
+            let at = s.beginRecord(.statistics)
+            s.u64(messageCount)
+            s.u16(UInt16(schemas.count))
+            s.u32(UInt32(channels.count))
+            s.u32(UInt32(attachmentIndexes.count))
+            s.u32(UInt32(metadataIndexes.count))
+            s.u32(UInt32(chunkCount))
+            s.u64(messageCount > 0 ? messageStart_ns : 0)
+            s.u64(messageCount > 0 ? messageEnd_ns : 0)
+            let mapAt = s.reserveU32()
+            let mapStart = s.count
             for i in 0..<channelTable.count where channelTable.base[i].messageCount > 0 {
-                w.u16(UInt16(i + 1))
-                w.u64(channelTable.base[i].messageCount)
+                s.u16(UInt16(i + 1))
+                s.u64(channelTable.base[i].messageCount)
             }
-            w.patchU32(at: mapAt, UInt32(w.count - mapStart))
-            w.endRecord(at)
+            s.patchU32(at: mapAt, UInt32(s.count - mapStart))
+            s.endRecord(at)
         }
-        group(.chunkIndex) { w in w.raw(chunkIndexRecords.bytes) }
-        group(.attachmentIndex) { w in
+        try group(.chunkIndex) {
+            try sendHeld()
+            try chunkIndexRecords.forEachBlock { try send($0) }
+        }
+        group(.attachmentIndex) {
             for x in attachmentIndexes {
-                let at = w.beginRecord(.attachmentIndex)
-                w.u64(x.offset)
-                w.u64(x.length)
-                w.u64(x.logTime_ns)
-                w.u64(x.createTime_ns)
-                w.u64(x.dataSize)
-                w.string(x.name)
-                w.string(x.mediaType)
-                w.endRecord(at)
+                let at = s.beginRecord(.attachmentIndex)
+                s.u64(x.offset)
+                s.u64(x.length)
+                s.u64(x.logTime_ns)
+                s.u64(x.createTime_ns)
+                s.u64(x.dataSize)
+                s.string(x.name)
+                s.string(x.mediaType)
+                s.endRecord(at)
             }
         }
-        group(.metadataIndex) { w in
+        group(.metadataIndex) {
             for x in metadataIndexes {
-                let at = w.beginRecord(.metadataIndex)
-                w.u64(x.offset)
-                w.u64(x.length)
-                w.string(x.name)
-                w.endRecord(at)
+                let at = s.beginRecord(.metadataIndex)
+                s.u64(x.offset)
+                s.u64(x.length)
+                s.string(x.name)
+                s.endRecord(at)
             }
         }
-        let summaryOffsetStart = summaryStart + UInt64(s.count)
+        let summaryOffsetStart = here()
         for g in groups {
             let at = s.beginRecord(.summaryOffset)
             s.u8(g.groupOpcode)
@@ -348,7 +378,7 @@ struct MCAPWriterCore {
         s.u64(20)
         s.u64(summaryStart)
         s.u64(summaryOffsetStart)
-        s.u32(s.withUnsafeBytes { CRC32.checksum($0) })
+        s.u32(s.withUnsafeBytes { CRC32.update(summaryCRC, $0) })
         s.raw(mcapMagic)
         try s.withUnsafeBytes { (b) throws in try sink.write(b) }
         try sink.close()
@@ -429,11 +459,11 @@ struct MCAPWriterCore {
         for i in 0..<channelTable.count { channelTable.base[i].entries.removeAll() }
 
         chunkCount += 1
-        Self.encode(ChunkIndex(messageStartTime_ns: chunkStart_ns, messageEndTime_ns: chunkEnd_ns,
+        let index = ChunkIndex(messageStartTime_ns: chunkStart_ns, messageEndTime_ns: chunkEnd_ns,
                                chunkStartOffset: chunkStart, chunkLength: chunkLength, messageIndexOffsets: offsets,
                                messageIndexLength: indexLength, compression: options.compression.name,
-                               compressedSize: UInt64(payloadCount), uncompressedSize: UInt64(chunk.count)),
-                    into: &chunkIndexRecords)
+                               compressedSize: UInt64(payloadCount), uncompressedSize: UInt64(chunk.count))
+        chunkIndexRecords.append { Self.encode(index, into: &$0) }
         chunk.removeAll()
         chunkHasMessages = false
     }

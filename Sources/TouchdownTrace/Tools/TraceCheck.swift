@@ -64,14 +64,29 @@ public enum TraceCheck {
         var schemaIDs: [UInt16] = []
         var channelIDs: [UInt16] = []
         var channelCounts = [UInt64](repeating: 0, count: Int(UInt16.max) + 1)
-        var chunks: [ChunkSeen] = []
-        var attachments: [(offset: UInt64, length: UInt64, a: Attachment)] = []
+        // One chunk is held at a time: once its MessageIndex records have
+        // gone by, it is checked against its ChunkIndex and dropped.
+        var chunk: ChunkSeen?
+        var chunkCount = 0
+        var attachments: [(offset: UInt64, length: UInt64, name: String, mediaType: String, dataSize: UInt64)] = []
         var metadata: [(offset: UInt64, length: UInt64, name: String)] = []
         var lo = UInt64.max, hi: UInt64 = 0
         var footer: Footer?
         var dataEnd: DataEnd?
         var inSummary = false
         var first = true
+        // The summary is opened first so that its ChunkIndex records can be
+        // walked beside the chunks; its problems are reported after the data
+        // section's, in file order.
+        let summary = Result { try IndexedReader(source: source) }
+        var chunkIndexes = ChunkIndexWalk(summary)
+        var mismatch: Error?
+        func settleChunk() throws {
+            guard var c = chunk else { return }
+            chunk = nil
+            try settle(&c)
+            do { try chunkIndexes.check(c) } catch { if mismatch == nil { mismatch = error } }
+        }
         while let record = try stream.next() {
             let at = stream.recordOffset
             if first {
@@ -79,9 +94,7 @@ public enum TraceCheck {
                 first = false
             }
             let insideChunk = stream.offsetInChunk != nil
-            if !insideChunk, !chunks.isEmpty, record.opcode != Opcode.messageIndex.rawValue {
-                try settle(&chunks[chunks.count - 1])
-            }
+            if !insideChunk, record.opcode != Opcode.messageIndex.rawValue { try settleChunk() }
             switch record {
             case .schema(let s):
                 if !inSummary && !schemaIDs.contains(s.id) { schemaIDs.append(s.id) }
@@ -99,15 +112,18 @@ public enum TraceCheck {
                 lo = min(lo, m.logTime_ns)
                 hi = max(hi, m.logTime_ns)
                 if insideChunk, let off = stream.offsetInChunk {
-                    chunks[chunks.count - 1].entries.append((m.channelID, m.logTime_ns, UInt64(off)))
+                    chunk?.entries.append((m.channelID, m.logTime_ns, UInt64(off)))
                 }
             case .chunk(let h):
-                chunks.append(ChunkSeen(offset: at, length: stream.recordLength, header: h))
+                chunk = ChunkSeen(offset: at, length: stream.recordLength, header: h)
+                chunkCount += 1
                 if h.uncompressedCRC == 0 && !report.notes.contains("some chunks store no CRC") { report.notes.append("some chunks store no CRC") }
             case .messageIndex(let x):
-                guard !chunks.isEmpty else { throw TraceProblem(record: "MessageIndex", offset: at, message: "no Chunk precedes it") }
-                chunks[chunks.count - 1].indexes.append((at, stream.recordLength, x))
-            case .attachment(let a): attachments.append((at, stream.recordLength, a))
+                guard chunk != nil else {
+                    throw TraceProblem(record: "MessageIndex", offset: at, message: chunkCount == 0 ? "no Chunk precedes it" : "a record other than MessageIndex separates it from its Chunk")
+                }
+                chunk?.indexes.append((at, stream.recordLength, x))
+            case .attachment(let a): attachments.append((at, stream.recordLength, a.name, a.mediaType, UInt64(a.data.count)))
             case .metadata(let m): metadata.append((at, stream.recordLength, m.name))
             case .dataEnd(let d):
                 dataEnd = d
@@ -119,45 +135,26 @@ public enum TraceCheck {
         }
         guard let footer else { throw TraceProblem(record: "Footer", offset: source.size, message: "missing") }
         if dataEnd == nil { report.notes.append("no DataEnd record") }
-        report.chunkCount = chunks.count
-
-        if !chunks.isEmpty { try settle(&chunks[chunks.count - 1]) }
+        report.chunkCount = chunkCount
+        try settleChunk()
 
         guard footer.summaryStart != 0 else {
             report.notes.append("no summary section")
             return report
         }
         report.hasSummary = true
-        let indexed = try IndexedReader(source: source)
+        let indexed = try summary.get()
         // Chunk indexes must match the chunks, one for one.
-        if indexed.chunkIndexes.count != chunks.count {
-            throw TraceProblem(record: "summary", offset: footer.summaryStart, message: "\(indexed.chunkIndexes.count) ChunkIndex records, the file holds \(chunks.count) chunks")
+        if indexed.chunkIndexCount != chunkCount {
+            throw TraceProblem(record: "summary", offset: footer.summaryStart, message: "\(indexed.chunkIndexCount) ChunkIndex records, the file holds \(chunkCount) chunks")
         }
-        for (x, c) in zip(indexed.chunkIndexes.sorted { $0.chunkStartOffset < $1.chunkStartOffset }, chunks) {
-            func expect<T: Equatable>(_ field: String, _ indexed: T, _ actual: T) throws {
-                if indexed != actual {
-                    throw TraceProblem(record: "ChunkIndex for chunk at \(c.offset)", offset: footer.summaryStart, message: "\(field) is \(indexed), the chunk has \(actual)")
-                }
-            }
-            try expect("chunk_start_offset", x.chunkStartOffset, c.offset)
-            try expect("chunk_length", x.chunkLength, c.length)
-            try expect("message_start_time", x.messageStartTime_ns, c.header.messageStartTime_ns)
-            try expect("message_end_time", x.messageEndTime_ns, c.header.messageEndTime_ns)
-            try expect("compression", x.compression, c.header.compression)
-            try expect("compressed_size", x.compressedSize, c.header.compressedSize)
-            try expect("uncompressed_size", x.uncompressedSize, c.header.uncompressedSize)
-            if !x.messageIndexOffsets.isEmpty || !c.indexPlaces.isEmpty {
-                try expect("message_index_offsets", x.messageIndexOffsets.map { "\($0.channelID)@\($0.offset)" }.sorted(),
-                           c.indexPlaces.map { "\($0.channelID)@\($0.offset)" }.sorted())
-                try expect("message_index_length", x.messageIndexLength, c.indexPlaces.reduce(0) { $0 + $1.length })
-            }
-        }
+        if let mismatch { throw mismatch }
         if let s = indexed.statistics {
             func expect<T: Equatable>(_ field: String, _ stated: T, _ actual: T) throws {
                 if stated != actual { throw TraceProblem(record: "Statistics", offset: footer.summaryStart, message: "\(field) is \(stated), the file has \(actual)") }
             }
             try expect("message_count", s.messageCount, report.messageCount)
-            try expect("chunk_count", Int(s.chunkCount), chunks.count)
+            try expect("chunk_count", Int(s.chunkCount), chunkCount)
             try expect("schema_count", Int(s.schemaCount), schemaIDs.count)
             try expect("channel_count", Int(s.channelCount), channelIDs.count)
             try expect("attachment_count", Int(s.attachmentCount), attachments.count)
@@ -177,7 +174,7 @@ public enum TraceCheck {
             guard let a = attachments.first(where: { $0.offset == x.offset }) else {
                 throw TraceProblem(record: "AttachmentIndex '\(x.name)'", offset: footer.summaryStart, message: "points at offset \(x.offset), where no Attachment starts")
             }
-            if a.length != x.length || a.a.name != x.name || UInt64(a.a.data.count) != x.dataSize || a.a.mediaType != x.mediaType {
+            if a.length != x.length || a.name != x.name || a.dataSize != x.dataSize || a.mediaType != x.mediaType {
                 throw TraceProblem(record: "AttachmentIndex '\(x.name)'", offset: footer.summaryStart, message: "does not match the Attachment at \(x.offset) (length, name, media type or size)")
             }
         }
@@ -200,14 +197,15 @@ public enum TraceCheck {
             }
             var position = o.groupStart
             let groupEnd = o.groupStart + o.groupLength
-            var header = [UInt8](repeating: 0, count: 9)
+            var window = ReadWindow(source: source, blockSize: 256 << 10)
             while position < groupEnd {
                 guard groupEnd - position >= 9 else { break }
-                try header.withUnsafeMutableBytes { try source.read(at: position, count: 9, into: $0) }
-                guard header[0] == o.groupOpcode else {
-                    throw TraceProblem(record: "SummaryOffset for \(Opcode.name(of: o.groupOpcode))", offset: footer.summaryOffsetStart, message: "its group holds a \(Opcode.name(of: header[0])) at \(position)")
+                let (op, length) = try window.with(at: position, count: 9) {
+                    ($0[0], UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
                 }
-                let length = header.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 1, as: UInt64.self)) }
+                guard op == o.groupOpcode else {
+                    throw TraceProblem(record: "SummaryOffset for \(Opcode.name(of: o.groupOpcode))", offset: footer.summaryOffsetStart, message: "its group holds a \(Opcode.name(of: op)) at \(position)")
+                }
                 guard length <= groupEnd - position - 9 else { break }
                 position += 9 + length
             }
@@ -216,5 +214,60 @@ public enum TraceCheck {
             }
         }
         return report
+    }
+}
+
+/// The summary's ChunkIndex records in chunk-offset order, checked one by
+/// one against the chunks as the data section is read. Records the writer
+/// left in file order are streamed from the file; any other order is
+/// sorted first, which holds them all in memory.
+struct ChunkIndexWalk {
+    private var cursor: ChunkIndexCursor?
+    private var sorted: [ChunkIndex] = []
+    private var next = 0
+    private let summaryStart: UInt64
+
+    init(_ summary: Result<IndexedReader, Error>) {
+        guard case .success(let indexed) = summary else {
+            summaryStart = 0
+            return
+        }
+        summaryStart = indexed.footer.summaryStart
+        if indexed.chunkIndexesInFileOrder {
+            cursor = indexed.chunkIndexCursor()
+        } else {
+            sorted = ((try? indexed.allChunkIndexes()) ?? []).sorted { $0.chunkStartOffset < $1.chunkStartOffset }
+        }
+    }
+
+    /// Checks the next ChunkIndex against chunk `c`. Running out of indexes
+    /// is not an error here: the counts are compared at the end.
+    mutating func check(_ c: TraceCheck.ChunkSeen) throws {
+        let x: ChunkIndex
+        if cursor != nil {
+            guard let n = try cursor!.next() else { return }
+            x = n
+        } else {
+            guard next < sorted.count else { return }
+            x = sorted[next]
+            next += 1
+        }
+        func expect<T: Equatable>(_ field: String, _ indexed: T, _ actual: T) throws {
+            if indexed != actual {
+                throw TraceProblem(record: "ChunkIndex for chunk at \(c.offset)", offset: summaryStart, message: "\(field) is \(indexed), the chunk has \(actual)")
+            }
+        }
+        try expect("chunk_start_offset", x.chunkStartOffset, c.offset)
+        try expect("chunk_length", x.chunkLength, c.length)
+        try expect("message_start_time", x.messageStartTime_ns, c.header.messageStartTime_ns)
+        try expect("message_end_time", x.messageEndTime_ns, c.header.messageEndTime_ns)
+        try expect("compression", x.compression, c.header.compression)
+        try expect("compressed_size", x.compressedSize, c.header.compressedSize)
+        try expect("uncompressed_size", x.uncompressedSize, c.header.uncompressedSize)
+        if !x.messageIndexOffsets.isEmpty || !c.indexPlaces.isEmpty {
+            try expect("message_index_offsets", x.messageIndexOffsets.map { "\($0.channelID)@\($0.offset)" }.sorted(),
+                       c.indexPlaces.map { "\($0.channelID)@\($0.offset)" }.sorted())
+            try expect("message_index_length", x.messageIndexLength, c.indexPlaces.reduce(0) { $0 + $1.length })
+        }
     }
 }

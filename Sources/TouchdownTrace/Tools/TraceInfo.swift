@@ -54,10 +54,12 @@ public struct TraceInfo: Sendable {
                             messageEncoding: c.messageEncoding,
                             messageCount: stats.channelMessageCounts.first { $0.channelID == c.id }?.count ?? 0)
             }
-            chunkCount = indexed.chunkIndexes.count
-            compressions = Self.distinct(indexed.chunkIndexes.map(\.compression))
-            compressedSize_bytes = indexed.chunkIndexes.reduce(0) { $0 + $1.compressedSize }
-            uncompressedSize_bytes = indexed.chunkIndexes.reduce(0) { $0 + $1.uncompressedSize }
+            var chunks = ChunkTally()
+            try indexed.forEachChunkIndex { chunks.add(compression: $0.compression, compressed: $0.compressedSize, uncompressed: $0.uncompressedSize) }
+            chunkCount = chunks.count
+            compressions = chunks.compressions.sorted()
+            compressedSize_bytes = chunks.compressed_bytes
+            uncompressedSize_bytes = chunks.uncompressed_bytes
             metadata = try indexed.metadataIndexes.map { try indexed.metadata($0) }
             attachments = indexed.attachmentIndexes.map { AttachmentInfo(name: $0.name, mediaType: $0.mediaType, size_bytes: $0.dataSize) }
             return
@@ -67,7 +69,7 @@ public struct TraceInfo: Sendable {
         var schemas: [Schema] = []
         var channelList: [Channel] = []
         var counts: [UInt64] = Array(repeating: 0, count: Int(UInt16.max) + 1)
-        var chunks: [ChunkHeader] = []
+        var chunks = ChunkTally()
         var total: UInt64 = 0
         var lo = UInt64.max, hi: UInt64 = 0
         var meta: [Metadata] = []
@@ -81,7 +83,7 @@ public struct TraceInfo: Sendable {
                 total += 1
                 lo = min(lo, m.logTime_ns)
                 hi = max(hi, m.logTime_ns)
-            case .chunk(let c): chunks.append(c)
+            case .chunk(let c): chunks.add(compression: c.compression, compressed: c.compressedSize, uncompressed: c.uncompressedSize)
             case .metadata(let m): meta.append(m)
             case .attachment(let a): attached.append(AttachmentInfo(name: a.name, mediaType: a.mediaType, size_bytes: UInt64(a.data.count)))
             default: break
@@ -95,17 +97,26 @@ public struct TraceInfo: Sendable {
                         messageEncoding: c.messageEncoding, messageCount: counts[Int(c.id)])
         }
         chunkCount = chunks.count
-        compressions = Self.distinct(chunks.map(\.compression))
-        compressedSize_bytes = chunks.reduce(0) { $0 + $1.compressedSize }
-        uncompressedSize_bytes = chunks.reduce(0) { $0 + $1.uncompressedSize }
+        compressions = chunks.compressions.sorted()
+        compressedSize_bytes = chunks.compressed_bytes
+        uncompressedSize_bytes = chunks.uncompressed_bytes
         metadata = meta
         attachments = attached
     }
 
-    private static func distinct(_ names: [String]) -> [String] {
-        var out: [String] = []
-        for n in names where !out.contains(n) { out.append(n) }
-        return out.sorted()
+    /// Chunk figures summed as chunks go by, so a long trace costs no memory.
+    private struct ChunkTally {
+        var count = 0
+        var compressions: [String] = []
+        var compressed_bytes: UInt64 = 0
+        var uncompressed_bytes: UInt64 = 0
+
+        mutating func add(compression: String, compressed: UInt64, uncompressed: UInt64) {
+            count += 1
+            if !compressions.contains(compression) { compressions.append(compression) }
+            compressed_bytes &+= compressed
+            uncompressed_bytes &+= uncompressed
+        }
     }
 
     public var compressionRatio: Double {
