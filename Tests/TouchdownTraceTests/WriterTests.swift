@@ -239,6 +239,80 @@ import TouchdownTestSupport
     }
 }
 
+/// A sink that takes `capacity` bytes and then fails, as a full disk does.
+final class FillingSink: ByteSink {
+    private(set) var bytes: [UInt8] = []
+    let capacity: Int
+    private(set) var writeCalls = 0
+    init(capacity: Int) { self.capacity = capacity }
+    func write(_ b: UnsafeRawBufferPointer) throws {
+        writeCalls += 1
+        guard bytes.count + b.count <= capacity else { throw MCAPError.io(path: "<full disk>", operation: "write", errno: ENOSPC) }
+        bytes.append(contentsOf: b)
+    }
+    func sync() throws {}
+    func close() throws {}
+}
+
+@Suite struct WriterFailureTests {
+    /// The first sink error stops the writer: later calls are refused with
+    /// that reason instead of writing a chunk twice, and what reached the
+    /// sink before reads back and recovers.
+    @Test(arguments: ["in the data", "in the summary"])
+    func aFailedSinkStopsTheWriter(where place: String) throws {
+        let whole = MemorySink()
+        try ReferenceDescent(duration_s: 20, seed: 4).record(to: TraceRecorder(writer: try MCAPWriter(sink: whole)))
+        let summaryStart = try IndexedReader(source: MemorySource(whole.bytes)).footer.summaryStart
+        #expect(summaryStart > 300_000)
+        let sink = FillingSink(capacity: place == "in the data" ? 200_000 : Int(summaryStart) + 100)
+        let writer = try MCAPWriter(sink: sink, options: MCAPWriter.Options())
+        let recorder = TraceRecorder(writer: writer)
+        let topics = try ReferenceDescent.Topics(recorder: recorder)
+        var firstError: Error?
+        var recorded = 0
+        try ReferenceDescent(duration_s: 20, seed: 4).generate { items in
+            guard firstError == nil else { return }
+            do {
+                try topics.record(items)
+                recorded += items.count
+            } catch { firstError = error }
+        }
+        if firstError == nil {
+            // The data fitted; the summary is what does not.
+            #expect(throws: MCAPError.self) { try recorder.finish() }
+        } else {
+            guard case MCAPError.io(_, _, ENOSPC)? = firstError as? MCAPError else {
+                Issue.record("first error: \(String(describing: firstError))")
+                return
+            }
+        }
+        let calls = sink.writeCalls
+        let size = sink.bytes.count
+        #expect {
+            try recorder.finish()
+        } throws: { e in
+            guard case MCAPError.invalidUse(let reason) = e else { return false }
+            return reason.contains("stopped at an earlier error") && reason.contains("write")
+        }
+        #expect(sink.writeCalls == calls && sink.bytes.count == size, "a stopped writer touched the sink")
+
+        // Every complete chunk that reached the sink reads back in order.
+        let stream = StreamReader(source: MemorySource(sink.bytes))
+        var messages = 0
+        var previous_ns: UInt64 = 0
+        do {
+            while let record = try stream.next() {
+                if case .message(let m) = record {
+                    #expect(m.logTime_ns >= previous_ns)
+                    previous_ns = m.logTime_ns
+                    messages += 1
+                }
+            }
+        } catch MCAPError.truncated {}
+        #expect(messages > 0 && messages <= recorded)
+    }
+}
+
 extension TraceMessage {
     var stampForTest: UInt64 {
         let bytes = cdrBytes

@@ -119,7 +119,9 @@ struct MCAPWriterCore {
 
     private var position: UInt64 = 0
     private var dataCRC: UInt32 = 0
-    private var finished = false
+    /// Why nothing more may be written: the writer finished, or its sink
+    /// (or compressor) failed. Nil while the writer is open.
+    private var refusal: String?
 
     private var schemas: [Schema] = []
     private var channels: [Channel] = []
@@ -281,9 +283,13 @@ struct MCAPWriterCore {
     mutating func finish() throws {
         try checkOpen()
         try closeChunk()
-        finished = true
         compressor?.stop()
+        try stoppingOnError { w in try w.writeDataEndAndSummary() }
+        refusal = "the writer has finished; nothing more can be written"
+    }
 
+    /// DataEnd, the summary, the Footer and the closing magic; then the sink closes.
+    private mutating func writeDataEndAndSummary() throws {
         let dataEndAt = out.beginRecord(.dataEnd)
         out.u32(0)  // patched below, once the CRC covers everything before DataEnd
         out.endRecord(dataEndAt)
@@ -386,14 +392,30 @@ struct MCAPWriterCore {
 
     // MARK: - Internals
 
+    @inline(__always)
     private func checkOpen() throws {
-        if finished { throw MCAPError.invalidUse("the writer has finished; nothing more can be written") }
+        if let refusal { throw MCAPError.invalidUse(refusal) }
+    }
+
+    /// Runs a step that hands bytes to the sink; if it fails, the writer
+    /// stops there. Retrying would repeat or misplace records, while what
+    /// reached the sink before stays readable (`touchdown trace recover`
+    /// rebuilds the summary).
+    private mutating func stoppingOnError<R>(_ body: (inout Self) throws -> R) throws -> R {
+        do {
+            return try body(&self)
+        } catch {
+            if refusal == nil {
+                refusal = "the writer stopped at an earlier error (\(error)); what it wrote before that is in the file, and `touchdown trace recover` can index it"
+            }
+            throw error
+        }
     }
 
     /// Hands buffered non-chunk records to the sink, adding them to the data CRC.
     private mutating func flushOut() throws {
         guard out.count > 0 else { return }
-        try emit([out.bytes])
+        try stoppingOnError { w in try w.emit([w.out.bytes]) }
         out.removeAll()
     }
 
@@ -410,6 +432,12 @@ struct MCAPWriterCore {
 
     private mutating func closeChunk() throws {
         guard chunkHasMessages else { return }
+        try stoppingOnError { w in try w.writeChunk() }
+    }
+
+    /// Closes the open chunk: its record and message indexes go to the sink
+    /// in one call, its ChunkIndex to the summary's records.
+    private mutating func writeChunk() throws {
         assert(out.count == 0, "records outside chunks go to the sink as they are added")
         // The payload: the zstd frame the compressor has been building as
         // the chunk filled, or the records themselves.
