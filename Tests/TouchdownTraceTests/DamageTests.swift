@@ -32,6 +32,15 @@ import TouchdownTestSupport
                 if let c = indexed.channel(m.channelID), c.topic == "/imu" { _ = try ImuSample(cdr: m.data) }
             }
         }
+        typed {
+            // Without CRCs every damaged byte reaches the parsers.
+            var loose = limits
+            loose.validateCRCs = false
+            let indexed = try IndexedReader(source: source, limits: loose)
+            try indexed.forEachChunkIndex { _ in }
+            try indexed.messages(topics: ["/altimeter"], start_ns: 100_000_000) { _ in }
+            try indexed.messages { _ in }
+        }
         let path = dir.appendingPathComponent("mutant.mcap").path
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         typed { _ = try TraceCheck.run(path: path) }
@@ -54,8 +63,8 @@ import TouchdownTestSupport
         }
     }
 
-    /// Seeded mutations of real traces: bit flips, byte overwrites, length
-    /// fields set huge, bytes removed. Each mutant goes through every reader,
+    /// Seeded mutations of real traces: bit flips (anywhere, and in the
+    /// summary), byte overwrites, length fields set huge, bytes removed. Each mutant goes through every reader,
     /// the checker and the recovery.
     @Test(arguments: [MCAPWriter.Compression.zstd(level: 3), .none])
     func seededMutations(_ compression: MCAPWriter.Compression) throws {
@@ -66,12 +75,15 @@ import TouchdownTestSupport
         let path = try makeReferenceTrace(in: dir, duration_s: 0.5, options: options)
         let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(Self.exerciseAll(original, dir: dir) == 0)
+        // The summary is a small part of the file but every indexed query
+        // reads it again; one mutant in five lands there.
+        let summaryStart = Int(try IndexedReader(path: path).footer.summaryStart)
         var random = SeededRandom(seed: 2026)
         let mutants = Int(ProcessInfo.processInfo.environment["TOUCHDOWN_FUZZ_CASES"] ?? "") ?? 400
         var detected = 0
         for _ in 0..<mutants {
             var bytes = original
-            switch random.next() % 4 {
+            switch random.next() % 5 {
             case 0:
                 let i = Int(random.next() % UInt64(bytes.count))
                 bytes[i] ^= UInt8(1 << (random.next() % 8))
@@ -82,6 +94,9 @@ import TouchdownTestSupport
                 // A length field (8 bytes after an opcode-looking byte) made absurd.
                 let i = Int(random.next() % UInt64(bytes.count - 9))
                 for k in 1...8 { bytes[i + k] = k == 8 ? 0x7F : 0xFF }
+            case 3:
+                let i = summaryStart + Int(random.next() % UInt64(bytes.count - summaryStart))
+                bytes[i] ^= UInt8(1 << (random.next() % 8))
             default:
                 let i = Int(random.next() % UInt64(bytes.count))
                 let n = Int(random.next() % 64) + 1
