@@ -226,6 +226,8 @@ struct ChunkIndexWalk {
     private var sorted: [ChunkIndex] = []
     private var next = 0
     private let summaryStart: UInt64
+    /// An error met reading the records again, reported at the first chunk.
+    private var failure: Error?
 
     init(_ summary: Result<IndexedReader, Error>) {
         guard case .success(let indexed) = summary else {
@@ -236,13 +238,18 @@ struct ChunkIndexWalk {
         if indexed.chunkIndexesInFileOrder {
             cursor = indexed.chunkIndexCursor()
         } else {
-            sorted = ((try? indexed.allChunkIndexes()) ?? []).sorted { $0.chunkStartOffset < $1.chunkStartOffset }
+            do {
+                sorted = try indexed.allChunkIndexes().sorted { $0.chunkStartOffset < $1.chunkStartOffset }
+            } catch {
+                failure = error
+            }
         }
     }
 
     /// Checks the next ChunkIndex against chunk `c`. Running out of indexes
     /// is not an error here: the counts are compared at the end.
     mutating func check(_ c: TraceCheck.ChunkSeen) throws {
+        if let failure { throw failure }
         let x: ChunkIndex
         if cursor != nil {
             guard let n = try cursor!.next() else { return }
