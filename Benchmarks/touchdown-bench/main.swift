@@ -272,7 +272,7 @@ func memoryBenchmark(durations_s: [Double], chunkSpan_ms: Double, path: String) 
     guard n > 0 else { throw MCAPError.io(path: "/proc/self/exe", operation: "readlink", errno: errno) }
     let exe = String(decoding: own[..<n], as: UTF8.self)
     for d in durations_s {
-        let command = "'\(exe)' memory-one --duration-s \(fmt(d, 0)) --chunk-span-ms \(fmt(chunkSpan_ms, 3)) --out '\(path)'"
+        let command = "\(shellQuoted(exe)) memory-one --duration-s \(fmt(d, 0)) --chunk-span-ms \(fmt(chunkSpan_ms, 3)) --out \(shellQuoted(path))"
         guard let pipe = popen(command, "r") else { throw MCAPError.io(path: exe, operation: "run", errno: errno) }
         var bytes: [UInt8] = []
         var block = [UInt8](repeating: 0, count: 4096)
@@ -290,6 +290,11 @@ func memoryBenchmark(durations_s: [Double], chunkSpan_ms: Double, path: String) 
         print(output, terminator: "")
         unlink(path)
     }
+}
+
+/// `s` as one word for `sh`: in single quotes, each `'` written as `'\''`.
+func shellQuoted(_ s: String) -> String {
+    "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
 }
 
 /// One row of ``memoryBenchmark``: write, then each reading step, printing

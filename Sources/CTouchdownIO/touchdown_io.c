@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 int td_reserve_blocks(int fd, int64_t offset, int64_t length) {
 #if defined(__linux__) && defined(FALLOC_FL_KEEP_SIZE)
@@ -20,4 +22,16 @@ void td_spin_pause(void) {
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
+}
+
+int td_open_unlinked_temporary(char *path_template) {
+    int fd = mkostemp(path_template, O_CLOEXEC);
+    if (fd < 0) return -1;
+    if (unlink(path_template) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
 }

@@ -128,6 +128,35 @@ import TouchdownTestSupport
         }
     }
 
+    /// MessageIndex records must follow their Chunk directly; a record
+    /// between them is named, with where the MessageIndex is.
+    @Test func aMessageIndexAwayFromItsChunkIsNamed() throws {
+        let dir = try TestPaths.scratch()
+        var options = MCAPWriter.Options()
+        options.compression = .none
+        let path = try makeReferenceTrace(in: dir, duration_s: 0.2, options: options)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let stream = StreamReader(source: MemorySource(bytes))
+        var firstIndexAt: UInt64?
+        while let record = try stream.next() {
+            if case .messageIndex = record {
+                firstIndexAt = stream.recordOffset
+                break
+            }
+        }
+        let at = Int(try #require(firstIndexAt))
+        // An empty record of an unknown opcode, which readers skip.
+        bytes.insert(contentsOf: [0x90, 0, 0, 0, 0, 0, 0, 0, 0], at: at)
+        let damaged = dir.appendingPathComponent("separated.mcap").path
+        _ = FileManager.default.createFile(atPath: damaged, contents: Data(bytes))
+        #expect {
+            _ = try TraceCheck.run(path: damaged)
+        } throws: { e in
+            guard let p = e as? TraceProblem else { return false }
+            return p.record == "MessageIndex" && p.offset == UInt64(at + 9) && p.message.contains("separates it from its Chunk")
+        }
+    }
+
     @Test func wrongMagicAndTinyFiles() throws {
         for bytes: [UInt8] in [[], [0x89], Array("not an mcap file at all".utf8), [0x89, 0x4D, 0x43, 0x41, 0x50, 0x30, 0x0D, 0x0B] + [UInt8](repeating: 1, count: 40)] {
             #expect(throws: MCAPError.self) {

@@ -120,4 +120,129 @@ import TouchdownTestSupport
         #expect(outer == altimeter.count)
         #expect(inner == altimeter.count)
     }
+
+    /// Two channels of numbered messages whose chunks' time ranges overlap.
+    /// The first three chunks are placed by hand: the second starts at the
+    /// first one's end, and the first (later in log time) lies earlier in
+    /// the file, so a tie at 200 ns must come from the earlier chunk. The
+    /// rest are seeded jitter, cut every 200 bytes.
+    func overlappingChunks() throws -> [UInt8] {
+        let sink = MemorySink()
+        var options = MCAPWriter.Options()
+        options.compression = .none
+        options.chunkSize_bytes = 200
+        options.chunkSpan_ns = .max
+        let writer = try MCAPWriter(sink: sink, options: options)
+        let a = try writer.addChannel(topic: "/a", messageEncoding: "raw", schemaID: 0)
+        let b = try writer.addChannel(topic: "/b", messageEncoding: "raw", schemaID: 0)
+        var number: UInt32 = 0
+        func put(_ channel: UInt16, _ t_ns: UInt64) throws {
+            try withUnsafeBytes(of: number.littleEndian) { try writer.write(channelID: channel, sequence: number, logTime_ns: t_ns, publishTime_ns: t_ns, payload: $0) }
+            number += 1
+        }
+        for t in [UInt64(250), 200, 300] { try put(a, t) }
+        try writer.flush()
+        for t in [UInt64(100), 200, 200] { try put(b, t) }
+        try writer.flush()
+        for t in [UInt64(300), 400] { try put(a, t) }
+        try writer.flush()
+        var random = SeededRandom(seed: 77)
+        for i in 0..<600 {
+            try put(random.next() % 3 == 0 ? b : a, 1000 + UInt64(i) * 10 + random.next() % 60)
+        }
+        try writer.finish()
+        return sink.bytes
+    }
+
+    /// Messages in log-time order, ties in file order: the file's messages,
+    /// stably sorted.
+    func bruteForce(_ bytes: [UInt8], channels: Set<UInt16>? = nil, lo: UInt64 = 0, hi: UInt64 = .max) throws -> [Seen] {
+        var inFile: [Seen] = []
+        let stream = StreamReader(source: MemorySource(bytes))
+        while let record = try stream.next() {
+            guard case .message(let m) = record, m.logTime_ns >= lo, m.logTime_ns <= hi, channels?.contains(m.channelID) ?? true else { continue }
+            inFile.append(Seen(channelID: m.channelID, logTime_ns: m.logTime_ns, data: m.data))
+        }
+        return inFile.indices.sorted { (inFile[$0].logTime_ns, $0) < (inFile[$1].logTime_ns, $1) }.map { inFile[$0] }
+    }
+
+    @Test func overlappingChunksMergeInLogTimeThenFileOrder() throws {
+        let original = try overlappingChunks()
+        for bytes in [original, try reverseChunkIndexes(original)] {
+            let reader = try IndexedReader(source: MemorySource(bytes))
+            #expect(reader.chunkIndexCount > 20)
+            let all = try query(reader)
+            #expect(all.count == 608)
+            let allInOrder = try all == bruteForce(bytes)
+            #expect(allInOrder)
+            let tie = all.filter { $0.logTime_ns == 200 }.map(\.channelID)
+            #expect(tie == [1, 2, 2], "the tie at 200 ns keeps file order")
+            let someInOrder = try query(reader, topics: ["/b"], start_ns: 200, end_ns: 3000)
+                == bruteForce(bytes, channels: [2], lo: 200, hi: 3000)
+            #expect(someInOrder)
+        }
+    }
+
+    /// Counts what the reader asks of its source.
+    final class CountingSource: ByteSource {
+        let inner: ByteSource
+        private(set) var largestRead_bytes = 0
+        init(_ inner: ByteSource) { self.inner = inner }
+        var size: UInt64 { inner.size }
+        var name: String { inner.name }
+        func read(at offset: UInt64, count: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
+            largestRead_bytes = max(largestRead_bytes, count)
+            try inner.read(at: offset, count: count, into: buffer)
+        }
+    }
+
+    /// A summary of 2.5 MB (30,000 one-message chunks) is never read in
+    /// one piece: opening and querying read it a window at a time.
+    @Test func theSummaryIsReadAWindowAtATime() throws {
+        let sink = MemorySink()
+        var options = MCAPWriter.Options()
+        options.compression = .none
+        options.chunkSpan_ns = 1
+        let writer = try MCAPWriter(sink: sink, options: options)
+        let channel = try writer.addChannel(topic: "/tick", messageEncoding: "raw", schemaID: 0)
+        for i in 0..<30_000 {
+            try withUnsafeBytes(of: UInt32(i)) { try writer.write(channelID: channel, sequence: UInt32(i), logTime_ns: UInt64(i), publishTime_ns: 0, payload: $0) }
+        }
+        try writer.finish()
+        let source = CountingSource(MemorySource(sink.bytes))
+        let reader = try IndexedReader(source: source)
+        let summary_bytes = reader.footer.summaryOffsetStart - reader.footer.summaryStart
+        #expect(summary_bytes > 2_000_000)
+        #expect(reader.chunkIndexCount == 30_000)
+        var count = 0
+        try reader.messages { _ in count += 1 }
+        try reader.messages(topics: ["/tick"], start_ns: 29_000) { _ in count += 1 }
+        #expect(count == 31_000)
+        #expect(source.largestRead_bytes <= 1 << 20, "largest read \(source.largestRead_bytes) bytes")
+    }
+}
+
+@Suite struct SpillBufferTests {
+    /// Bytes come back in order across many file blocks and the memory
+    /// tail, and `release()` gives everything back.
+    @Test func bytesComeBackInOrderBlockByBlock() throws {
+        let dir = try TestPaths.scratch()
+        let buffer = SpillBuffer(memoryLimit_bytes: 100, directory: dir.path, readBlock_bytes: 64)
+        var expected: [UInt8] = []
+        var random = SeededRandom(seed: 5)
+        for _ in 0..<500 {
+            let piece = (0..<Int(random.next() % 40)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            buffer.append { $0.raw(piece) }
+            expected += piece
+        }
+        #expect(buffer.spilled_bytes > 5_000 && buffer.memory.count < 100 + 40)
+        var got: [UInt8] = []
+        var blocks = 0
+        try buffer.forEachBlock { got += $0; blocks += 1 }
+        #expect(got == expected)
+        #expect(blocks > 50)
+        buffer.release()
+        #expect(buffer.spilled_bytes == 0 && buffer.memory.count == 0)
+        #expect(buffer.movedToFile_bytes > 5_000)
+    }
 }

@@ -239,15 +239,15 @@ import TouchdownTestSupport
     }
 }
 
-/// A sink that takes `capacity` bytes and then fails, as a full disk does.
+/// A sink that takes `capacity_bytes` and then fails, as a full disk does.
 final class FillingSink: ByteSink {
     private(set) var bytes: [UInt8] = []
-    let capacity: Int
+    let capacity_bytes: Int
     private(set) var writeCalls = 0
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity_bytes: Int) { self.capacity_bytes = capacity_bytes }
     func write(_ b: UnsafeRawBufferPointer) throws {
         writeCalls += 1
-        guard bytes.count + b.count <= capacity else { throw MCAPError.io(path: "<full disk>", operation: "write", errno: ENOSPC) }
+        guard bytes.count + b.count <= capacity_bytes else { throw MCAPError.io(path: "<full disk>", operation: "write", errno: ENOSPC) }
         bytes.append(contentsOf: b)
     }
     func sync() throws {}
@@ -255,18 +255,14 @@ final class FillingSink: ByteSink {
 }
 
 @Suite struct WriterFailureTests {
-    /// The first sink error stops the writer: later calls are refused with
-    /// that reason instead of writing a chunk twice, and what reached the
-    /// sink before reads back and recovers.
-    @Test(arguments: ["in the data", "in the summary"])
-    func aFailedSinkStopsTheWriter(where place: String) throws {
-        let whole = MemorySink()
-        try ReferenceDescent(duration_s: 20, seed: 4).record(to: TraceRecorder(writer: try MCAPWriter(sink: whole)))
-        let summaryStart = try IndexedReader(source: MemorySource(whole.bytes)).footer.summaryStart
-        #expect(summaryStart > 300_000)
-        let sink = FillingSink(capacity: place == "in the data" ? 200_000 : Int(summaryStart) + 100)
-        let writer = try MCAPWriter(sink: sink, options: MCAPWriter.Options())
-        let recorder = TraceRecorder(writer: writer)
+    /// Records 20 s of the reference descent into `sink`, the chunk indexes
+    /// going through a temporary file; returns the first error and how many
+    /// messages were handed over before it.
+    func record(into sink: ByteSink, dir: URL) throws -> (recorder: TraceRecorder, firstError: Error?, recorded: Int) {
+        var options = MCAPWriter.Options()
+        options.chunkIndexMemory_bytes = 500
+        options.temporaryDirectory = dir.path
+        let recorder = TraceRecorder(writer: try MCAPWriter(sink: sink, options: options))
         let topics = try ReferenceDescent.Topics(recorder: recorder)
         var firstError: Error?
         var recorded = 0
@@ -277,26 +273,55 @@ final class FillingSink: ByteSink {
                 recorded += items.count
             } catch { firstError = error }
         }
-        if firstError == nil {
-            // The data fitted; the summary is what does not.
-            #expect(throws: MCAPError.self) { try recorder.finish() }
+        return (recorder, firstError, recorded)
+    }
+
+    /// The first sink error stops the writer: later calls are refused with
+    /// that reason instead of writing a chunk twice, the sink is not touched
+    /// again, and what reached it before reads back.
+    @Test(arguments: ["in the data", "in the summary's head", "in the chunk indexes", "in the footer"])
+    func aFailedSinkStopsTheWriter(where place: String) throws {
+        let dir = try TestPaths.scratch()
+        // Where each part of the file lies, from an identical run that fits.
+        let whole = FillingSink(capacity_bytes: .max)
+        let full = try record(into: whole, dir: dir)
+        try full.recorder.finish()
+        let reader = try IndexedReader(source: MemorySource(whole.bytes))
+        let group = try #require(reader.summaryOffsets.first { $0.groupOpcode == Opcode.chunkIndex.rawValue })
+        #expect(reader.footer.summaryStart > 300_000 && group.groupLength > 2_000)
+        let capacity_bytes = switch place {
+        case "in the data": 200_000
+        case "in the summary's head": Int(reader.footer.summaryStart) + 50
+        case "in the chunk indexes": Int(group.groupStart + group.groupLength / 2)
+        default: whole.bytes.count - 20
+        }
+
+        let sink = FillingSink(capacity_bytes: capacity_bytes)
+        let run = try record(into: sink, dir: dir)
+        var error = run.firstError
+        if place == "in the data" {
+            #expect(error != nil, "the data section should not fit")
         } else {
-            guard case MCAPError.io(_, _, ENOSPC)? = firstError as? MCAPError else {
-                Issue.record("first error: \(String(describing: firstError))")
-                return
-            }
+            #expect(error == nil, "the data section should fit")
+            #expect(run.recorded == full.recorded)
+            do { try run.recorder.finish() } catch let e { error = e }
+        }
+        guard case MCAPError.io(_, _, ENOSPC)? = error as? MCAPError else {
+            Issue.record("first error: \(String(describing: error))")
+            return
         }
         let calls = sink.writeCalls
         let size = sink.bytes.count
         #expect {
-            try recorder.finish()
+            try run.recorder.finish()
         } throws: { e in
             guard case MCAPError.invalidUse(let reason) = e else { return false }
             return reason.contains("stopped at an earlier error") && reason.contains("write")
         }
         #expect(sink.writeCalls == calls && sink.bytes.count == size, "a stopped writer touched the sink")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
 
-        // Every complete chunk that reached the sink reads back in order.
+        // Every complete chunk that reached the sink reads back, in order.
         let stream = StreamReader(source: MemorySource(sink.bytes))
         var messages = 0
         var previous_ns: UInt64 = 0
@@ -309,7 +334,11 @@ final class FillingSink: ByteSink {
                 }
             }
         } catch MCAPError.truncated {}
-        #expect(messages > 0 && messages <= recorded)
+        if place == "in the data" {
+            #expect(messages > 0 && messages <= run.recorded)
+        } else {
+            #expect(messages == full.recorded)
+        }
     }
 }
 

@@ -21,6 +21,12 @@ int td_reserve_blocks(int fd, int64_t offset, int64_t length);
 /// change (x86 PAUSE, Arm YIELD), sparing the other hardware thread.
 void td_spin_pause(void);
 
+/// Creates and opens a new file from `path_template` (ending in XXXXXX,
+/// which is replaced), close-on-exec from the start (`mkostemp` with
+/// `O_CLOEXEC`), then unlinks it, so it disappears however the process
+/// ends. Returns the descriptor, or -1 with errno set.
+int td_open_unlinked_temporary(char *path_template);
+
 #ifdef __cplusplus
 }
 #endif

@@ -86,18 +86,23 @@ struct ReadWindow {
     private var windowStart: UInt64 = 0
     private var windowCount: Int = 0
     /// How much one read fetches at least.
-    let blockSize: Int
+    let blockSize_bytes: Int
 
-    init(source: ByteSource, blockSize: Int = 1 << 20) {
+    init(source: ByteSource, blockSize_bytes: Int = 1 << 20) {
         self.source = source
-        self.blockSize = blockSize
+        self.blockSize_bytes = blockSize_bytes
     }
 
     /// Makes bytes `offset ..< offset+count` available and calls `body` with them.
-    /// The caller has already checked that they lie inside the source.
+    /// Callers check them against the source first, to name the record in
+    /// the error; this checks again, in case the source has shrunk since.
     mutating func with<R>(at offset: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let size = source.size
+        guard offset <= size, UInt64(count) <= size - offset else {
+            throw MCAPError.truncated(record: "file", offset: offset, needed: UInt64(count), available: offset <= size ? size - offset : 0)
+        }
         if offset < windowStart || offset + UInt64(count) > windowStart + UInt64(windowCount) {
-            let want = Swift.min(UInt64(Swift.max(count, blockSize)), source.size - offset)
+            let want = Swift.min(UInt64(Swift.max(count, blockSize_bytes)), source.size - offset)
             if storage.count < Int(want) { storage = [UInt8](repeating: 0, count: Int(want)) }
             let src = source
             try storage.withUnsafeMutableBytes { (b) throws in try src.read(at: offset, count: Int(want), into: b) }
@@ -112,7 +117,7 @@ struct ReadWindow {
 
     /// Releases a large buffer that one big record needed.
     mutating func shrink() {
-        if storage.count > 4 * Swift.max(blockSize, 1 << 20) {
+        if storage.count > 4 * Swift.max(blockSize_bytes, 1 << 20) {
             storage = []
             windowCount = 0
         }

@@ -106,7 +106,7 @@ public final class IndexedReader {
     /// order, read from the file again (memory stays a window's worth).
     public func forEachChunkIndex(_ body: (ChunkIndex) throws -> Void) throws {
         var cursor = chunkIndexCursor()
-        while let c = try cursor.next() { try body(c) }
+        while let (_, _, c) = try cursor.next() { try body(c) }
     }
 
     /// Every ChunkIndex record, in file order. This holds them all in memory
@@ -118,9 +118,12 @@ public final class IndexedReader {
         return all
     }
 
+    /// A walk over the summary's ChunkIndex records, read from the file.
     func chunkIndexCursor() -> ChunkIndexCursor {
-        ChunkIndexCursor(source: source, span: chunkIndexSpan, limits: limits)
+        ChunkIndexCursor(source: source, span: chunkIndexSpan, limits: limits, bounds: chunkBounds)
     }
+
+    private var chunkBounds: ChunkBounds { ChunkBounds(summaryStart: footer.summaryStart, fileSize: source.size) }
 
     /// Calls `body` with every message on `topics` (all when nil) whose log time
     /// lies in `start_ns ... end_ns` (inclusive; open when nil), in log-time order.
@@ -240,7 +243,7 @@ public final class IndexedReader {
     /// attachment and metadata indexes; checks each ChunkIndex and notes
     /// where they lie and in which order, without keeping them.
     private func readSummary(_ summary: Range<UInt64>) throws {
-        let size = source.size
+        let bounds = chunkBounds
         var records = SummaryRecords(source: source, span: summary, limits: limits)
         var previous: ChunkRef?
         var spanStart: UInt64?
@@ -251,10 +254,7 @@ public final class IndexedReader {
             case .channel(let c): channels.addFirstDefinition(c)
             case .statistics(let s): statistics = s
             case .chunkIndex(let c):
-                guard c.chunkStartOffset >= 8, c.chunkLength <= size, c.chunkStartOffset <= footer.summaryStart - min(c.chunkLength, footer.summaryStart) else {
-                    throw MCAPError.invalidIndex(record: "ChunkIndex", offset: at,
-                                                 reason: "chunk at \(c.chunkStartOffset) of \(c.chunkLength) bytes lies outside the data section (8…\(footer.summaryStart))")
-                }
+                try bounds.check(start: c.chunkStartOffset, length: c.chunkLength, recordAt: at)
                 let ref = ChunkRef(c)
                 if let p = previous {
                     if (ref.start_ns, ref.offset) < (p.start_ns, p.offset) { chunkIndexesInTimeOrder = false }
@@ -296,21 +296,27 @@ public final class IndexedReader {
     /// ChunkIndex records already in that order are streamed; otherwise the
     /// selected chunks are gathered (32 bytes each) and sorted.
     private func selectedChunks(wanted: [Bool]?, lo: UInt64, hi: UInt64, _ body: (ChunkRef) throws -> Void) throws {
-        func selects(_ c: ChunkIndex) -> Bool {
-            guard c.messageEndTime_ns >= lo && c.messageStartTime_ns <= hi else { return false }
-            guard let wanted, !c.messageIndexOffsets.isEmpty else { return true }
-            return c.messageIndexOffsets.contains { wanted[Int($0.channelID)] }
+        let bounds = chunkBounds
+        var records = SummaryRecords(source: source, span: chunkIndexSpan, limits: limits, only: .chunkIndex)
+        /// The next ChunkIndex, whether the query wants its chunk, and
+        /// whether every later one starts after the query's end.
+        func next() throws -> (ref: ChunkRef, selected: Bool, pastEnd: Bool)? {
+            guard let (at, ref, holdsWanted) = try records.nextRaw({ (at, _, content) throws in
+                let (ref, holdsWanted) = try ChunkRef.read(content, recordAt: at, wanted: wanted)
+                return (at, ref, holdsWanted)
+            }) else { return nil }
+            try bounds.check(start: ref.offset, length: ref.length, recordAt: at)
+            return (ref, holdsWanted && ref.end_ns >= lo && ref.start_ns <= hi, ref.start_ns > hi)
         }
-        var cursor = chunkIndexCursor()
         if chunkIndexesInTimeOrder {
-            while let c = try cursor.next() {
-                if c.messageStartTime_ns > hi { break }  // every later chunk starts later still
-                if selects(c) { try body(ChunkRef(c)) }
+            while let (ref, selected, pastEnd) = try next() {
+                if pastEnd { break }  // every later chunk starts later still
+                if selected { try body(ref) }
             }
         } else {
             var refs: [ChunkRef] = []
-            while let c = try cursor.next() {
-                if selects(c) { refs.append(ChunkRef(c)) }
+            while let (ref, selected, _) = try next() {
+                if selected { refs.append(ref) }
             }
             refs.sort { ($0.start_ns, $0.offset) < ($1.start_ns, $1.offset) }
             for r in refs { try body(r) }
@@ -409,124 +415,5 @@ extension IndexedReader {
         case .channel(let c): channels.addFirstDefinition(c)
         default: break
         }
-    }
-}
-
-/// What a query needs of a ChunkIndex: 32 bytes.
-struct ChunkRef {
-    var start_ns: UInt64
-    var end_ns: UInt64
-    var offset: UInt64
-    var length: UInt64
-
-    init(_ c: ChunkIndex) {
-        start_ns = c.messageStartTime_ns
-        end_ns = c.messageEndTime_ns
-        offset = c.chunkStartOffset
-        length = c.chunkLength
-    }
-}
-
-/// Walks the records of a stretch of the summary, a window at a time,
-/// checking each length against the stretch and the reader's limits.
-struct SummaryRecords {
-    private var window: ReadWindow
-    private var at: UInt64
-    private let end: UInt64
-    private let limits: ReadLimits
-    /// When set, records with other opcodes are skipped without parsing.
-    private let only: Opcode?
-
-    init(source: ByteSource, span: Range<UInt64>, limits: ReadLimits, only: Opcode? = nil) {
-        window = ReadWindow(source: source, blockSize: 256 << 10)
-        at = span.lowerBound
-        end = span.upperBound
-        self.limits = limits
-        self.only = only
-    }
-
-    /// The next record: where it starts, where it ends, and what it holds.
-    mutating func next() throws -> (at: UInt64, end: UInt64, record: Record)? {
-        while at < end {
-            let recordAt = at
-            let left = end - at
-            guard left >= 9 else {
-                throw MCAPError.truncated(record: "summary record header", offset: recordAt, needed: 9, available: left)
-            }
-            let (op, length) = try window.with(at: recordAt, count: 9) {
-                ($0[0], UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
-            }
-            guard length <= left - 9 else {
-                throw MCAPError.truncated(record: Opcode.name(of: op), offset: recordAt, needed: length &+ 9, available: left)
-            }
-            guard length <= limits.maxRecordSize_bytes else {
-                throw MCAPError.recordTooLarge(record: Opcode.name(of: op), offset: recordAt, length: length, limit: limits.maxRecordSize_bytes)
-            }
-            at = recordAt + 9 + length
-            if let only, op != only.rawValue { continue }
-            let record = try window.with(at: recordAt + 9, count: Int(length)) { (b) throws in
-                try RecordParser.parse(opcode: op, content: b, recordOffset: recordAt)
-            }
-            window.shrink()
-            return (recordAt, at, record)
-        }
-        return nil
-    }
-}
-
-/// Walks the summary's ChunkIndex records.
-struct ChunkIndexCursor {
-    private var records: SummaryRecords
-
-    init(source: ByteSource, span: Range<UInt64>, limits: ReadLimits) {
-        records = SummaryRecords(source: source, span: span, limits: limits, only: .chunkIndex)
-    }
-
-    mutating func next() throws -> ChunkIndex? {
-        guard let (_, _, record) = try records.next() else { return nil }
-        guard case .chunkIndex(let c) = record else { fatalError("unreachable: only ChunkIndex records are parsed") }
-        return c
-    }
-}
-
-/// The buffers a query loads chunks into: a read window over the file and
-/// a decompressor with its output buffer.
-final class ChunkLoader {
-    private var window: ReadWindow
-    private var decoder: ChunkDecoder
-    private let limits: ReadLimits
-
-    init(source: ByteSource, limits: ReadLimits) {
-        window = ReadWindow(source: source)
-        decoder = ChunkDecoder(limits: limits)
-        self.limits = limits
-    }
-
-    /// Loads a chunk record and hands over its uncompressed records.
-    func withChunk<R>(_ ref: ChunkRef, _ body: (UnsafeRawBufferPointer, UInt64) throws -> R) throws -> R {
-        let offset = ref.offset
-        guard ref.length <= limits.maxRecordSize_bytes else {
-            throw MCAPError.recordTooLarge(record: "Chunk", offset: offset, length: ref.length, limit: limits.maxRecordSize_bytes)
-        }
-        return try window.with(at: offset, count: Int(ref.length)) { (b) throws -> Result<R, Error> in
-            guard b.count >= 9, b[0] == Opcode.chunk.rawValue else {
-                throw MCAPError.invalidIndex(record: "ChunkIndex", offset: offset, reason: "expected a Chunk record there, found \(b.count > 0 ? Opcode.name(of: b[0]) : "nothing")")
-            }
-            let declared = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 1, as: UInt64.self))
-            guard declared &+ 9 == ref.length else {
-                throw MCAPError.invalidIndex(record: "ChunkIndex", offset: offset, reason: "chunk_length \(ref.length), but the Chunk record is \(declared &+ 9) bytes")
-            }
-            let (header, range) = try RecordParser.chunk(UnsafeRawBufferPointer(rebasing: b[9...]), recordOffset: offset)
-            let payload = UnsafeRawBufferPointer(rebasing: b[9...][range.lowerBound + 9..<range.upperBound + 9])
-            return try decoder.withRecords(header: header, payload: payload, chunkOffset: offset) { (records) throws -> Result<R, Error> in
-                do { return .success(try body(records, offset)) } catch { return .failure(error) }
-            }
-        }.get()
-    }
-
-    /// Releases buffers an unusually large chunk needed.
-    func shrink() {
-        window.shrink()
-        decoder.shrink()
     }
 }

@@ -142,7 +142,7 @@ struct MCAPWriterCore {
     private var messageStart_ns: UInt64 = .max
     private var messageEnd_ns: UInt64 = 0
 
-    var spilledChunkIndex_bytes: UInt64 { chunkIndexRecords.spilled_bytes }
+    var spilledChunkIndex_bytes: UInt64 { chunkIndexRecords.movedToFile_bytes }
 
     init(sink: ByteSink, options: Options) throws {
         guard options.chunkSize_bytes > 0 else { throw MCAPError.invalidUse("chunk size must be positive") }
@@ -286,6 +286,7 @@ struct MCAPWriterCore {
         compressor?.stop()
         try stoppingOnError { w in try w.writeDataEndAndSummary() }
         refusal = "the writer has finished; nothing more can be written"
+        chunkIndexRecords.release()
     }
 
     /// DataEnd, the summary, the Footer and the closing magic; then the sink closes.
@@ -408,6 +409,8 @@ struct MCAPWriterCore {
             if refusal == nil {
                 refusal = "the writer stopped at an earlier error (\(error)); what it wrote before that is in the file, and `touchdown trace recover` can index it"
             }
+            compressor?.stop()
+            chunkIndexRecords.release()
             throw error
         }
     }

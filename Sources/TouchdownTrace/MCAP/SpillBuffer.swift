@@ -1,3 +1,4 @@
+import CTouchdownIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,20 +18,24 @@ final class SpillBuffer {
     let memoryLimit_bytes: Int
     /// Where the temporary file goes; nil means `$TMPDIR`, or `/tmp`.
     let directory: String?
+    /// How much `forEachBlock` reads back from the file at a time.
+    let readBlock_bytes: Int
     private var fd: Int32 = -1
     /// Bytes in the temporary file, which come before those in `memory`.
     private(set) var spilled_bytes: UInt64 = 0
+    /// Every byte ever moved to the file, kept after `release()` (for tests).
+    private(set) var movedToFile_bytes: UInt64 = 0
     /// False once the temporary file has failed; memory is used from then on.
     private var spilling = true
 
-    init(memoryLimit_bytes: Int, directory: String?) {
+    init(memoryLimit_bytes: Int, directory: String?, readBlock_bytes: Int = 1 << 20) {
+        precondition(memoryLimit_bytes > 0 && readBlock_bytes > 0)
         self.memoryLimit_bytes = memoryLimit_bytes
         self.directory = directory
+        self.readBlock_bytes = readBlock_bytes
     }
 
-    deinit { if fd >= 0 { _ = close(fd) } }
-
-    var count: UInt64 { spilled_bytes + UInt64(memory.count) }
+    deinit { release() }
 
     /// Appends through `body`, then moves what memory holds to the file once
     /// it passes the limit.
@@ -61,31 +66,41 @@ final class SpillBuffer {
             done += n
         }
         spilled_bytes += UInt64(bytes.count)
+        movedToFile_bytes += UInt64(bytes.count)
         memory.removeAll()
     }
 
     /// Calls `body` with every byte held, in order, a block at a time.
     func forEachBlock(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         if spilled_bytes > 0 {
-            var block = [UInt8](repeating: 0, count: Int(min(spilled_bytes, 1 << 20)))
+            var block = [UInt8](repeating: 0, count: Int(min(spilled_bytes, UInt64(readBlock_bytes))))
             var at: UInt64 = 0
             while at < spilled_bytes {
                 let want = Int(min(UInt64(block.count), spilled_bytes - at))
-                let got = block.withUnsafeMutableBytes { b -> Int in
+                let (got, error) = block.withUnsafeMutableBytes { b -> (Int, Int32) in
                     while true {
                         let n = pread(fd, b.baseAddress!, want, off_t(at))
                         if n < 0 && errno == EINTR { continue }
-                        return n
+                        return (n, n < 0 ? errno : EIO)
                     }
                 }
                 guard got > 0 else {
-                    throw MCAPError.io(path: "(the writer's temporary summary file)", operation: "read", errno: got < 0 ? errno : EIO)
+                    throw MCAPError.io(path: "(the writer's temporary file of ChunkIndex records)", operation: "read", errno: error)
                 }
                 try block.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<got])) }
                 at += UInt64(got)
             }
         }
         try memory.withUnsafeBytes { try body($0) }
+    }
+
+    /// Gives back the file and the memory; nothing is held afterwards.
+    func release() {
+        if fd >= 0 { _ = close(fd) }
+        fd = -1
+        spilled_bytes = 0
+        spilling = false
+        memory = ByteWriter(capacity: 0)
     }
 
     /// A new file in `directory` (nil: `$TMPDIR`, or `/tmp`), unlinked at
@@ -98,12 +113,7 @@ final class SpillBuffer {
         } else if let d = getenv("TMPDIR"), d.pointee != 0 {
             directory = String(decoding: UnsafeRawBufferPointer(start: d, count: strlen(d)), as: UTF8.self)
         }
-        var template = Array("\(directory)/touchdown-summary-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if fd >= 0 {
-            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        return fd
+        var template = Array("\(directory)/touchdown-chunk-indexes-XXXXXX".utf8CString)
+        return template.withUnsafeMutableBufferPointer { td_open_unlinked_temporary($0.baseAddress!) }
     }
 }

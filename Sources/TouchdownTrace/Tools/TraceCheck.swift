@@ -197,7 +197,7 @@ public enum TraceCheck {
             }
             var position = o.groupStart
             let groupEnd = o.groupStart + o.groupLength
-            var window = ReadWindow(source: source, blockSize: 256 << 10)
+            var window = ReadWindow(source: source, blockSize_bytes: SummaryRecords.windowBlock_bytes)
             while position < groupEnd {
                 guard groupEnd - position >= 9 else { break }
                 let (op, length) = try window.with(at: position, count: 9) {
@@ -219,49 +219,47 @@ public enum TraceCheck {
 
 /// The summary's ChunkIndex records in chunk-offset order, checked one by
 /// one against the chunks as the data section is read. Records the writer
-/// left in file order are streamed from the file; any other order is
-/// sorted first, which holds them all in memory.
+/// left in file order are streamed from the file; for any other order,
+/// where each record lies is gathered (24 bytes a chunk) and sorted, and
+/// the records are read again one at a time.
 struct ChunkIndexWalk {
     private var cursor: ChunkIndexCursor?
-    private var sorted: [ChunkIndex] = []
+    /// For records out of file order: (chunk offset, record start, record end), sorted.
+    private var places: [(chunkOffset: UInt64, at: UInt64, end: UInt64)]?
     private var next = 0
-    private let summaryStart: UInt64
-    /// An error met reading the records again, reported at the first chunk.
+    /// An error met gathering the places, reported at the first chunk.
     private var failure: Error?
 
     init(_ summary: Result<IndexedReader, Error>) {
-        guard case .success(let indexed) = summary else {
-            summaryStart = 0
-            return
-        }
-        summaryStart = indexed.footer.summaryStart
-        if indexed.chunkIndexesInFileOrder {
-            cursor = indexed.chunkIndexCursor()
-        } else {
+        guard case .success(let indexed) = summary else { return }
+        var cursor = indexed.chunkIndexCursor()
+        if !indexed.chunkIndexesInFileOrder {
             do {
-                sorted = try indexed.allChunkIndexes().sorted { $0.chunkStartOffset < $1.chunkStartOffset }
+                var places: [(chunkOffset: UInt64, at: UInt64, end: UInt64)] = []
+                places.reserveCapacity(indexed.chunkIndexCount)
+                while let (at, end, x) = try cursor.next() { places.append((x.chunkStartOffset, at, end)) }
+                self.places = places.sorted { $0.chunkOffset < $1.chunkOffset }
             } catch {
                 failure = error
             }
         }
+        self.cursor = cursor
     }
 
     /// Checks the next ChunkIndex against chunk `c`. Running out of indexes
     /// is not an error here: the counts are compared at the end.
     mutating func check(_ c: TraceCheck.ChunkSeen) throws {
         if let failure { throw failure }
-        let x: ChunkIndex
-        if cursor != nil {
-            guard let n = try cursor!.next() else { return }
-            x = n
-        } else {
-            guard next < sorted.count else { return }
-            x = sorted[next]
+        guard cursor != nil else { return }
+        if let places {
+            guard next < places.count else { return }
+            cursor!.seek(to: places[next].at..<places[next].end)
             next += 1
         }
+        guard let (at, _, x) = try cursor!.next() else { return }
         func expect<T: Equatable>(_ field: String, _ indexed: T, _ actual: T) throws {
             if indexed != actual {
-                throw TraceProblem(record: "ChunkIndex for chunk at \(c.offset)", offset: summaryStart, message: "\(field) is \(indexed), the chunk has \(actual)")
+                throw TraceProblem(record: "ChunkIndex for chunk at \(c.offset)", offset: at, message: "\(field) is \(indexed), the chunk has \(actual)")
             }
         }
         try expect("chunk_start_offset", x.chunkStartOffset, c.offset)

@@ -111,11 +111,19 @@ public struct TraceInfo: Sendable {
         var compressed_bytes: UInt64 = 0
         var uncompressed_bytes: UInt64 = 0
 
+        /// Sizes saturate rather than wrap; a file that claims more than
+        /// 2^64 bytes is shown at the maximum. At most 16 compression names
+        /// are kept (a file could name a different one for every chunk).
         mutating func add(compression: String, compressed: UInt64, uncompressed: UInt64) {
             count += 1
-            if !compressions.contains(compression) { compressions.append(compression) }
-            compressed_bytes &+= compressed
-            uncompressed_bytes &+= uncompressed
+            if compressions.count < 16 && !compressions.contains(compression) { compressions.append(compression) }
+            compressed_bytes = Self.saturatingSum(compressed_bytes, compressed)
+            uncompressed_bytes = Self.saturatingSum(uncompressed_bytes, uncompressed)
+        }
+
+        private static func saturatingSum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            return overflow ? .max : sum
         }
     }
 
