@@ -23,7 +23,7 @@ extension TraceCommand {
         @Option(name: .customLong("start-ns"), help: "First log time, in ns (inclusive).") var start: UInt64?
         @Option(name: .customLong("end-ns"), help: "Last log time, in ns (inclusive).") var end: UInt64?
         @Flag(help: "One JSON object per line: topic, log_time_ns, sequence, message.") var json = false
-        @Flag(help: "Decode every selected message; print only how many.") var count = false
+        @Flag(help: "Decode every selected message (own types through their typed decoders); print only how many.") var count = false
 
         func validate() throws {
             if json && count { throw ValidationError("--json and --count exclude each other") }
@@ -40,7 +40,7 @@ extension TraceCommand {
             do {
                 try reader.forEachMessage(topics: topics.isEmpty ? nil : topics, start_ns: start, end_ns: end) { d, m in
                     if count {
-                        _ = try d.value(m.data)
+                        try d.decode(m.data)
                     } else if json {
                         out.line("{\"topic\": \(jsonString(d.channel.topic)), \"log_time_ns\": \(m.logTime_ns), \"sequence\": \(m.sequence), \"message\": \(try d.json(m.data))}")
                     } else {

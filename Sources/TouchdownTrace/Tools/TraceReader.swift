@@ -23,15 +23,23 @@ public final class TraceReader {
     }
 
     /// A decoded view of each channel, built once.
-    public struct ChannelDecoder {
+    public final class ChannelDecoder {
         public let channel: Channel
         public let schema: Schema?
         let compiled: CompiledMessageSchema?
         let compileError: String?
+        /// The project's own type, when the channel carries one with the
+        /// very schema text this build writes: it decodes without building
+        /// a generic value.
+        let ownType: (any TraceMessage.Type)?
 
         init(channel: Channel, schema: Schema?) {
             self.channel = channel
             self.schema = schema
+            ownType = schema.flatMap { schema in
+                guard channel.messageEncoding == "cdr", schema.encoding == "ros2msg" else { return nil }
+                return touchdownMessageTypes.first { $0.schemaName == schema.name && Array($0.schemaText.utf8) == schema.data }
+            }
             if channel.messageEncoding == "cdr", let schema, schema.encoding == "ros2msg" {
                 do {
                     compiled = try CompiledMessageSchema(schemaName: schema.name, schemaText: String(decoding: schema.data, as: UTF8.self))
@@ -53,6 +61,21 @@ public final class TraceReader {
             if let compileError { throw TraceReadError.undecodable(topic: channel.topic, reason: compileError) }
             if channel.messageEncoding == "json" { return String(decoding: data, as: UTF8.self) }
             return "[" + data.map { String($0) }.joined(separator: ",") + "]"
+        }
+
+        /// Decodes the message and lets the result go, as a count of decoded
+        /// messages needs: the project's own types through their typed
+        /// decoders, anything else through the schema.
+        public func decode(_ data: UnsafeRawBufferPointer) throws {
+            if let ownType {
+                try Self.decodeDiscarding(ownType, data)
+            } else {
+                _ = try value(data)
+            }
+        }
+
+        private static func decodeDiscarding<M: TraceMessage>(_ type: M.Type, _ data: UnsafeRawBufferPointer) throws {
+            _ = try M(cdr: data)
         }
 
         /// Decodes to a value (cdr/ros2msg channels only).
