@@ -148,7 +148,7 @@ import TouchdownTestSupport
         try writer.flush()
         var random = SeededRandom(seed: 77)
         for i in 0..<600 {
-            try put(random.next() % 3 == 0 ? b : a, 1000 + UInt64(i) * 10 + random.next() % 60)
+            try put(random.next() % 3 == 0 ? b : a, 1000 + UInt64(i) * 10 + random.next() % 200)
         }
         try writer.finish()
         return sink.bytes
@@ -180,6 +180,19 @@ import TouchdownTestSupport
             let someInOrder = try query(reader, topics: ["/b"], start_ns: 200, end_ns: 3000)
                 == bruteForce(bytes, channels: [2], lo: 200, hi: 3000)
             #expect(someInOrder)
+
+            // The jittered chunks overlap one after another in a long chain,
+            // which the merge walks holding a few chunks at a time.
+            let chunks = try reader.allChunkIndexes().sorted { ($0.messageStartTime_ns, $0.chunkStartOffset) < ($1.messageStartTime_ns, $1.chunkStartOffset) }
+            var longestChain = 1, chain = 1
+            var chainEnd = chunks[0].messageEndTime_ns
+            for c in chunks.dropFirst() {
+                if c.messageStartTime_ns <= chainEnd { chain += 1 } else { chain = 1 }
+                chainEnd = chain == 1 ? c.messageEndTime_ns : max(chainEnd, c.messageEndTime_ns)
+                longestChain = max(longestChain, chain)
+            }
+            #expect(longestChain > 50)
+            #expect(reader.peakChunksHeldInMerge >= 2 && reader.peakChunksHeldInMerge <= 8, "held \(reader.peakChunksHeldInMerge) chunks at once")
         }
     }
 

@@ -7,10 +7,10 @@
 /// overlap are merged; chunks that don't are read one at a time.
 ///
 /// Memory does not grow with the trace: the ChunkIndex records stay in the
-/// file and each query reads them again, a window at a time. When they come
-/// in log-time order, as a writer recording in time order leaves them, a
-/// query holds one chunk (or one group of overlapping chunks). Otherwise it
-/// keeps 32 bytes per selected chunk to sort them.
+/// file and each query reads them again, a window at a time. A query holds
+/// one chunk, or where chunks overlap in time the few that cover the instant
+/// being merged. ChunkIndex records out of log-time order cost 32 bytes per
+/// selected chunk, to sort them.
 public final class IndexedReader {
     public let source: ByteSource
     public let limits: ReadLimits
@@ -33,6 +33,9 @@ public final class IndexedReader {
     private(set) var chunkIndexesInTimeOrder = true
     /// Whether the ChunkIndex records come sorted by chunk offset.
     private(set) var chunkIndexesInFileOrder = true
+    /// The most chunks a merge of overlapping chunks has held at once (for
+    /// tests: it stays small however long a chain of overlaps runs).
+    private(set) var peakChunksHeldInMerge = 0
     /// Buffers for loading chunks; a query takes them while it runs, so a
     /// call made from inside its callback gets buffers of its own.
     private var loader: ChunkLoader?
@@ -347,23 +350,69 @@ public final class IndexedReader {
         return result
     }
 
-    /// Merges chunks whose time ranges overlap: all their messages are loaded,
-    /// sorted by (log time, chunk offset, offset in chunk), and handed over.
+    /// Merges chunks whose time ranges overlap, in (log time, chunk offset,
+    /// offset in chunk) order. `cluster` comes in (start time, offset) order
+    /// and each chunk is loaded only when the merge reaches its start time,
+    /// then let go once its last message is handed over: a file whose
+    /// chunks overlap one after another in a long chain (log times that
+    /// jitter across chunk boundaries) holds a few chunks, not the chain.
     private func mergeCluster(_ cluster: [ChunkRef], loader: ChunkLoader, wanted: [Bool]?, lo: UInt64, hi: UInt64, _ body: (MessageView) throws -> Void) throws {
-        let inFileOrder = cluster.sorted { $0.offset < $1.offset }
-        var buffers: [[UInt8]] = []
-        var all: [(entry: Entry, chunk: Int)] = []
-        for (k, ref) in inFileOrder.enumerated() {
-            try loader.withChunk(ref) { (records, chunkOffset) in
-                buffers.append(Array(records))
-                for e in try self.entries(records, chunkOffset: chunkOffset, wanted: wanted, lo: lo, hi: hi) { all.append((e, k)) }
-            }
+        struct Held {
+            var chunkOffset: UInt64
+            var records: [UInt8]
+            /// Selected messages in (log time, offset) order; `next` is the first not handed over.
+            var entries: [Entry]
+            var next = 0
         }
-        all.sort { ($0.entry.logTime, $0.chunk, $0.entry.offset) < ($1.entry.logTime, $1.chunk, $1.entry.offset) }
-        for (e, k) in all {
-            try buffers[k].withUnsafeBytes { b in
+        var held: [Held?] = []
+        var freeSlots: [Int] = []
+        var heap = MergeHeap()
+        func key(_ slot: Int) -> MergeHeap.Key {
+            let h = held[slot]!
+            let e = h.entries[h.next]
+            return MergeHeap.Key(logTime: e.logTime, chunkOffset: h.chunkOffset, offset: e.offset, slot: slot)
+        }
+        var pending = 0
+        var holding = 0
+        while true {
+            // Every chunk that can hold a message at or before the earliest
+            // one held is loaded before that message is handed over.
+            while pending < cluster.count, heap.first.map({ cluster[pending].start_ns <= $0.logTime }) ?? true {
+                let ref = cluster[pending]
+                pending += 1
+                try loader.withChunk(ref) { (records, chunkOffset) in
+                    var entries = try self.entries(records, chunkOffset: chunkOffset, wanted: wanted, lo: lo, hi: hi)
+                    guard !entries.isEmpty else { return }
+                    if !isSorted(entries) { entries.sort { ($0.logTime, $0.offset) < ($1.logTime, $1.offset) } }
+                    let h = Held(chunkOffset: chunkOffset, records: Array(records), entries: entries)
+                    let slot: Int
+                    if let free = freeSlots.popLast() {
+                        slot = free
+                        held[slot] = h
+                    } else {
+                        slot = held.count
+                        held.append(h)
+                    }
+                    holding += 1
+                    peakChunksHeldInMerge = max(peakChunksHeldInMerge, holding)
+                    heap.push(key(slot))
+                }
+            }
+            guard let top = heap.first else { break }
+            let slot = top.slot
+            let e = held[slot]!.entries[held[slot]!.next]
+            try held[slot]!.records.withUnsafeBytes { b in
                 let content = UnsafeRawBufferPointer(rebasing: b[(e.offset + 9)..<(e.offset + 9 + e.length)])
-                try body(try ChunkRecords.message(content, chunkOffset: inFileOrder[k].offset))
+                try body(try ChunkRecords.message(content, chunkOffset: top.chunkOffset))
+            }
+            held[slot]!.next += 1
+            if held[slot]!.next == held[slot]!.entries.count {
+                held[slot] = nil
+                freeSlots.append(slot)
+                holding -= 1
+                heap.popFirst()
+            } else {
+                heap.replaceFirst(key(slot))
             }
         }
     }
@@ -414,6 +463,61 @@ extension IndexedReader {
         case .schema(let s): schemas.addFirstDefinition(s)
         case .channel(let c): channels.addFirstDefinition(c)
         default: break
+        }
+    }
+}
+
+/// A binary min-heap of merge positions, for ``IndexedReader``'s merge of
+/// overlapping chunks.
+struct MergeHeap {
+    struct Key {
+        var logTime: UInt64
+        var chunkOffset: UInt64
+        var offset: Int
+        var slot: Int
+
+        static func < (a: Key, b: Key) -> Bool {
+            (a.logTime, a.chunkOffset, a.offset) < (b.logTime, b.chunkOffset, b.offset)
+        }
+    }
+
+    private var keys: [Key] = []
+
+    var first: Key? { keys.first }
+
+    mutating func push(_ k: Key) {
+        keys.append(k)
+        var i = keys.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard keys[i] < keys[parent] else { break }
+            keys.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    /// Replaces the smallest key and restores the order.
+    mutating func replaceFirst(_ k: Key) {
+        keys[0] = k
+        siftDown()
+    }
+
+    mutating func popFirst() {
+        keys[0] = keys[keys.count - 1]
+        keys.removeLast()
+        if !keys.isEmpty { siftDown() }
+    }
+
+    private mutating func siftDown() {
+        var i = 0
+        while true {
+            let left = 2 * i + 1, right = left + 1
+            var smallest = i
+            if left < keys.count && keys[left] < keys[smallest] { smallest = left }
+            if right < keys.count && keys[right] < keys[smallest] { smallest = right }
+            if smallest == i { return }
+            keys.swapAt(i, smallest)
+            i = smallest
         }
     }
 }
