@@ -276,20 +276,23 @@ public final class IndexedReader {
         if let spanStart { chunkIndexSpan = spanStart..<spanEnd }
     }
 
-    private func record(at offset: UInt64, length: UInt64, expecting op: Opcode) throws -> Record {
+    /// Reads the record an index (or an earlier pass) points at, checking
+    /// that it lies in the file and is what was expected.
+    private func record(at offset: UInt64, length: UInt64, expecting op: Opcode, pointedAtBy pointer: String? = nil) throws -> Record {
+        let pointer = pointer ?? op.recordName + "Index"
         let size = source.size
         guard offset < size, length >= 9, length <= size - offset, length <= limits.maxRecordSize_bytes else {
-            throw MCAPError.invalidIndex(record: op.recordName + "Index", offset: offset, reason: "points at \(length) bytes at offset \(offset), outside the file of \(size) bytes")
+            throw MCAPError.invalidIndex(record: pointer, offset: offset, reason: "points at \(length) bytes at offset \(offset), outside the file of \(size) bytes")
         }
         var bytes = [UInt8](repeating: 0, count: Int(length))
         try bytes.withUnsafeMutableBytes { (b) throws in try source.read(at: offset, count: b.count, into: b) }
         return try bytes.withUnsafeBytes { (b) throws in
             guard b[0] == op.rawValue else {
-                throw MCAPError.invalidIndex(record: op.recordName + "Index", offset: offset, reason: "expected a \(op.recordName) record there, found \(Opcode.name(of: b[0]))")
+                throw MCAPError.invalidIndex(record: pointer, offset: offset, reason: "expected a \(op.recordName) record there, found \(Opcode.name(of: b[0]))")
             }
             let declared = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 1, as: UInt64.self))
             guard declared == length - 9 else {
-                throw MCAPError.invalidIndex(record: op.recordName + "Index", offset: offset, reason: "index says \(length) bytes, the record says \(declared &+ 9)")
+                throw MCAPError.invalidIndex(record: pointer, offset: offset, reason: "index says \(length) bytes, the record says \(declared &+ 9)")
             }
             return try RecordParser.parse(opcode: b[0], content: UnsafeRawBufferPointer(rebasing: b[9...]), recordOffset: offset)
         }
@@ -417,23 +420,57 @@ public final class IndexedReader {
         }
     }
 
-    /// For a file whose messages are not in chunks: read them front to back,
-    /// then hand them over in log-time order.
+    /// For a file whose messages are not in indexed chunks: read front to
+    /// back, handed over in log-time order (ties in file order). A first pass
+    /// sees whether the selected messages already come in that order; if so
+    /// a second pass hands them over as it reads. Otherwise each message's
+    /// log time and place is kept and, after a stable sort, the
+    /// message is read again from there (24 bytes a message); messages
+    /// inside chunks the summary does not index are kept whole instead.
     private func unchunkedMessages(wanted: [Bool]?, lo: UInt64, hi: UInt64, _ body: (MessageView) throws -> Void) throws {
-        let reader = StreamReader(source: source, limits: limits)
-        var found: [Message] = []
-        while let record = try reader.next() {
-            guard case .message(let m) = record, m.logTime_ns >= lo, m.logTime_ns <= hi else { continue }
-            if let wanted, !wanted[Int(m.channelID)] { continue }
-            found.append(m)
+        func selects(_ m: Message) -> Bool {
+            m.logTime_ns >= lo && m.logTime_ns <= hi && (wanted.map { $0[Int(m.channelID)] } ?? true)
         }
-        // A stable sort keeps file order among equal log times.
-        let order = found.indices.sorted { (found[$0].logTime_ns, $0) < (found[$1].logTime_ns, $1) }
-        for i in order {
-            let m = found[i]
+        func hand(_ m: Message) throws {
             try m.data.withUnsafeBytes { data in
                 try body(MessageView(channelID: m.channelID, sequence: m.sequence, logTime_ns: m.logTime_ns, publishTime_ns: m.publishTime_ns, data: data))
             }
+        }
+        var inOrder = true
+        var inChunks = false
+        var previous_ns: UInt64 = 0
+        var scan = StreamReader(source: source, limits: limits)
+        while let record = try scan.next() {
+            guard case .message(let m) = record, selects(m) else { continue }
+            if m.logTime_ns < previous_ns { inOrder = false }
+            previous_ns = m.logTime_ns
+            if scan.offsetInChunk != nil { inChunks = true }
+        }
+        scan = StreamReader(source: source, limits: limits)
+        if inOrder {
+            while let record = try scan.next() {
+                if case .message(let m) = record, selects(m) { try hand(m) }
+            }
+        } else if !inChunks {
+            var places: [(logTime_ns: UInt64, offset: UInt64, length: UInt64)] = []
+            while let record = try scan.next() {
+                guard case .message(let m) = record, selects(m) else { continue }
+                places.append((m.logTime_ns, scan.recordOffset, scan.recordLength))
+            }
+            let order = places.indices.sorted { (places[$0].logTime_ns, $0) < (places[$1].logTime_ns, $1) }
+            for i in order {
+                guard case .message(let m) = try record(at: places[i].offset, length: places[i].length, expecting: .message, pointedAtBy: "the first pass over the data section") else {
+                    fatalError("unreachable: record(expecting:) checked the opcode")
+                }
+                try hand(m)
+            }
+        } else {
+            var found: [Message] = []
+            while let record = try scan.next() {
+                if case .message(let m) = record, selects(m) { found.append(m) }
+            }
+            let order = found.indices.sorted { (found[$0].logTime_ns, $0) < (found[$1].logTime_ns, $1) }
+            for i in order { try hand(found[i]) }
         }
     }
 
