@@ -41,8 +41,10 @@ import TouchdownTrace
             try reader.forEachMessage { d, m in
                 got.append((m.logTime_ns, "{\"topic\": \(jsonString(d.channel.topic)), \"log_time_ns\": \(m.logTime_ns), \"sequence\": \(m.sequence), \"message\": \(try d.json(m.data))}"))
             }
-            // Files without a summary are read in file order; the reference lists log-time order.
-            if reader.indexed == nil || reader.indexed?.hasChunkIndex == false {
+            // Files without a summary are read in file order; the reference lists
+            // log-time order. Through a summary (unchunked files too) the reader
+            // gives log-time order itself.
+            if reader.indexed == nil {
                 got = got.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element)
             }
             lines = got.map(\.1)

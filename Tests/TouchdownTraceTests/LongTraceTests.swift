@@ -50,25 +50,32 @@ import TouchdownTestSupport
         #expect(try TraceCheck.run(path: path).chunkCount == reader.chunkIndexCount)
     }
 
-    /// Reverses the order of the summary's ChunkIndex records (which MCAP
-    /// allows) and mends the summary CRC.
-    func reverseChunkIndexes(_ bytes: [UInt8]) throws -> [UInt8] {
+    /// Rewrites the summary's ChunkIndex records (the group keeps its
+    /// length) and mends the summary CRC.
+    func rewriteChunkIndexes(_ bytes: [UInt8], _ transform: ([[UInt8]]) -> [[UInt8]]) throws -> [UInt8] {
         let reader = try IndexedReader(source: MemorySource(bytes))
         let group = try #require(reader.summaryOffsets.first { $0.groupOpcode == Opcode.chunkIndex.rawValue })
-        var records: [ArraySlice<UInt8>] = []
+        var records: [[UInt8]] = []
         var at = Int(group.groupStart)
         let end = at + Int(group.groupLength)
         while at < end {
             let length = bytes[(at + 1)..<(at + 9)].withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
-            records.append(bytes[at..<(at + 9 + length)])
+            records.append(Array(bytes[at..<(at + 9 + length)]))
             at += 9 + length
         }
+        let rewritten = Array(transform(records).joined())
+        #expect(rewritten.count == end - Int(group.groupStart))
         var out = bytes
-        out.replaceSubrange(Int(group.groupStart)..<end, with: records.reversed().joined())
+        out.replaceSubrange(Int(group.groupStart)..<end, with: rewritten)
         let footerAt = out.count - 8 - Int(IndexedReader.footerRecordSize)
         let crc = out.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[Int(reader.footer.summaryStart)..<(footerAt + 25)])) }
         withUnsafeBytes(of: crc.littleEndian) { out.replaceSubrange((footerAt + 25)..<(footerAt + 29), with: $0) }
         return out
+    }
+
+    /// Reverses the order of the summary's ChunkIndex records, which MCAP allows.
+    func reverseChunkIndexes(_ bytes: [UInt8]) throws -> [UInt8] {
+        try rewriteChunkIndexes(bytes) { $0.reversed() }
     }
 
     struct Seen: Equatable {
@@ -194,6 +201,28 @@ import TouchdownTestSupport
             #expect(longestChain > 50)
             #expect(reader.peakChunksHeldInMerge >= 2 && reader.peakChunksHeldInMerge <= 8, "held \(reader.peakChunksHeldInMerge) chunks at once")
         }
+    }
+
+    /// ChunkIndex time ranges that lie (a start later than the chunk's
+    /// first message) cannot be merged in order, but every message still
+    /// comes out once and nothing traps.
+    @Test func lyingChunkTimesLoseOrderButNoMessages() throws {
+        let original = try overlappingChunks()
+        let lying = try rewriteChunkIndexes(original) { records in
+            records.enumerated().map { (i, r) in
+                guard i % 3 == 1 else { return r }
+                var r = r
+                // message_start_time is the record's first field, after the opcode and length.
+                let start = r[9..<17].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                withUnsafeBytes(of: (start + 150).littleEndian) { r.replaceSubrange(9..<17, with: $0) }
+                return r
+            }
+        }
+        let reader = try IndexedReader(source: MemorySource(lying))
+        let all = try query(reader)
+        let sameMessages = all.map(\.data).sorted { $0.lexicographicallyPrecedes($1) }
+            == (try bruteForce(original)).map(\.data).sorted { $0.lexicographicallyPrecedes($1) }
+        #expect(sameMessages)
     }
 
     /// Counts what the reader asks of its source.

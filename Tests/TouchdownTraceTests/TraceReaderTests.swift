@@ -28,4 +28,59 @@ import Testing
             #expect(throws: (any Error).self) { try generic.decode(b) }
         }
     }
+
+    /// Damaged payloads: the typed decoders refuse exactly what the
+    /// schema-driven decoder refuses, so `trace cat --count` fails on the
+    /// same messages as `trace cat --json`.
+    @Test func typedAndSchemaDecodersAgreeOnDamage() throws {
+        func decoders<M: TraceMessage>(_ type: M.Type) -> (typed: TraceReader.ChannelDecoder, generic: TraceReader.ChannelDecoder) {
+            let own = Schema(id: 1, name: M.schemaName, encoding: "ros2msg", data: Array(M.schemaText.utf8))
+            // The same layout under other text: decoded through the schema.
+            let other = Schema(id: 1, name: M.schemaName, encoding: "ros2msg", data: Array((M.schemaText + "\n").utf8))
+            return (TraceReader.ChannelDecoder(channel: channel, schema: own), TraceReader.ChannelDecoder(channel: channel, schema: other))
+        }
+        func agree(_ pair: (typed: TraceReader.ChannelDecoder, generic: TraceReader.ChannelDecoder), _ bytes: [UInt8], accepted: Bool, _ what: String) {
+            bytes.withUnsafeBytes { b in
+                var typedError: Error?, genericError: Error?
+                do { try pair.typed.decode(b) } catch { typedError = error }
+                do { try pair.generic.decode(b) } catch { genericError = error }
+                #expect((typedError == nil) == accepted, "typed, \(what): \(String(describing: typedError))")
+                #expect((genericError == nil) == accepted, "schema, \(what): \(String(describing: genericError))")
+                // The typed path is the one taken: its errors are its own.
+                if let typedError { #expect(typedError is CDRPayloadError, "\(what)") }
+            }
+        }
+        // EventSample: stamp_ns (8), then kind and detail as uint32 length, bytes, NUL.
+        let event = decoders(EventSample.self)
+        func eventBytes(kind: [UInt8], kindLength: UInt32? = nil) -> [UInt8] {
+            var b: [UInt8] = [0, 1, 0, 0] + [UInt8](repeating: 7, count: 8)
+            withUnsafeBytes(of: (kindLength ?? UInt32(kind.count)).littleEndian) { b += $0 }
+            b += kind
+            while b.count % 4 != 0 { b.append(0) }
+            withUnsafeBytes(of: UInt32(3).littleEndian) { b += $0 }
+            b += Array("ok".utf8) + [0]
+            return b
+        }
+        agree(event, eventBytes(kind: Array("phase".utf8) + [0]), accepted: true, "a sound event")
+        agree(event, eventBytes(kind: [], kindLength: 0), accepted: true, "a zero-length string")
+        agree(event, eventBytes(kind: Array("phase".utf8) + [0x21]), accepted: false, "a string without its NUL")
+        agree(event, eventBytes(kind: [0xC3, 0x28, 0]), accepted: false, "a string that is not UTF-8")
+        agree(event, eventBytes(kind: Array("phase".utf8) + [0], kindLength: 200), accepted: false, "a string longer than the payload")
+
+        // Fixed-size types: big-endian, trailing bytes, a bool of 2, truncation.
+        let altimeter = decoders(AltimeterSample.self)
+        let sound = AltimeterSample(stamp_ns: 9, range_m: 1.5, valid: true).cdrBytes
+        agree(altimeter, sound, accepted: true, "a sound sample")
+        agree(altimeter, sound + [1, 2, 3], accepted: true, "trailing bytes")
+        var two = sound
+        two[4 + 16] = 2
+        agree(altimeter, two, accepted: true, "a bool of 2")
+        var big: [UInt8] = [0, 0, 0, 0]
+        withUnsafeBytes(of: UInt64(9).bigEndian) { big += $0 }
+        withUnsafeBytes(of: (1.5).bitPattern.bigEndian) { big += $0 }
+        big.append(1)
+        agree(altimeter, big, accepted: true, "big-endian")
+        agree(altimeter, Array(sound.prefix(12)), accepted: false, "a truncated sample")
+        agree(altimeter, [0, 7, 0, 0] + Array(sound.dropFirst(4)), accepted: false, "an unknown representation")
+    }
 }

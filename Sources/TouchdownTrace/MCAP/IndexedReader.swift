@@ -27,14 +27,15 @@ public final class IndexedReader {
 
     /// Where the summary's ChunkIndex records lie: from the first one's start
     /// to the last one's end (other records between them are skipped).
-    private var chunkIndexSpan: Range<UInt64> = 0..<0
+    private(set) var chunkIndexSpan: Range<UInt64> = 0..<0
     /// Whether the ChunkIndex records come sorted by (message start time,
     /// chunk offset), the order a query hands chunks over in.
     private(set) var chunkIndexesInTimeOrder = true
     /// Whether the ChunkIndex records come sorted by chunk offset.
     private(set) var chunkIndexesInFileOrder = true
-    /// The most chunks a merge of overlapping chunks has held at once (for
-    /// tests: it stays small however long a chain of overlaps runs).
+    /// The most chunks any query's merge of overlapping chunks has held at
+    /// once over this reader's life (for tests: it stays small however long
+    /// a chain of overlaps runs).
     private(set) var peakChunksHeldInMerge = 0
     /// Buffers for loading chunks; a query takes them while it runs, so a
     /// call made from inside its callback gets buffers of its own.
@@ -126,7 +127,7 @@ public final class IndexedReader {
         ChunkIndexCursor(source: source, span: chunkIndexSpan, limits: limits, bounds: chunkBounds)
     }
 
-    private var chunkBounds: ChunkBounds { ChunkBounds(summaryStart: footer.summaryStart, fileSize: source.size) }
+    var chunkBounds: ChunkBounds { ChunkBounds(summaryStart: footer.summaryStart, fileSize: source.size) }
 
     /// Calls `body` with every message on `topics` (all when nil) whose log time
     /// lies in `start_ns ... end_ns` (inclusive; open when nil), in log-time order.
@@ -157,40 +158,51 @@ public final class IndexedReader {
             self.loader = loader
         }
 
-        // Chunks arrive sorted by (start time, offset); a run of chunks whose
-        // time ranges overlap is gathered and merged.
-        var cluster: [ChunkRef] = []
-        var clusterEnd: UInt64 = 0
-        var clusterLastOffset: UInt64 = 0
-        func flushCluster() throws {
-            if cluster.count == 1 {
-                try loader.withChunk(cluster[0]) { (records, chunkOffset) in
-                    var entries = try self.entries(records, chunkOffset: chunkOffset, wanted: wanted, lo: lo, hi: hi)
-                    if !isSorted(entries) { entries.sort { ($0.logTime, $0.offset) < ($1.logTime, $1.offset) } }
-                    for e in entries {
-                        let content = UnsafeRawBufferPointer(rebasing: records[(e.offset + 9)..<(e.offset + 9 + e.length)])
-                        try body(try ChunkRecords.message(content, chunkOffset: chunkOffset))
+        // Chunks arrive sorted by (start time, offset). One that overlaps
+        // no other is handed over straight from the decompression buffer;
+        // overlapping ones go through the merge, which loads each when the
+        // merge reaches its start time and lets it go after its last message.
+        var chunks = try ChunkSelection(self, wanted: wanted, lo: lo, hi: hi)
+        var merge = ChunkMerge()
+        defer { peakChunksHeldInMerge = max(peakChunksHeldInMerge, merge.peakHeld) }
+        func selected(_ records: UnsafeRawBufferPointer, _ chunkOffset: UInt64) throws -> [Entry] {
+            var entries = try self.entries(records, chunkOffset: chunkOffset, wanted: wanted, lo: lo, hi: hi)
+            if !isSorted(entries) { entries.sort { ($0.logTime, $0.offset) < ($1.logTime, $1.offset) } }
+            return entries
+        }
+        func hold(_ ref: ChunkRef) throws {
+            try loader.withChunk(ref) { (records, chunkOffset) in
+                merge.hold(chunkOffset: chunkOffset, records: records, entries: try selected(records, chunkOffset))
+            }
+        }
+        var pending = try chunks.next()
+        while true {
+            if merge.isEmpty {
+                guard let ref = pending else { break }
+                pending = try chunks.next()
+                // Sorted by (start, offset), the next chunk is the only one
+                // that could share an instant with this one.
+                let overlapsNext = pending.map { $0.start_ns < ref.end_ns || ($0.start_ns == ref.end_ns && $0.offset < ref.offset) } ?? false
+                guard overlapsNext else {
+                    try loader.withChunk(ref) { (records, chunkOffset) in
+                        for e in try selected(records, chunkOffset) {
+                            let content = UnsafeRawBufferPointer(rebasing: records[(e.offset + 9)..<(e.offset + 9 + e.length)])
+                            try body(try ChunkRecords.message(content, chunkOffset: chunkOffset))
+                        }
                     }
+                    continue
                 }
-            } else if cluster.count > 1 {
-                try mergeCluster(cluster, loader: loader, wanted: wanted, lo: lo, hi: hi, body)
+                try hold(ref)
             }
-            cluster.removeAll(keepingCapacity: true)
-        }
-        try selectedChunks(wanted: wanted, lo: lo, hi: hi) { next in
-            let overlaps = !cluster.isEmpty
-                && (next.start_ns < clusterEnd || (next.start_ns == clusterEnd && next.offset < clusterLastOffset))
-            if overlaps {
-                clusterEnd = max(clusterEnd, next.end_ns)
-                clusterLastOffset = max(clusterLastOffset, next.offset)
-            } else {
-                try flushCluster()
-                clusterEnd = next.end_ns
-                clusterLastOffset = next.offset
+            // Every chunk that can hold a message at or before the earliest
+            // one held is loaded before that message is handed over (the
+            // ChunkIndex start times are trusted for this).
+            while let next = pending, let first = merge.first, next.start_ns <= first.logTime {
+                try hold(next)
+                pending = try chunks.next()
             }
-            cluster.append(next)
+            if !merge.isEmpty { try merge.handOverFirst(body) }
         }
-        try flushCluster()
     }
 
     /// Reads the attachment an index entry points to, checking its bounds and CRC.
@@ -281,8 +293,12 @@ public final class IndexedReader {
     private func record(at offset: UInt64, length: UInt64, expecting op: Opcode, pointedAtBy pointer: String? = nil) throws -> Record {
         let pointer = pointer ?? op.recordName + "Index"
         let size = source.size
-        guard offset < size, length >= 9, length <= size - offset, length <= limits.maxRecordSize_bytes else {
+        guard offset < size, length >= 9, length <= size - offset else {
             throw MCAPError.invalidIndex(record: pointer, offset: offset, reason: "points at \(length) bytes at offset \(offset), outside the file of \(size) bytes")
+        }
+        // The limit is on a record's content, as the streamed reader applies it.
+        guard length - 9 <= limits.maxRecordSize_bytes else {
+            throw MCAPError.recordTooLarge(record: op.recordName, offset: offset, length: length - 9, limit: limits.maxRecordSize_bytes)
         }
         var bytes = [UInt8](repeating: 0, count: Int(length))
         try bytes.withUnsafeMutableBytes { (b) throws in try source.read(at: offset, count: b.count, into: b) }
@@ -295,37 +311,6 @@ public final class IndexedReader {
                 throw MCAPError.invalidIndex(record: pointer, offset: offset, reason: "index says \(length) bytes, the record says \(declared &+ 9)")
             }
             return try RecordParser.parse(opcode: b[0], content: UnsafeRawBufferPointer(rebasing: b[9...]), recordOffset: offset)
-        }
-    }
-
-    /// Hands over the chunks a query selects, sorted by (start time, offset).
-    /// ChunkIndex records already in that order are streamed; otherwise the
-    /// selected chunks are gathered (32 bytes each) and sorted.
-    private func selectedChunks(wanted: [Bool]?, lo: UInt64, hi: UInt64, _ body: (ChunkRef) throws -> Void) throws {
-        let bounds = chunkBounds
-        var records = SummaryRecords(source: source, span: chunkIndexSpan, limits: limits, only: .chunkIndex)
-        /// The next ChunkIndex, whether the query wants its chunk, and
-        /// whether every later one starts after the query's end.
-        func next() throws -> (ref: ChunkRef, selected: Bool, pastEnd: Bool)? {
-            guard let (at, ref, holdsWanted) = try records.nextRaw({ (at, _, content) throws in
-                let (ref, holdsWanted) = try ChunkRef.read(content, recordAt: at, wanted: wanted)
-                return (at, ref, holdsWanted)
-            }) else { return nil }
-            try bounds.check(start: ref.offset, length: ref.length, recordAt: at)
-            return (ref, holdsWanted && ref.end_ns >= lo && ref.start_ns <= hi, ref.start_ns > hi)
-        }
-        if chunkIndexesInTimeOrder {
-            while let (ref, selected, pastEnd) = try next() {
-                if pastEnd { break }  // every later chunk starts later still
-                if selected { try body(ref) }
-            }
-        } else {
-            var refs: [ChunkRef] = []
-            while let (ref, selected, _) = try next() {
-                if selected { refs.append(ref) }
-            }
-            refs.sort { ($0.start_ns, $0.offset) < ($1.start_ns, $1.offset) }
-            for r in refs { try body(r) }
         }
     }
 
@@ -351,73 +336,6 @@ public final class IndexedReader {
             }
         }
         return result
-    }
-
-    /// Merges chunks whose time ranges overlap, in (log time, chunk offset,
-    /// offset in chunk) order. `cluster` comes in (start time, offset) order
-    /// and each chunk is loaded only when the merge reaches its start time,
-    /// then let go once its last message is handed over: a file whose
-    /// chunks overlap one after another in a long chain (log times that
-    /// jitter across chunk boundaries) holds a few chunks, not the chain.
-    private func mergeCluster(_ cluster: [ChunkRef], loader: ChunkLoader, wanted: [Bool]?, lo: UInt64, hi: UInt64, _ body: (MessageView) throws -> Void) throws {
-        struct Held {
-            var chunkOffset: UInt64
-            var records: [UInt8]
-            /// Selected messages in (log time, offset) order; `next` is the first not handed over.
-            var entries: [Entry]
-            var next = 0
-        }
-        var held: [Held?] = []
-        var freeSlots: [Int] = []
-        var heap = MergeHeap()
-        func key(_ slot: Int) -> MergeHeap.Key {
-            let h = held[slot]!
-            let e = h.entries[h.next]
-            return MergeHeap.Key(logTime: e.logTime, chunkOffset: h.chunkOffset, offset: e.offset, slot: slot)
-        }
-        var pending = 0
-        var holding = 0
-        while true {
-            // Every chunk that can hold a message at or before the earliest
-            // one held is loaded before that message is handed over.
-            while pending < cluster.count, heap.first.map({ cluster[pending].start_ns <= $0.logTime }) ?? true {
-                let ref = cluster[pending]
-                pending += 1
-                try loader.withChunk(ref) { (records, chunkOffset) in
-                    var entries = try self.entries(records, chunkOffset: chunkOffset, wanted: wanted, lo: lo, hi: hi)
-                    guard !entries.isEmpty else { return }
-                    if !isSorted(entries) { entries.sort { ($0.logTime, $0.offset) < ($1.logTime, $1.offset) } }
-                    let h = Held(chunkOffset: chunkOffset, records: Array(records), entries: entries)
-                    let slot: Int
-                    if let free = freeSlots.popLast() {
-                        slot = free
-                        held[slot] = h
-                    } else {
-                        slot = held.count
-                        held.append(h)
-                    }
-                    holding += 1
-                    peakChunksHeldInMerge = max(peakChunksHeldInMerge, holding)
-                    heap.push(key(slot))
-                }
-            }
-            guard let top = heap.first else { break }
-            let slot = top.slot
-            let e = held[slot]!.entries[held[slot]!.next]
-            try held[slot]!.records.withUnsafeBytes { b in
-                let content = UnsafeRawBufferPointer(rebasing: b[(e.offset + 9)..<(e.offset + 9 + e.length)])
-                try body(try ChunkRecords.message(content, chunkOffset: top.chunkOffset))
-            }
-            held[slot]!.next += 1
-            if held[slot]!.next == held[slot]!.entries.count {
-                held[slot] = nil
-                freeSlots.append(slot)
-                holding -= 1
-                heap.popFirst()
-            } else {
-                heap.replaceFirst(key(slot))
-            }
-        }
     }
 
     /// For a file whose messages are not in indexed chunks: read front to
@@ -455,11 +373,16 @@ public final class IndexedReader {
             var places: [(logTime_ns: UInt64, offset: UInt64, length: UInt64)] = []
             while let record = try scan.next() {
                 guard case .message(let m) = record, selects(m) else { continue }
+                guard scan.offsetInChunk == nil else {
+                    throw MCAPError.invalidIndex(record: "data section", offset: scan.recordOffset,
+                                                 reason: "changed while being read: a message inside a chunk, where the first pass found none")
+                }
                 places.append((m.logTime_ns, scan.recordOffset, scan.recordLength))
             }
-            let order = places.indices.sorted { (places[$0].logTime_ns, $0) < (places[$1].logTime_ns, $1) }
-            for i in order {
-                guard case .message(let m) = try record(at: places[i].offset, length: places[i].length, expecting: .message, pointedAtBy: "the first pass over the data section") else {
+            // File offsets grow, so sorting by (log time, offset) keeps file order among ties.
+            places.sort { ($0.logTime_ns, $0.offset) < ($1.logTime_ns, $1.offset) }
+            for place in places {
+                guard case .message(let m) = try record(at: place.offset, length: place.length, expecting: .message, pointedAtBy: "the data section's first pass") else {
                     fatalError("unreachable: record(expecting:) checked the opcode")
                 }
                 try hand(m)
@@ -500,61 +423,6 @@ extension IndexedReader {
         case .schema(let s): schemas.addFirstDefinition(s)
         case .channel(let c): channels.addFirstDefinition(c)
         default: break
-        }
-    }
-}
-
-/// A binary min-heap of merge positions, for ``IndexedReader``'s merge of
-/// overlapping chunks.
-struct MergeHeap {
-    struct Key {
-        var logTime: UInt64
-        var chunkOffset: UInt64
-        var offset: Int
-        var slot: Int
-
-        static func < (a: Key, b: Key) -> Bool {
-            (a.logTime, a.chunkOffset, a.offset) < (b.logTime, b.chunkOffset, b.offset)
-        }
-    }
-
-    private var keys: [Key] = []
-
-    var first: Key? { keys.first }
-
-    mutating func push(_ k: Key) {
-        keys.append(k)
-        var i = keys.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard keys[i] < keys[parent] else { break }
-            keys.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    /// Replaces the smallest key and restores the order.
-    mutating func replaceFirst(_ k: Key) {
-        keys[0] = k
-        siftDown()
-    }
-
-    mutating func popFirst() {
-        keys[0] = keys[keys.count - 1]
-        keys.removeLast()
-        if !keys.isEmpty { siftDown() }
-    }
-
-    private mutating func siftDown() {
-        var i = 0
-        while true {
-            let left = 2 * i + 1, right = left + 1
-            var smallest = i
-            if left < keys.count && keys[left] < keys[smallest] { smallest = left }
-            if right < keys.count && keys[right] < keys[smallest] { smallest = right }
-            if smallest == i { return }
-            keys.swapAt(i, smallest)
-            i = smallest
         }
     }
 }

@@ -163,13 +163,25 @@ public struct CDRPayloadReader {
         buffer[try take(1, align: 1, field)] != 0
     }
 
+    /// A string as the schema-driven decoder reads it (``CDRReader/readString(maxLength_bytes:)``):
+    /// a length of 0 is the empty string; otherwise the bytes must end in
+    /// NUL and be UTF-8.
     public mutating func string(_ field: StaticString) throws -> String {
         let n = Int(try uint32(field))
-        guard n >= 1, n <= buffer.count - position else {
+        if n == 0 { return "" }
+        guard n <= buffer.count - position else {
             throw CDRPayloadError(type: type, field: "\(field)", offset: 4 + position,
                                   reason: "string length \(n) (with its NUL) but \(buffer.count - position) bytes left")
         }
-        let s = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[position..<position + n - 1]), as: UTF8.self)
+        let terminator = buffer[position + n - 1]
+        guard terminator == 0 else {
+            throw CDRPayloadError(type: type, field: "\(field)", offset: 4 + position + n - 1,
+                                  reason: "string does not end in NUL (found 0x\(String(terminator, radix: 16)))")
+        }
+        let content = UnsafeRawBufferPointer(rebasing: buffer[position..<position + n - 1])
+        guard let s = String(validating: content.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
+            throw CDRPayloadError(type: type, field: "\(field)", offset: 4 + position, reason: "\(n - 1) string bytes are not UTF-8")
+        }
         position += n
         return s
     }

@@ -1,0 +1,191 @@
+/// The chunks a query selects, in (start time, chunk offset) order, one at
+/// a time. ChunkIndex records already in that order are read from the file
+/// as they are asked for, and the walk stops at the first chunk that starts
+/// after the query's end; otherwise the selected ones are gathered (32 bytes
+/// each) and sorted first.
+struct ChunkSelection {
+    private var records: SummaryRecords
+    private let bounds: ChunkBounds
+    private let wanted: [Bool]?
+    private let lo: UInt64
+    private let hi: UInt64
+    private var sorted: [ChunkRef]?
+    private var nextSorted = 0
+    private var ended = false
+
+    init(_ reader: IndexedReader, wanted: [Bool]?, lo: UInt64, hi: UInt64) throws {
+        records = SummaryRecords(source: reader.source, span: reader.chunkIndexSpan, limits: reader.limits, only: .chunkIndex)
+        bounds = reader.chunkBounds
+        self.wanted = wanted
+        self.lo = lo
+        self.hi = hi
+        if !reader.chunkIndexesInTimeOrder {
+            var refs: [ChunkRef] = []
+            while let (ref, selected) = try read() {
+                if selected { refs.append(ref) }
+            }
+            refs.sort { ($0.start_ns, $0.offset) < ($1.start_ns, $1.offset) }
+            sorted = refs
+        }
+    }
+
+    mutating func next() throws -> ChunkRef? {
+        if let sorted {
+            guard nextSorted < sorted.count else { return nil }
+            nextSorted += 1
+            return sorted[nextSorted - 1]
+        }
+        while !ended, let (ref, selected) = try read() {
+            if ref.start_ns > hi {
+                ended = true  // every later chunk starts later still
+            } else if selected {
+                return ref
+            }
+        }
+        return nil
+    }
+
+    /// The next ChunkIndex in file order, and whether the query wants it.
+    private mutating func read() throws -> (ref: ChunkRef, selected: Bool)? {
+        let wanted = wanted
+        guard let (at, ref, holdsWanted) = try records.nextRaw({ (at, _, content) throws in
+            let (ref, holdsWanted) = try ChunkRef.read(content, recordAt: at, wanted: wanted)
+            return (at, ref, holdsWanted)
+        }) else { return nil }
+        try bounds.check(start: ref.offset, length: ref.length, recordAt: at)
+        return (ref, holdsWanted && ref.end_ns >= lo && ref.start_ns <= hi)
+    }
+}
+
+/// The chunks a query holds while it merges those whose time ranges
+/// overlap: each chunk's selected messages (copied out of the decompression
+/// buffer, nothing else), handed over in (log time, chunk offset, offset in
+/// chunk) order through a heap.
+struct ChunkMerge {
+    private struct Held {
+        var chunkOffset: UInt64
+        /// The selected records, one after another, in hand-over order.
+        var records: [UInt8]
+        /// Their log times and offsets in the chunk (for ties), sorted.
+        var entries: [IndexedReader.Entry]
+        /// Where each entry's record starts in `records`.
+        var starts: [Int]
+        var next = 0
+    }
+
+    private var held: [Held?] = []
+    private var freeSlots: [Int] = []
+    private var heap = MergeHeap()
+    private var holding = 0
+    /// The most chunks held at once.
+    private(set) var peakHeld = 0
+
+    var isEmpty: Bool { heap.first == nil }
+    var first: MergeHeap.Key? { heap.first }
+
+    /// Holds a chunk's selected messages (`entries`, sorted by log time and
+    /// offset, point into `records`); a chunk with none is not held.
+    mutating func hold(chunkOffset: UInt64, records: UnsafeRawBufferPointer, entries: [IndexedReader.Entry]) {
+        guard !entries.isEmpty else { return }
+        var h = Held(chunkOffset: chunkOffset, records: [], entries: entries, starts: [])
+        h.records.reserveCapacity(entries.reduce(0) { $0 + 9 + $1.length })
+        h.starts.reserveCapacity(entries.count)
+        for e in entries {
+            h.starts.append(h.records.count)
+            h.records.append(contentsOf: UnsafeRawBufferPointer(rebasing: records[e.offset..<(e.offset + 9 + e.length)]))
+        }
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            held[slot] = h
+        } else {
+            slot = held.count
+            held.append(h)
+        }
+        holding += 1
+        peakHeld = max(peakHeld, holding)
+        heap.push(key(slot))
+    }
+
+    /// Hands over the earliest message held; lets its chunk go after its last.
+    mutating func handOverFirst(_ body: (MessageView) throws -> Void) throws {
+        guard let top = heap.first else { return }
+        let slot = top.slot
+        let i = held[slot]!.next
+        let start = held[slot]!.starts[i]
+        let length = held[slot]!.entries[i].length
+        try held[slot]!.records.withUnsafeBytes { b in
+            try body(try ChunkRecords.message(UnsafeRawBufferPointer(rebasing: b[(start + 9)..<(start + 9 + length)]), chunkOffset: top.chunkOffset))
+        }
+        held[slot]!.next += 1
+        if held[slot]!.next == held[slot]!.entries.count {
+            held[slot] = nil
+            freeSlots.append(slot)
+            holding -= 1
+            heap.popFirst()
+        } else {
+            heap.replaceFirst(key(slot))
+        }
+    }
+
+    private func key(_ slot: Int) -> MergeHeap.Key {
+        let h = held[slot]!
+        let e = h.entries[h.next]
+        return MergeHeap.Key(logTime: e.logTime, chunkOffset: h.chunkOffset, offset: e.offset, slot: slot)
+    }
+}
+
+/// A binary min-heap of merge positions.
+struct MergeHeap {
+    struct Key {
+        var logTime: UInt64
+        var chunkOffset: UInt64
+        var offset: Int
+        var slot: Int
+
+        static func < (a: Key, b: Key) -> Bool {
+            (a.logTime, a.chunkOffset, a.offset) < (b.logTime, b.chunkOffset, b.offset)
+        }
+    }
+
+    private var keys: [Key] = []
+
+    var first: Key? { keys.first }
+    var count: Int { keys.count }
+
+    mutating func push(_ k: Key) {
+        keys.append(k)
+        var i = keys.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard keys[i] < keys[parent] else { break }
+            keys.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    /// Replaces the smallest key and restores the order.
+    mutating func replaceFirst(_ k: Key) {
+        keys[0] = k
+        siftDown()
+    }
+
+    mutating func popFirst() {
+        keys[0] = keys[keys.count - 1]
+        keys.removeLast()
+        if !keys.isEmpty { siftDown() }
+    }
+
+    private mutating func siftDown() {
+        var i = 0
+        while true {
+            let left = 2 * i + 1, right = left + 1
+            var smallest = i
+            if left < keys.count && keys[left] < keys[smallest] { smallest = left }
+            if right < keys.count && keys[right] < keys[smallest] { smallest = right }
+            if smallest == i { return }
+            keys.swapAt(i, smallest)
+            i = smallest
+        }
+    }
+}
