@@ -110,10 +110,14 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int
 /// Records the workload into `path`; returns the time spent in the
 /// recorder's calls (generating the values is not timed) and the count.
 func writeTrace(_ workload: ReferenceDescent, path: String, level: Int32, background: Bool) throws -> (time_s: Double, count: Int) {
-    unlink(path)  // a new file each time, as a recorder makes
     var options = MCAPWriter.Options()
     options.compression = .zstd(level: level)
     options.compressInBackground = background
+    return try writeTrace(workload, path: path, options: options)
+}
+
+func writeTrace(_ workload: ReferenceDescent, path: String, options: MCAPWriter.Options) throws -> (time_s: Double, count: Int) {
+    unlink(path)  // a new file each time, as a recorder makes
     let recorder = try TraceRecorder(path: path, options: options)
     let topics = try ReferenceDescent.Topics(recorder: recorder)
     var time_s = 0.0
@@ -300,18 +304,9 @@ func shellQuoted(_ s: String) -> String {
 /// One row of ``memoryBenchmark``: write, then each reading step, printing
 /// the process's peak RSS after each.
 func memoryRow(duration_s: Double, chunkSpan_ms: Double, path: String) throws {
-    let workload = try ReferenceDescent(duration_s: duration_s, seed: 1)
-    unlink(path)
     var options = MCAPWriter.Options()
     options.chunkSpan_ns = UInt64(chunkSpan_ms * 1e6)
-    let recorder = try TraceRecorder(path: path, options: options)
-    let topics = try ReferenceDescent.Topics(recorder: recorder)
-    var written = 0
-    try workload.generate { items in
-        try topics.record(items)
-        written += items.count
-    }
-    try recorder.finish()
+    let (_, written) = try writeTrace(try ReferenceDescent(duration_s: duration_s, seed: 1), path: path, options: options)
     let afterWrite = peakRSS_MB()
 
     let reader = try IndexedReader(path: path)
@@ -335,14 +330,8 @@ func memoryRow(duration_s: Double, chunkSpan_ms: Double, path: String) throws {
     precondition(check.messageCount == UInt64(written))
     let afterCheck = peakRSS_MB()
     let summary_MB = Double(reader.footer.summaryOffsetStart - reader.footer.summaryStart) / 1e6
-    func col(_ v: Double, _ width: Int) -> String {
-        let t = fmt(v, 1)
-        return String(repeating: " ", count: max(0, width - t.count)) + t
-    }
-    func col(_ v: Int, _ width: Int) -> String {
-        let t = String(v)
-        return String(repeating: " ", count: max(0, width - t.count)) + t
-    }
+    func col(_ v: Double, _ width: Int) -> String { fmt(v, 1).leftPadding(width) }
+    func col(_ v: Int, _ width: Int) -> String { String(v).leftPadding(width) }
     print("\(col(Int(duration_s), 10)) \(col(written, 10)) \(col(reader.chunkIndexCount, 11)) \(col(Double(reader.source.size) / 1e6, 11)) \(col(summary_MB, 12)) |"
         + "\(col(afterWrite, 6)) \(col(afterRead, 9)) \(col(afterTopic, 6)) \(col(afterRange, 9)) \(col(afterInfo, 6)) \(col(afterCheck, 7))")
 }

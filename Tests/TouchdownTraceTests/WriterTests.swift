@@ -229,7 +229,8 @@ import TouchdownTestSupport
         let (size, allocated) = try fileSize(path)
         #expect(size == expected.count)
         #expect(allocated < expected.count + 65_536, "\(allocated) bytes allocated for \(expected.count) written")
-        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == expected)
+        let sameBytes = try Array(Data(contentsOf: URL(fileURLWithPath: path))) == expected
+        #expect(sameBytes)
     }
 
     private func fileSize(_ path: String) throws -> (size: Int, allocated: Int) {

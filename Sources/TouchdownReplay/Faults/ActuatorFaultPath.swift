@@ -7,7 +7,6 @@ struct ActuatorFaultPath {
     struct Active {
         let spec: FaultSpec
         var acting = false
-        var steps = 0
     }
 
     private(set) var faults: [Active]
@@ -20,7 +19,6 @@ struct ActuatorFaultPath {
     /// altitude windows).
     var altitudeAGL_m = Double.infinity
     let hasLatency: Bool
-    var isEmpty: Bool { faults.isEmpty }
 
     init(faults specs: [FaultSpec]) {
         faults = specs.filter(\.kind.isActuator).map { Active(spec: $0) }
@@ -43,7 +41,6 @@ struct ActuatorFaultPath {
     private mutating func updateActing(at t: UInt64) {
         for i in faults.indices {
             let acting = faults[i].spec.window.contains(time_ns: t, altitudeAGL_m: altitudeAGL_m)
-            if acting { faults[i].steps += 1 }
             guard acting != faults[i].acting else { continue }
             faults[i].acting = acting
             let text = faults[i].spec.text, time = formatSecondsRounded(t)

@@ -22,8 +22,13 @@ struct SensorFaultPath {
         var frozen: SensorReading?
         var held: SensorReading?
         /// Per changed field, the outlier a spike adds.
-        var spikeSizes: [Double] {
-            spec.fields.map { spec.size ?? SensorFields.defaultSpike(SensorFields.names(spec.topic)[$0].dimension) }
+        let spikeSizes: [Double]
+
+        init(spec: FaultSpec, random: SeededRandom) {
+            self.spec = spec
+            self.random = random
+            spikeSizes = spec.kind == .spike
+                ? spec.fields.map { spec.size ?? SensorFields.defaultSpike(SensorFields.names(spec.topic)[$0].dimension) } : []
         }
     }
 
@@ -133,13 +138,11 @@ struct SensorFaultPath {
         }
     }
 
-    /// Closes the record of every fault still acting.
-    mutating func finish(at t: UInt64, deliver: (SensorReading) throws -> Void) throws {
+    /// Closes the record of every fault still acting. A message a fault
+    /// still holds back is dropped: the run is over.
+    mutating func finish(at t: UInt64) {
         for i in faults.indices {
-            if let held = faults[i].held {
-                faults[i].held = nil
-                try deliver(held)
-            }
+            faults[i].held = nil
             if faults[i].acting {
                 let f = faults[i]
                 events.append(EventSample(stamp_ns: t, kind: "fault", detail: "\(f.spec.text) still acting at the end, t=\(formatSecondsRounded(t)) s; \(f.altered) messages altered"))

@@ -2,15 +2,6 @@ import TouchdownSim
 import TouchdownTrace
 
 extension SensorReading {
-    var faultTopic: FaultSpec.Topic {
-        switch self {
-        case .imu: .imu
-        case .altimeter: .altimeter
-        case .velocimeter: .velocimeter
-        case .attitude: .attitude
-        }
-    }
-
     /// Index of the topic in per-topic tables (0…3).
     var topicIndex: Int {
         switch self {

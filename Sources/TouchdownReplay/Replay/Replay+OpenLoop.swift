@@ -68,7 +68,7 @@ extension Replay {
             try reader.messages { view in try walk.handle(view, sensors: &sensors) }
         } catch is OpenLoopStop {}
         walk.flushMetrics(truthNow: nil)
-        try sensors.finish(at: walk.now) { _ in }
+        sensors.finish(at: walk.now)
         try walk.recordFaultEvents(&sensors)
         let failure = walk.failure
         var collector = walk.collector

@@ -218,7 +218,7 @@ struct FaultHooks: SimulationHooks {
     }
 
     mutating func finish(at t: UInt64, _ record: (EventSample) throws -> Void) throws {
-        try sensors.finish(at: t) { _ in }
+        sensors.finish(at: t)
         actuators.finish(at: t)
         try drainEvents(at: t, record)
     }

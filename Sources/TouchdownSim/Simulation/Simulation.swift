@@ -141,13 +141,7 @@ public struct Simulation {
         let needsAltitude = hooks.needsAltitude
         @inline(__always) func deliver(_ r: SensorReading) throws {
             guidance.receive(r)
-            guard let topics else { return }
-            switch r {
-            case .imu(let m): try topics.record(m, \.imu, t)
-            case .altimeter(let m): try topics.record(m, \.altimeter, t)
-            case .velocimeter(let m): try topics.record(m, \.velocimeter, t)
-            case .attitude(let m): try topics.record(m, \.attitude, t)
-            }
+            try topics?.record(r, at: t)
         }
         func recordEvent(_ e: EventSample) throws { try topics?.record(e, \.events, e.stamp_ns) }
         func endInFlight(_ kind: Outcome.Kind, _ what: String?) throws -> Outcome {

@@ -115,6 +115,27 @@ struct ReadWindow {
         }
     }
 
+    /// The 9-byte record header at `offset`: opcode and content length, unchecked.
+    mutating func recordHeader(at offset: UInt64) throws -> (opcode: UInt8, length: UInt64) {
+        try with(at: offset, count: 9) { ($0[0], UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 1, as: UInt64.self))) }
+    }
+
+    /// The record header at `offset`, its length checked against the bytes
+    /// before `end` and the record size limit; `what` names the header in
+    /// the error when fewer than 9 bytes are left.
+    mutating func checkedRecordHeader(at offset: UInt64, end: UInt64, limits: ReadLimits, what: String) throws -> (opcode: UInt8, length: UInt64) {
+        let left = end - offset
+        guard left >= 9 else { throw MCAPError.truncated(record: what, offset: offset, needed: 9, available: left) }
+        let (op, length) = try recordHeader(at: offset)
+        guard length <= left - 9 else {
+            throw MCAPError.truncated(record: Opcode.name(of: op), offset: offset, needed: length &+ 9, available: left)
+        }
+        guard length <= limits.maxRecordSize_bytes else {
+            throw MCAPError.recordTooLarge(record: Opcode.name(of: op), offset: offset, length: length, limit: limits.maxRecordSize_bytes)
+        }
+        return (op, length)
+    }
+
     /// Releases a large buffer that one big record needed.
     mutating func shrink() {
         if storage.count > 4 * Swift.max(blockSize_bytes, 1 << 20) {

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Little-endian serialisation into a growable buffer: the one place the
 /// MCAP writer turns numbers and strings into bytes.
 ///
@@ -60,12 +54,6 @@ struct ByteWriter {
     @inline(__always) mutating func u16(_ v: UInt16) { claim(2).storeBytes(of: v.littleEndian, as: UInt16.self) }
     @inline(__always) mutating func u32(_ v: UInt32) { claim(4).storeBytes(of: v.littleEndian, as: UInt32.self) }
     @inline(__always) mutating func u64(_ v: UInt64) { claim(8).storeBytes(of: v.littleEndian, as: UInt64.self) }
-
-    /// `n` zero bytes.
-    @inline(__always) mutating func zeros(_ n: Int) {
-        guard n > 0 else { return }
-        claim(n).initializeMemory(as: UInt8.self, repeating: 0, count: n)
-    }
 
     mutating func raw(_ b: UnsafeRawBufferPointer) {
         guard b.count > 0 else { return }

@@ -58,19 +58,19 @@ struct ChunkSelection {
 }
 
 /// The chunks a query holds while it merges those whose time ranges
-/// overlap: each chunk's selected messages (copied out of the decompression
-/// buffer, nothing else), handed over in (log time, chunk offset, offset in
-/// chunk) order through a heap.
+/// overlap: each chunk's selected messages (their contents copied out of the
+/// decompression buffer, nothing else), handed over in (log time, chunk
+/// offset, offset in chunk) order through a heap.
 struct ChunkMerge {
     private struct Held {
         var chunkOffset: UInt64
-        /// The selected records, one after another, in hand-over order.
-        var records: [UInt8]
+        /// The selected messages' contents, one after another, in hand-over order.
+        var contents: [UInt8]
         /// Their log times and offsets in the chunk (for ties), sorted.
         var entries: [IndexedReader.Entry]
-        /// Where each entry's record starts in `records`.
-        var starts: [Int]
+        /// The first entry not handed over, and where its content starts.
         var next = 0
+        var nextStart = 0
     }
 
     private var held: [Held?] = []
@@ -87,12 +87,10 @@ struct ChunkMerge {
     /// offset, point into `records`); a chunk with none is not held.
     mutating func hold(chunkOffset: UInt64, records: UnsafeRawBufferPointer, entries: [IndexedReader.Entry]) {
         guard !entries.isEmpty else { return }
-        var h = Held(chunkOffset: chunkOffset, records: [], entries: entries, starts: [])
-        h.records.reserveCapacity(entries.reduce(0) { $0 + 9 + $1.length })
-        h.starts.reserveCapacity(entries.count)
+        var h = Held(chunkOffset: chunkOffset, contents: [], entries: entries)
+        h.contents.reserveCapacity(entries.reduce(0) { $0 + $1.length })
         for e in entries {
-            h.starts.append(h.records.count)
-            h.records.append(contentsOf: UnsafeRawBufferPointer(rebasing: records[e.offset..<(e.offset + 9 + e.length)]))
+            h.contents.append(contentsOf: UnsafeRawBufferPointer(rebasing: records[(e.offset + 9)..<(e.offset + 9 + e.length)]))
         }
         let slot: Int
         if let free = freeSlots.popLast() {
@@ -111,13 +109,13 @@ struct ChunkMerge {
     mutating func handOverFirst(_ body: (MessageView) throws -> Void) throws {
         guard let top = heap.first else { return }
         let slot = top.slot
-        let i = held[slot]!.next
-        let start = held[slot]!.starts[i]
-        let length = held[slot]!.entries[i].length
-        try held[slot]!.records.withUnsafeBytes { b in
-            try body(try ChunkRecords.message(UnsafeRawBufferPointer(rebasing: b[(start + 9)..<(start + 9 + length)]), chunkOffset: top.chunkOffset))
+        let start = held[slot]!.nextStart
+        let length = held[slot]!.entries[held[slot]!.next].length
+        try held[slot]!.contents.withUnsafeBytes { b in
+            try body(try ChunkRecords.message(UnsafeRawBufferPointer(rebasing: b[start..<(start + length)]), chunkOffset: top.chunkOffset))
         }
         held[slot]!.next += 1
+        held[slot]!.nextStart += length
         if held[slot]!.next == held[slot]!.entries.count {
             held[slot] = nil
             freeSlots.append(slot)
@@ -129,9 +127,8 @@ struct ChunkMerge {
     }
 
     private func key(_ slot: Int) -> MergeHeap.Key {
-        let h = held[slot]!
-        let e = h.entries[h.next]
-        return MergeHeap.Key(logTime: e.logTime, chunkOffset: h.chunkOffset, offset: e.offset, slot: slot)
+        let e = held[slot]!.entries[held[slot]!.next]
+        return MergeHeap.Key(logTime: e.logTime, chunkOffset: held[slot]!.chunkOffset, offset: e.offset, slot: slot)
     }
 }
 
@@ -151,7 +148,6 @@ struct MergeHeap {
     private var keys: [Key] = []
 
     var first: Key? { keys.first }
-    var count: Int { keys.count }
 
     mutating func push(_ k: Key) {
         keys.append(k)

@@ -207,7 +207,8 @@ public final class IndexedReader {
 
     /// Reads the attachment an index entry points to, checking its bounds and CRC.
     public func attachment(_ index: AttachmentIndex) throws -> Attachment {
-        guard case .attachment(let a) = try record(at: index.offset, length: index.length, expecting: .attachment) else {
+        var window = ReadWindow(source: source, blockSize_bytes: 0)
+        guard case .attachment(let a) = try record(at: index.offset, length: index.length, expecting: .attachment, in: &window) else {
             fatalError("unreachable: record(expecting:) checked the opcode")
         }
         return a
@@ -215,7 +216,8 @@ public final class IndexedReader {
 
     /// Reads the Metadata record an index entry points to.
     public func metadata(_ index: MetadataIndex) throws -> Metadata {
-        guard case .metadata(let m) = try record(at: index.offset, length: index.length, expecting: .metadata) else {
+        var window = ReadWindow(source: source, blockSize_bytes: 0)
+        guard case .metadata(let m) = try record(at: index.offset, length: index.length, expecting: .metadata, in: &window) else {
             fatalError("unreachable: record(expecting:) checked the opcode")
         }
         return m
@@ -290,7 +292,9 @@ public final class IndexedReader {
 
     /// Reads the record an index (or an earlier pass) points at, checking
     /// that it lies in the file and is what was expected.
-    private func record(at offset: UInt64, length: UInt64, expecting op: Opcode, pointedAtBy pointer: String? = nil) throws -> Record {
+    /// `window` is the caller's, so a loop of reads reuses one buffer.
+    private func record(at offset: UInt64, length: UInt64, expecting op: Opcode, pointedAtBy pointer: String? = nil,
+                        in window: inout ReadWindow) throws -> Record {
         let pointer = pointer ?? op.recordName + "Index"
         let size = source.size
         guard offset < size, length >= 9, length <= size - offset else {
@@ -300,9 +304,7 @@ public final class IndexedReader {
         guard length - 9 <= limits.maxRecordSize_bytes else {
             throw MCAPError.recordTooLarge(record: op.recordName, offset: offset, length: length - 9, limit: limits.maxRecordSize_bytes)
         }
-        var bytes = [UInt8](repeating: 0, count: Int(length))
-        try bytes.withUnsafeMutableBytes { (b) throws in try source.read(at: offset, count: b.count, into: b) }
-        return try bytes.withUnsafeBytes { (b) throws in
+        return try window.with(at: offset, count: Int(length)) { (b) throws in
             guard b[0] == op.rawValue else {
                 throw MCAPError.invalidIndex(record: pointer, offset: offset, reason: "expected a \(op.recordName) record there, found \(Opcode.name(of: b[0]))")
             }
@@ -349,11 +351,7 @@ public final class IndexedReader {
         func selects(_ m: Message) -> Bool {
             m.logTime_ns >= lo && m.logTime_ns <= hi && (wanted.map { $0[Int(m.channelID)] } ?? true)
         }
-        func hand(_ m: Message) throws {
-            try m.data.withUnsafeBytes { data in
-                try body(MessageView(channelID: m.channelID, sequence: m.sequence, logTime_ns: m.logTime_ns, publishTime_ns: m.publishTime_ns, data: data))
-            }
-        }
+        func hand(_ m: Message) throws { try m.withView(body) }
         var inOrder = true
         var inChunks = false
         var previous_ns: UInt64 = 0
@@ -381,8 +379,10 @@ public final class IndexedReader {
             }
             // File offsets grow, so sorting by (log time, offset) keeps file order among ties.
             places.sort { ($0.logTime_ns, $0.offset) < ($1.logTime_ns, $1.offset) }
+            var window = ReadWindow(source: source, blockSize_bytes: 0)
             for place in places {
-                guard case .message(let m) = try record(at: place.offset, length: place.length, expecting: .message, pointedAtBy: "the data section's first pass") else {
+                guard case .message(let m) = try record(at: place.offset, length: place.length, expecting: .message,
+                                                        pointedAtBy: "the data section's first pass", in: &window) else {
                     fatalError("unreachable: record(expecting:) checked the opcode")
                 }
                 try hand(m)

@@ -120,6 +120,15 @@ public struct Message: Sendable, Equatable {
     }
 }
 
+extension Message {
+    /// Calls `body` with a view of this message, as the readers hand over.
+    public func withView<R>(_ body: (MessageView) throws -> R) rethrows -> R {
+        try data.withUnsafeBytes { data in
+            try body(MessageView(channelID: channelID, sequence: sequence, logTime_ns: logTime_ns, publishTime_ns: publishTime_ns, data: data))
+        }
+    }
+}
+
 /// A Chunk record without its payload: where the payload is and how to read it.
 public struct ChunkHeader: Sendable, Equatable {
     public var messageStartTime_ns: UInt64

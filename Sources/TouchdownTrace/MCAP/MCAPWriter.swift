@@ -139,6 +139,7 @@ struct MCAPWriterCore {
     private var attachmentIndexes: [AttachmentIndex] = []
     private var metadataIndexes: [MetadataIndex] = []
     private var messageCount: UInt64 = 0
+    /// The span of the chunks closed so far (every message is in one).
     private var messageStart_ns: UInt64 = .max
     private var messageEnd_ns: UInt64 = 0
 
@@ -232,8 +233,6 @@ struct MCAPWriterCore {
             chunkStart_ns = logTime_ns
             chunkEnd_ns = logTime_ns
         }
-        messageStart_ns = Swift.min(messageStart_ns, logTime_ns)
-        messageEnd_ns = Swift.max(messageEnd_ns, logTime_ns)
         compressor?.messageAppended(chunk)
         if chunk.count >= options.chunkSize_bytes { try closeChunk() }
     }
@@ -495,6 +494,8 @@ struct MCAPWriterCore {
                                messageIndexLength: indexLength, compression: options.compression.name,
                                compressedSize: UInt64(payloadCount), uncompressedSize: UInt64(chunk.count))
         chunkIndexRecords.append { Self.encode(index, into: &$0) }
+        messageStart_ns = Swift.min(messageStart_ns, chunkStart_ns)
+        messageEnd_ns = Swift.max(messageEnd_ns, chunkEnd_ns)
         chunk.removeAll()
         chunkHasMessages = false
     }

@@ -56,19 +56,7 @@ public final class StreamReader {
         offsetInChunk = nil
         let size = source.size
         recordOffset = position
-        guard size - position >= 9 else {
-            throw MCAPError.truncated(record: "record header", offset: position, needed: 9, available: size - position)
-        }
-        let (op, length) = try window.with(at: position, count: 9) { b in
-            (b[0], UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
-        }
-        let name = Opcode.name(of: op)
-        guard length <= size - position - 9 else {
-            throw MCAPError.truncated(record: name, offset: position, needed: length &+ 9, available: size - position)
-        }
-        guard length <= limits.maxRecordSize_bytes else {
-            throw MCAPError.recordTooLarge(record: name, offset: position, length: length, limit: limits.maxRecordSize_bytes)
-        }
+        let (op, length) = try window.checkedRecordHeader(at: position, end: size, limits: limits, what: "record header")
         let offset = position
         let total = 9 + Int(length)
         recordLength = UInt64(total)

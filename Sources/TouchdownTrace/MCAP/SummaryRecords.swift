@@ -31,19 +31,7 @@ struct SummaryRecords {
     mutating func nextRaw<R>(_ body: (_ at: UInt64, _ opcode: UInt8, _ content: UnsafeRawBufferPointer) throws -> R) throws -> R? {
         while position < end {
             let at = position
-            let left = end - at
-            guard left >= 9 else {
-                throw MCAPError.truncated(record: "summary record header", offset: at, needed: 9, available: left)
-            }
-            let (op, length) = try window.with(at: at, count: 9) {
-                ($0[0], UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
-            }
-            guard length <= left - 9 else {
-                throw MCAPError.truncated(record: Opcode.name(of: op), offset: at, needed: length &+ 9, available: left)
-            }
-            guard length <= limits.maxRecordSize_bytes else {
-                throw MCAPError.recordTooLarge(record: Opcode.name(of: op), offset: at, length: length, limit: limits.maxRecordSize_bytes)
-            }
+            let (op, length) = try window.checkedRecordHeader(at: at, end: end, limits: limits, what: "summary record header")
             position = at + 9 + length
             if let only, op != only.rawValue { continue }
             let result = try window.with(at: at + 9, count: Int(length)) { (content) throws in try body(at, op, content) }

@@ -47,7 +47,7 @@ public struct CDRPayloadWriter {
     @inline(__always)
     init(appendingTo owner: UnsafeMutablePointer<ByteWriter>) {
         self.owner = owner
-        owner.pointee.u32(UInt32(littleEndian: 0x0000_0100))  // 00 01 00 00: CDR_LE, no options
+        owner.pointee.u32(0x0000_0100)  // 00 01 00 00 (u32 writes little-endian): CDR_LE, no options
         base = owner.pointee.baseAddress
         count = owner.pointee.count
         capacity = owner.pointee.capacityBytes

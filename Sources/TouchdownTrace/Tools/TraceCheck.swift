@@ -191,18 +191,16 @@ public enum TraceCheck {
         }
         // Summary offsets must point at groups of their opcode inside the summary.
         let summaryEnd = source.size - 8 - IndexedReader.footerRecordSize
+        var window = ReadWindow(source: source, blockSize_bytes: SummaryRecords.windowBlock_bytes)
         for o in indexed.summaryOffsets where o.groupLength > 0 {
             guard o.groupStart >= footer.summaryStart, o.groupStart <= summaryEnd, o.groupLength <= summaryEnd - o.groupStart else {
                 throw TraceProblem(record: "SummaryOffset for \(Opcode.name(of: o.groupOpcode))", offset: footer.summaryOffsetStart, message: "group \(o.groupStart)+\(o.groupLength) lies outside the summary \(footer.summaryStart)…\(summaryEnd)")
             }
             var position = o.groupStart
             let groupEnd = o.groupStart + o.groupLength
-            var window = ReadWindow(source: source, blockSize_bytes: SummaryRecords.windowBlock_bytes)
             while position < groupEnd {
                 guard groupEnd - position >= 9 else { break }
-                let (op, length) = try window.with(at: position, count: 9) {
-                    ($0[0], UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
-                }
+                let (op, length) = try window.recordHeader(at: position)
                 guard op == o.groupOpcode else {
                     throw TraceProblem(record: "SummaryOffset for \(Opcode.name(of: o.groupOpcode))", offset: footer.summaryOffsetStart, message: "its group holds a \(Opcode.name(of: op)) at \(position)")
                 }

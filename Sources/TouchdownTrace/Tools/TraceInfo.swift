@@ -193,5 +193,5 @@ func formatTime(_ ns: UInt64) -> String { "\(ns) ns (\(formatSeconds(ns)) s)" }
 extension String {
     /// Pads with spaces to `width` characters (no change when already wider).
     public func padding(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
-    func leftPadding(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+    public func leftPadding(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
 }

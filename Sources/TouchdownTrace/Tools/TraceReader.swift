@@ -4,12 +4,14 @@
 public final class TraceReader {
     public let path: String
     public let indexed: IndexedReader?
+    private let source: FileSource
     /// Why the summary could not be used, when it could not.
     public let summaryProblem: MCAPError?
 
     public init(path: String) throws {
         self.path = path
         let source = try FileSource(path: path)
+        self.source = source
         do {
             indexed = try IndexedReader(source: source)
             summaryProblem = nil
@@ -102,7 +104,7 @@ public final class TraceReader {
             }
             return
         }
-        let stream = try StreamReader(path: path)
+        let stream = StreamReader(source: source)
         var schemas: [Schema] = []
         let lo = start_ns ?? 0, hi = end_ns ?? .max
         while let record = try stream.next() {
@@ -114,9 +116,7 @@ public final class TraceReader {
                 guard m.logTime_ns >= lo, m.logTime_ns <= hi else { continue }
                 guard let d = decoders[Int(m.channelID)] else { throw MCAPError.unknownChannel(id: m.channelID, offset: stream.recordOffset) }
                 if let topics, !topics.contains(d.channel.topic) { continue }
-                try m.data.withUnsafeBytes { data in
-                    try body(d, MessageView(channelID: m.channelID, sequence: m.sequence, logTime_ns: m.logTime_ns, publishTime_ns: m.publishTime_ns, data: data))
-                }
+                try m.withView { try body(d, $0) }
             default: break
             }
         }

@@ -74,9 +74,7 @@ public enum TraceRecovery {
                 report.damage.append("offset \(position): \(size - position) stray bytes at the end (truncated record header)")
                 break
             }
-            let (op, length) = try window.with(at: position, count: 9) { b in
-                (b[0], UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
-            }
+            let (op, length) = try window.recordHeader(at: position)
             let believable = Opcode(rawValue: op) != nil && length <= size - position - 9 && length <= ReadLimits().maxRecordSize_bytes
             guard believable else {
                 let what = Opcode(rawValue: op) == nil ? "unknown opcode 0x\(String(op, radix: 16))" : "\(Opcode.name(of: op)) declaring \(length) bytes with \(size - position - 9) left"
@@ -130,9 +128,7 @@ public enum TraceRecovery {
                     case .schema(let s): try defineSchema(s)
                     case .channel(let c): try defineChannel(c)
                     case .message(let m):
-                        try m.data.withUnsafeBytes { d in
-                            try keep(MessageView(channelID: m.channelID, sequence: m.sequence, logTime_ns: m.logTime_ns, publishTime_ns: m.publishTime_ns, data: d))
-                        }
+                        try m.withView(keep)
                     case .attachment(let a): try writer.addAttachment(a)
                     case .metadata(let m): try writer.addMetadata(name: m.name, m.metadata)
                     case .messageIndex(let x):
