@@ -30,8 +30,9 @@ let package = Package(
         ),
         // CRC-32 with carry-less multiplication paths chosen at run time, and a table path.
         .target(name: "CTouchdownCRC"),
-        // System calls that need _GNU_SOURCE (block reservation for FileSink)
-        // and a spin-wait hint for the compression thread.
+        // System calls that need _GNU_SOURCE (block reservation for FileSink,
+        // unlinked temporary files, close-on-exec pipes for guidance
+        // processes) and a spin-wait hint for the compression thread.
         .target(name: "CTouchdownIO"),
         .target(
             name: "TouchdownTrace",
@@ -47,7 +48,7 @@ let package = Package(
         // digests, and guidance in other processes.
         .target(
             name: "TouchdownReplay",
-            dependencies: ["TouchdownSim", "TouchdownTrace"]
+            dependencies: ["TouchdownSim", "TouchdownTrace", "CTouchdownIO"]
         ),
         .executableTarget(
             name: "touchdown",

@@ -35,3 +35,7 @@ int td_open_unlinked_temporary(char *path_template) {
     }
     return fd;
 }
+
+int td_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}

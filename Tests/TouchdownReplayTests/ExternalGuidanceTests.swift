@@ -43,6 +43,27 @@ struct ExternalGuidanceTests {
         #expect(r.stdout.contains("\"outcome\":\"guidance-crashed\""))
     }
 
+    /// A guidance that refuses to start and exits at once is reaped while
+    /// the replay says `end` to it; the replay must not then wait for or
+    /// signal pid 0, its own process group (it did, and a test run died of
+    /// SIGKILL whenever no other child happened to exist). Run in an exit
+    /// test, in a process group of its own, so the mistake kills only that
+    /// process; a few times, since `end` racing the exit is timing.
+    @Test func aGuidanceThatExitsAtOnceLeavesItsCallerAlone() async {
+        await #expect(processExitsWith: .success) {
+            guard setpgid(0, 0) == 0 else { exit(5) }
+            for _ in 0..<5 {
+                do {
+                    _ = try Replay(trace: tracePath("nominal"),
+                                   guidance: .command("read v; read c; read s; echo error not today", settings: [])).run()
+                    exit(3)  // it should have refused to start
+                } catch {
+                    guard "\(error)".contains("refused to start") else { exit(4) }
+                }
+            }
+        }
+    }
+
     @Test func aHangingLibraryTimesOut() throws {
         let lib = try buildExample("hang", in: try TestPaths.scratch())
         let result = try Replay(trace: tracePath("nominal"), guidance: .library(path: lib, settings: []), stepBudget_s: 0.3).run()

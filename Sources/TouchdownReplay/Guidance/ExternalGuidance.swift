@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CTouchdownIO
 import TouchdownSim
 import TouchdownTrace
 
@@ -83,22 +84,29 @@ public final class ExternalGuidance: Guidance {
     }
 
     deinit {
-        guard pid > 0 else { return }
-        if failure == nil {
+        defer {
+            if toChild >= 0 { close(toChild) }
+            if fromChild >= 0 { close(fromChild) }
+        }
+        if pid > 0 && failure == nil {
             append("end\n")
             _ = send(budget: 200, at: lastTime_ns)
         }
+        // The process may already have been reaped (pid 0 then), before or
+        // while `end` was sent: waiting for or killing pid 0 would mean our
+        // own process group, the caller included.
+        guard pid > 0 else { return }
         close(toChild)
+        toChild = -1
         // Give it a moment to exit on its own, then make sure.
         var status: Int32 = 0
         for _ in 0..<50 {
-            if waitpid(pid, &status, WNOHANG) == pid { close(fromChild); return }
+            if waitpid(pid, &status, WNOHANG) == pid { return }
             usleep(2000)
         }
         kill(-pid, SIGKILL)
         kill(pid, SIGKILL)
         _ = waitpid(pid, &status, 0)
-        close(fromChild)
     }
 
     /// Where `touchdown-guidance-host` is: `TOUCHDOWN_GUIDANCE_HOST`, or
@@ -115,7 +123,9 @@ public final class ExternalGuidance: Guidance {
 
     private func spawn(_ argv: [String]) throws {
         var input: [Int32] = [0, 0], output: [Int32] = [0, 0]
-        guard pipe(&input) == 0, pipe(&output) == 0 else { throw ReplayError.guidance("cannot create pipes: \(String(cString: strerror(errno)))") }
+        // Close-on-exec from the start: a process another thread starts
+        // meanwhile must not inherit them (it would hold the pipes open).
+        guard td_pipe_cloexec(&input) == 0, td_pipe_cloexec(&output) == 0 else { throw ReplayError.guidance("cannot create pipes: \(String(cString: strerror(errno)))") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -147,8 +157,6 @@ public final class ExternalGuidance: Guidance {
         fromChild = output[0]
         _ = fcntl(toChild, F_SETFL, fcntl(toChild, F_GETFL) | O_NONBLOCK)
         _ = fcntl(fromChild, F_SETFL, fcntl(fromChild, F_GETFL) | O_NONBLOCK)
-        _ = fcntl(toChild, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fromChild, F_SETFD, FD_CLOEXEC)
         // Writing to a guidance that has died must give EPIPE, not kill us.
         signal(SIGPIPE, SIG_IGN)
     }
