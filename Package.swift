@@ -3,9 +3,10 @@ import PackageDescription
 
 let package = Package(
     name: "Touchdown",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "touchdown", targets: ["touchdown"]),
+        .library(name: "TouchdownCLI", targets: ["TouchdownCLI"]),
         .executable(name: "touchdown-guidance-host", targets: ["touchdown-guidance-host"]),
         .library(name: "TouchdownTrace", targets: ["TouchdownTrace"]),
         .library(name: "TouchdownSim", targets: ["TouchdownSim"]),
@@ -50,8 +51,10 @@ let package = Package(
             name: "TouchdownReplay",
             dependencies: ["TouchdownSim", "TouchdownTrace", "CTouchdownIO"]
         ),
-        .executableTarget(
-            name: "touchdown",
+        // The command line as a library: `touchdown` is one call into it, and
+        // a user's package builds its own with its guidances registered.
+        .target(
+            name: "TouchdownCLI",
             dependencies: [
                 "TouchdownTrace",
                 "TouchdownSim",
@@ -59,6 +62,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "touchdown", dependencies: ["TouchdownCLI"]),
         // Loads a guidance library written in C (include/touchdown_guidance.h)
         // and speaks the guidance line protocol for it (docs/guidance-protocol.md).
         .executableTarget(name: "touchdown-guidance-host", path: "Sources/touchdown-guidance-host", linkerSettings: [.linkedLibrary("dl")]),

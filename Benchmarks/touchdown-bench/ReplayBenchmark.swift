@@ -86,10 +86,11 @@ func openLoopLadder(name: String, path: String, scenario: String?, guidance: Str
         try decodeAll(path)
     }
     func replay(_ g: String?, _ f: [String], out: String? = nil) throws -> ReplayResult {
-        var r = Replay(trace: path, guidance: .named(g, settings: []), mode: .openLoop,
-                       faults: try f.map { try FaultSpec(parsing: $0) }, output: out, scenario: scenario)
-        r.seed = 1
-        return try r.run()
+        var plan = ReplayPlan(source: .trace(path: path, scenario: scenario),
+                              guidance: g.map { .named(name: $0) } ?? .recorded(), mode: .openLoop,
+                              faults: try f.map { try FaultSpec(parsing: $0) }, expectation: .any, seed: 1)
+        plan.output = out
+        return try Replay(plan).run()
     }
     // 3. The replay loop with the idle guidance: comparison, metrics, digest.
     let idle = try best(repeats) { try replay("idle", []) }
@@ -157,25 +158,30 @@ func decodeAll(_ path: String) throws -> Double {
 }
 
 func closedLoop(path: String, faults: [String], repeats: Int, output: String) throws {
-    let stored = try StoredRun(path: path)
+    let stored = try LoadedTrace(path: path)
     let simulation = Simulation(scenario: stored.scenario, guidance: stored.guidanceName,
                                 settings: stored.callerSettings, seed: stored.seed)
     print("\nclosed loop: \(path) (scenario \(stored.scenario.name), \(fmt(Double(stored.scenario.step_ns) / 1e6, 1)) ms step)")
     let plain = try best(repeats) { try simulation.run() }
     let simulated_s = plain.result.time_s
-    let replayed = try best(repeats) { try Replay(trace: path).run() }
-    precondition(replayed.result.outcome == plain.result, "closed loop without faults flew a different flight")
+    let replayed = try best(repeats) { try Replay(ReplayPlan(trace: path)).run() }
+    precondition(replayed.result.outcome == plain.result.kind.rawValue, "closed loop without faults flew a different flight")
     let faulted = try best(repeats) {
-        try Replay(trace: path, faults: try faults.map { try FaultSpec(parsing: $0) }).run()
+        try Replay(ReplayPlan(trace: path, faults: try faults.map { try FaultSpec(parsing: $0) })).run()
     }
-    let written = try best(repeats) { try Replay(trace: path, output: output).run() }
+    let written = try best(repeats) { () throws -> ReplayResult in
+        var plan = ReplayPlan(trace: path)
+        plan.output = output
+        return try Replay(plan).run()
+    }
     print("  \(fmt(simulated_s, 1)) simulated s, outcome \(plain.result.kind.rawValue)")
     rung("simulation alone (no replayer)", plain.time_s, simulated_s: simulated_s)
     rung("closed-loop replay, no faults", replayed.time_s, simulated_s: simulated_s,
          stage: "replayer hooks, metrics, digest +\(fmt(replayed.time_s - plain.time_s, 3)) s",
          target: "(target >= 1000x)")
-    rung("  with \(faults.count) faults", faulted.time_s, simulated_s: faulted.result.outcome?.time_s ?? simulated_s,
-         stage: "faults +\(fmt(faulted.time_s - replayed.time_s, 3)) s; outcome \(faulted.result.outcomeName) at \(fmt(faulted.result.outcome?.time_s ?? 0, 1)) s")
+    let faultedEnd_s = faulted.result.metric("end_time_s")?.number ?? simulated_s
+    rung("  with \(faults.count) faults", faulted.time_s, simulated_s: faultedEnd_s,
+         stage: "faults +\(fmt(faulted.time_s - replayed.time_s, 3)) s; outcome \(faulted.result.outcome) at \(fmt(faultedEnd_s, 1)) s")
     rung("  and --out (no faults)", written.time_s, simulated_s: simulated_s,
          stage: "output +\(fmt(written.time_s - replayed.time_s, 3)) s")
 }

@@ -15,7 +15,8 @@ import TouchdownTrace
         #expect(r.status == 0, "\(r.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         #expect(json["outcome"] as? String == "crashed")
-        #expect((json["vertical_speed_mps"] as? Double ?? 0) > 20)
+        let metrics = try #require(json["metrics"] as? [String: Any])
+        #expect((metrics["touchdown.vertical_speed_mps"] as? Double ?? 0) > 20)
         let anomaly = json["first_anomaly"] as? [String: Any]
         #expect((anomaly?["what"] as? String)?.contains("range rejected") == true)
         let recorded = try Data(contentsOf: URL(fileURLWithPath: out))
@@ -35,8 +36,14 @@ import TouchdownTrace
         let r = try touchdown("simulate", "--scenario", scenarios.appendingPathComponent("m2-late-altimeter.yaml").path,
                               "--set", "profile=hardened")
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("outcome               landed"))
+        #expect(r.stdout.contains("outcome                           landed"), "\(r.stdout)")
         #expect(r.stdout.contains("propellant_kg"))
+        // The table names each metric as --assert and the JSON do.
+        #expect(r.stdout.contains("touchdown.vertical_speed_mps"))
+        // --expect turns the outcome into a verdict.
+        let failing = try touchdown("simulate", "--scenario", scenarios.appendingPathComponent("m2-late-altimeter.yaml").path,
+                                    "--expect", "landed")
+        #expect(failing.status == 1 && failing.stdout.contains("FAIL (outcome crashed, expected landed)"), "\(failing.stdout)")
     }
 
     @Test func badScenarioOrSettingExitsTwoWithTheReason() throws {

@@ -19,28 +19,46 @@ func buildExample(_ name: String, in dir: URL) throws -> String {
 struct ExternalGuidanceTests {
     @Test func theExampleCGuidanceReplaysInBothModes() throws {
         let lib = try buildExample("descent", in: try TestPaths.scratch())
-        let closed = try Replay(trace: tracePath("nominal"), guidance: .library(path: lib, settings: [])).run()
-        #expect(closed.outcome?.kind == .landed, "\(closed.report)")
-        let open = try Replay(trace: tracePath("nominal"), guidance: .library(path: lib, settings: []), mode: .openLoop).run()
-        #expect(open.outcomeName == "replayed")
+        let closed = try replay(tracePath("nominal"), guidance: .library(path: lib))
+        #expect(closed.outcome == "landed", "\(closed.report)")
+        let open = try replay(tracePath("nominal"), guidance: .library(path: lib), mode: .openLoop)
+        #expect(open.outcome == "diverged")
         // It is not the guidance that recorded the trace: it diverges at once.
         #expect(open.divergence?.first?.time_s == 0)
-        let again = try Replay(trace: tracePath("nominal"), guidance: .library(path: lib, settings: []), mode: .openLoop).run()
+        let again = try replay(tracePath("nominal"), guidance: .library(path: lib), mode: .openLoop)
         #expect(again.digest == open.digest)
     }
 
     @Test func aCrashingLibraryIsAnOutcomeNotTheEndOfTheTool() throws {
         let lib = try buildExample("crash", in: try TestPaths.scratch())
-        let result = try Replay(trace: tracePath("nominal"), guidance: .library(path: lib, settings: [])).run()
-        #expect(result.outcome?.kind == .guidanceCrashed)
-        #expect(result.outcome?.firstAnomaly?.what.contains("signal 11") == true, "\(result.report)")
-        // And through the command line: a normal exit, the outcome printed.
+        let result = try replay(tracePath("nominal"), guidance: .library(path: lib))
+        #expect(result.outcome == "guidance-crashed")
+        #expect(result.failure?.signal == 11, "\(result.report)")
+        #expect(result.firstAnomaly?.what.contains("signal 11") == true, "\(result.report)")
+        // And through the command line: a failed run (exit 1), not an
+        // error, with the reason in the JSON.
         let dir = try TestPaths.scratch()
         let r = try run(touchdownExecutable, ["replay", tracePath("nominal"), "--guidance-lib", lib, "--json",
+                                              "--assert", "touchdown.vertical_speed_mps <= 2",
                                               "--out", dir.appendingPathComponent("crashed.mcap").path],
                         environment: ["SWIFT_BACKTRACE": "enable=no"])
-        #expect(r.status == 0)
-        #expect(r.stdout.contains("\"outcome\":\"guidance-crashed\""))
+        #expect(r.status == 1)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(json["outcome"] as? String == "guidance-crashed")
+        #expect(json["verdict"] as? String == "fail")
+        let failure = try #require(json["failure"] as? [String: Any])
+        #expect(failure["signal"] as? Int == 11 && failure["kind"] as? String == "guidance-crashed")
+        #expect(failure["time_s"] as? Double == 0.5, "it crashes at its sixth step")
+        #expect((failure["stderr_tail"] as? [String])?.last?.contains("dereferencing NULL at step 5") == true, "\(failure)")
+        // The touchdown assertion is not passed by a lander that never touched down.
+        let assertion = try #require((json["assertions"] as? [[String: Any]])?.first)
+        #expect(assertion["passed"] as? Bool == false)
+        #expect(assertion["value"] is NSNull)
+        #expect((json["metrics"] as! [String: Any])["touchdown.vertical_speed_mps"] is NSNull)
+        // With the crash expected, the same run passes.
+        let expected = try run(touchdownExecutable, ["replay", tracePath("nominal"), "--guidance-lib", lib, "--expect", "guidance-crashed"],
+                               environment: ["SWIFT_BACKTRACE": "enable=no"])
+        #expect(expected.status == 0, "\(expected.stdout)")
     }
 
     /// A guidance that refuses to start and exits at once is reaped while
@@ -54,8 +72,8 @@ struct ExternalGuidanceTests {
             guard setpgid(0, 0) == 0 else { exit(5) }
             for _ in 0..<5 {
                 do {
-                    _ = try Replay(trace: tracePath("nominal"),
-                                   guidance: .command("read v; read c; read s; echo error not today", settings: [])).run()
+                    _ = try replay(tracePath("nominal"),
+                                   guidance: .command(line: "read v; read c; read s; echo error not today"))
                     exit(3)  // it should have refused to start
                 } catch {
                     guard "\(error)".contains("refused to start") else { exit(4) }
@@ -66,33 +84,34 @@ struct ExternalGuidanceTests {
 
     @Test func aHangingLibraryTimesOut() throws {
         let lib = try buildExample("hang", in: try TestPaths.scratch())
-        let result = try Replay(trace: tracePath("nominal"), guidance: .library(path: lib, settings: []), stepBudget_s: 0.3).run()
-        #expect(result.outcome?.kind == .guidanceTimeout)
-        #expect(abs(result.outcome!.time_s - 0.3) < 1e-9)
+        let result = try replay(tracePath("nominal"), guidance: .library(path: lib), stepBudget_s: 0.3)
+        #expect(result.outcome == "guidance-timeout")
+        #expect(abs(result.number("end_time_s")! - 0.3) < 1e-9)
     }
 
     @Test func aScriptSpeakingTheProtocolReplays() throws {
         let script = TestPaths.repository.appendingPathComponent("examples/cmd-guidance/hold.py").path
-        let result = try Replay(trace: tracePath("nominal"), guidance: .command("python3 \(script)", settings: []), mode: .openLoop).run()
-        #expect(result.outcomeName == "replayed", "\(result.report)")
+        let result = try replay(tracePath("nominal"), guidance: .command(line: "python3 \(script)"), mode: .openLoop)
+        #expect(result.outcome == "diverged", "\(result.report)")
         #expect(result.metric("guidance.steps")!.number! > 10_000)
     }
 
     @Test func aSwiftGuidanceServedInItsOwnProcessMatchesItselfInProcess() throws {
         // The reference guidance behind GuidanceServer, over the protocol:
         // every double crosses as text and must come back bit for bit.
-        let stored = try StoredRun(path: tracePath("m1-crater-rim"))
-        let served = try Replay(trace: tracePath("m1-crater-rim"),
-                                guidance: .command("\(touchdownExecutable) guidance serve reference", settings: stored.settings),
-                                mode: .openLoop).run()
+        let stored = try LoadedTrace(path: tracePath("m1-crater-rim"))
+        let served = try replay(tracePath("m1-crater-rim"),
+                                guidance: .command(line: "\(touchdownExecutable) guidance serve reference",
+                                                   settings: stored.settings.map { .init($0.name, $0.value) }),
+                                mode: .openLoop)
         #expect(served.divergence?.divergentSteps == 0, "\(served.report)")
         #expect(served.divergence!.comparedSteps > 5_000)
-        let inProcess = try Replay(trace: tracePath("m1-crater-rim"), mode: .openLoop).run()
+        let inProcess = try replay(tracePath("m1-crater-rim"), mode: .openLoop)
         #expect(served.digest == inProcess.digest)
 
         #expect {
-            try Replay(trace: tracePath("nominal"),
-                       guidance: .command("\(touchdownExecutable) guidance serve reference", settings: [("gate", "sticky")])).run()
+            try replay(tracePath("nominal"),
+                       guidance: .command(line: "\(touchdownExecutable) guidance serve reference", settings: [.init("gate", "sticky")]))
         } throws: { "\($0)".contains("refused to start") && "\($0)".contains("gate") }
     }
 
@@ -126,8 +145,8 @@ struct ExternalGuidanceTests {
     }
 
     @Test func nonFiniteOutputIsInvalidOutput() throws {
-        let result = try Replay(trace: tracePath("nominal"),
-                                guidance: .command("read v; read c; while read l; do case \"$l\" in start) echo ready;; step*) echo output nan 0 0 0 0 0 0 0;; esac; done", settings: [])).run()
-        #expect(result.outcome?.kind == .guidanceInvalidOutput, "\(result.report)")
+        let result = try replay(tracePath("nominal"),
+                                guidance: .command(line: "read v; read c; while read l; do case \"$l\" in start) echo ready;; step*) echo output nan 0 0 0 0 0 0 0;; esac; done"))
+        #expect(result.outcome == "guidance-invalid-output", "\(result.report)")
     }
 }

@@ -22,18 +22,18 @@ func recorded(_ path: String) throws -> (nav: [NavSample], events: [EventSample]
 struct OpenLoopTests {
     @Test(arguments: ["nominal", "m1-crater-rim", "m2-late-altimeter"])
     func replayWithTheRecordingGuidanceIsBitForBit(_ name: String) throws {
-        let result = try Replay(trace: tracePath(name), mode: .openLoop).run()
+        let result = try replay(tracePath(name), mode: .openLoop)
         let d = try #require(result.divergence)
         #expect(d.comparedSteps > 5_000)
         #expect(d.divergentSteps == 0, "first divergence: \(String(describing: d.first))")
         #expect(d.maxDeviation.allSatisfy { $0 == 0 })
-        #expect(result.outcomeName == "replayed")
+        #expect(result.outcome == "match")
     }
 
     @Test func aChangedCutoffDivergesWhereTheCutoffActs() throws {
         // cutoff_altitude_m only matters once navigation reads that low.
-        let result = try Replay(trace: tracePath("nominal"), guidance: .named(nil, settings: [("cutoff_altitude_m", "3")]),
-                                mode: .openLoop).run()
+        let result = try replay(tracePath("nominal"), guidance: recordedWith(("cutoff_altitude_m", "3")),
+                                mode: .openLoop)
         let first = try #require(result.divergence?.first)
         let nav = try recorded(tracePath("nominal")).nav
         let expected = try #require(nav.first { $0.altitude_m <= 3 })
@@ -43,8 +43,8 @@ struct OpenLoopTests {
     }
 
     @Test func aWiderGateDivergesAtTheRejectedRange() throws {
-        let result = try Replay(trace: tracePath("m1-crater-rim"), guidance: .named(nil, settings: [("gate_floor_m", "5000")]),
-                                mode: .openLoop).run()
+        let result = try replay(tracePath("m1-crater-rim"), guidance: recordedWith(("gate_floor_m", "5000")),
+                                mode: .openLoop)
         let first = try #require(result.divergence?.first)
         let rejected = try #require(try recorded(tracePath("m1-crater-rim")).events.first { $0.kind == "altimeter-rejected" })
         #expect(first.time_s == Double(rejected.stamp_ns) * 1e-9)
@@ -57,30 +57,30 @@ struct OpenLoopTests {
         let path = dir.appendingPathComponent("descent.mcap").path
         try ReferenceDescent(duration_s: 20, seed: 3).record(to: TraceRecorder(path: path))
         #expect {
-            try Replay(trace: path, mode: .openLoop).run()
+            try replay(path, mode: .openLoop)
         } throws: { "\($0)".contains("--scenario") }
 
         let scenario = TestPaths.fixtures.appendingPathComponent("scenarios/nominal.yaml").path
-        let result = try Replay(trace: path, guidance: .named("idle", settings: []), mode: .openLoop,
-                                scenario: scenario).run()
+        let result = try replay(path, guidance: .named(name: "idle"), mode: .openLoop,
+                                scenario: scenario)
         let d = try #require(result.divergence)
         #expect(d.comparedSteps == 1_001)  // /command at 50 Hz, 0 s to 20 s
         #expect(d.divergentSteps == d.comparedSteps)  // the recording throttles; idle does not
         #expect(d.first?.time_s == 0 && d.first?.field == "main_throttle_fraction")
-        #expect(result.outcomeName == "replayed")
-        let again = try Replay(trace: path, guidance: .named("idle", settings: []), mode: .openLoop, scenario: scenario).run()
+        #expect(result.outcome == "diverged")
+        let again = try replay(path, guidance: .named(name: "idle"), mode: .openLoop, scenario: scenario)
         #expect(again.digest == result.digest)
     }
 
     @Test func toleranceAbsorbsSmallDifferences() throws {
-        let result = try Replay(trace: tracePath("nominal"), guidance: .named(nil, settings: [("accel_noise_mps2", "0.0030001")]),
-                                mode: .openLoop, tolerances: ["*": 1e3]).run()
+        let result = try replay(tracePath("nominal"), guidance: recordedWith(("accel_noise_mps2", "0.0030001")),
+                                mode: .openLoop, tolerance: 1e3)
         #expect(result.divergence?.divergentSteps == 0)
         #expect(result.divergence!.maxDeviation.contains { $0 > 0 })
     }
 
     @Test func craterRimEstimateReachesZeroKilometresUp() throws {
-        let result = try Replay(trace: tracePath("m1-crater-rim"), mode: .openLoop).run()
+        let result = try replay(tracePath("m1-crater-rim"), mode: .openLoop)
         let truthAtZero = try #require(result.metric("nav.truth_altitude_at_nav_zero_m")?.number)
         #expect(truthAtZero > 2_000, "true altitude when navigation read zero: \(truthAtZero) m")
     }
@@ -89,18 +89,18 @@ struct OpenLoopTests {
 @Suite("Closed loop: faults change outcomes")
 struct ClosedLoopTests {
     @Test func craterRimLatchingCrashesAndRecoveringLands() throws {
-        let latching = try Replay(trace: tracePath("m1-crater-rim"), guidance: .named(nil, settings: [("gate", "latching")])).run()
-        #expect(latching.outcome?.kind == .crashed)
-        let recovering = try Replay(trace: tracePath("m1-crater-rim"), guidance: .named(nil, settings: [("gate", "recovering")])).run()
-        #expect(recovering.outcome?.kind == .landed)
+        let latching = try replay(tracePath("m1-crater-rim"), guidance: recordedWith(("gate", "latching")))
+        #expect(latching.outcome == "crashed")
+        let recovering = try replay(tracePath("m1-crater-rim"), guidance: recordedWith(("gate", "recovering")))
+        #expect(recovering.outcome == "landed")
         #expect(recovering.metric("altimeter.rejected_ranges")!.number! >= 10)
     }
 
     @Test func closedLoopWithoutFaultsFliesTheRecordedFlightAgain() throws {
         let dir = try TestPaths.scratch()
         let out = dir.appendingPathComponent("again.mcap").path
-        let result = try Replay(trace: tracePath("nominal"), output: out).run()
-        #expect(result.outcome?.kind == .landed)
+        let result = try replay(tracePath("nominal"), output: out)
+        #expect(result.outcome == "landed")
         // The same messages as the recording (the replay adds its own metadata).
         func messages(_ path: String) throws -> [[UInt8]] {
             var all: [[UInt8]] = []
@@ -111,28 +111,28 @@ struct ClosedLoopTests {
     }
 
     @Test func lateAltimeterOnNominalBaselineCrashesHardenedLands() throws {
-        let fault = try FaultSpec(parsing: "altimeter.acquire-below=900m")
-        let baseline = try Replay(trace: tracePath("nominal"), guidance: .named(nil, settings: [("profile", "baseline")]), faults: [fault]).run()
-        #expect(baseline.outcome?.kind == .crashed, "\(baseline.report)")
-        #expect(baseline.outcome!.verticalSpeed_mps > 20)
-        let hardened = try Replay(trace: tracePath("nominal"), guidance: .named(nil, settings: [("profile", "hardened")]), faults: [fault]).run()
-        #expect(hardened.outcome?.kind == .landed, "\(hardened.report)")
+        let fault = "altimeter.acquire-below=900m"
+        let baseline = try replay(tracePath("nominal"), guidance: recordedWith(("profile", "baseline")), faults: [fault])
+        #expect(baseline.outcome == "crashed", "\(baseline.report)")
+        #expect(baseline.number("touchdown.vertical_speed_mps")! > 20)
+        let hardened = try replay(tracePath("nominal"), guidance: recordedWith(("profile", "hardened")), faults: [fault])
+        #expect(hardened.outcome == "landed", "\(hardened.report)")
         let firstRange = try #require(hardened.metric("altimeter.first_valid_altitude_m")?.number)
         #expect(firstRange <= 900)
     }
 
     @Test func actuatorFaultsActOnTheFlight() throws {
-        let clean = try Replay(trace: tracePath("nominal")).run()
-        let short = try Replay(trace: tracePath("nominal"), faults: [try FaultSpec(parsing: "command.thrust-shortfall=10%")]).run()
-        #expect(short.outcome!.propellant_kg != clean.outcome!.propellant_kg)
-        let out = try Replay(trace: tracePath("nominal"), faults: [try FaultSpec(parsing: "command.engine-out=all@600s")]).run()
-        #expect(out.outcome?.kind == .crashed)
+        let clean = try replay(tracePath("nominal"))
+        let short = try replay(tracePath("nominal"), faults: ["command.thrust-shortfall=10%"])
+        #expect(short.number("propellant_kg")! != clean.number("propellant_kg")!)
+        let out = try replay(tracePath("nominal"), faults: ["command.engine-out=all@600s"])
+        #expect(out.outcome == "crashed")
     }
 
     @Test func appliedFaultsAreEventsInTheOutputTrace() throws {
         let dir = try TestPaths.scratch()
         let out = dir.appendingPathComponent("faulted.mcap").path
-        _ = try Replay(trace: tracePath("nominal"), faults: [try FaultSpec(parsing: "attitude.bias=+0.5deg@900s..920s")], output: out).run()
+        _ = try replay(tracePath("nominal"), faults: ["attitude.bias=+0.5deg@900s..920s"], output: out)
         let events = try recorded(out).events.filter { $0.kind == "fault" }
         #expect(events.count == 2)
         #expect(events[0].stamp_ns == 900_000_000_000 && events[0].detail.contains("acting"))
@@ -144,10 +144,10 @@ struct ClosedLoopTests {
 @Suite("Digests")
 struct DigestTests {
     @Test func twentyReplaysOnAnyThreadGiveOneDigest() async throws {
-        let fault = try FaultSpec(parsing: "imu.drop=5%,burst=10")
+        let fault = "imu.drop=5%,burst=10"
         let digests = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<20 {
-                group.addTask { try Replay(trace: tracePath("nominal"), mode: .openLoop, faults: [fault]).run().digest }
+                group.addTask { try replay(tracePath("nominal"), mode: .openLoop, faults: [fault]).digest }
             }
             var all: [String] = []
             for try await d in group { all.append(d) }
@@ -158,9 +158,9 @@ struct DigestTests {
     }
 
     @Test func aDifferentSeedForADropGivesADifferentDigest() throws {
-        let fault = try FaultSpec(parsing: "imu.drop=5%,burst=10")
-        let a = try Replay(trace: tracePath("nominal"), mode: .openLoop, faults: [fault], seed: 1).run()
-        let b = try Replay(trace: tracePath("nominal"), mode: .openLoop, faults: [fault], seed: 2).run()
+        let fault = "imu.drop=5%,burst=10"
+        let a = try replay(tracePath("nominal"), mode: .openLoop, faults: [fault], seed: 1)
+        let b = try replay(tracePath("nominal"), mode: .openLoop, faults: [fault], seed: 2)
         #expect(a.digest != b.digest)
         #expect(a.metric("faults.altered_messages")!.number! > 0)
     }
@@ -220,14 +220,13 @@ struct SpecTests {
     }
 
     @Test func failedAssertionsSayWhenTheBoundWasCrossed() throws {
-        let result = try Replay(trace: tracePath("m1-crater-rim"), mode: .openLoop,
-                                assertions: [try Assertion(parsing: "nav.altitude_error_m.max < 200"),
-                                             try Assertion(parsing: "altimeter.rejected_ranges <= 5")]).run()
+        let result = try replay(tracePath("m1-crater-rim"), mode: .openLoop,
+                                assertions: ["nav.altitude_error_m.max < 200", "altimeter.rejected_ranges <= 5"])
         #expect(!result.passed)
         let failed = result.assertions[0]
         #expect(!failed.passed && failed.detail.contains("first exceeded at t="))
         #expect(result.assertions[1].passed)
-        #expect(throws: ReplayError.self) { try Assertion(parsing: "touchdown.speed <= 2") }
+        #expect(throws: PlanError.self) { try Assertion(parsing: "touchdown.speed <= 2") }
     }
 }
 
@@ -245,17 +244,17 @@ struct LibraryAPITests {
     @Test func anotherGuidanceStartsFromItsOwnDefaults() throws {
         // nominal's parameters (profile, gate) are the reference guidance's;
         // the idle guidance has none and must not be handed them.
-        let result = try Replay(trace: tracePath("nominal"), guidance: .named("idle", settings: [])).run()
-        #expect(result.outcome?.kind == .timeout)
+        let result = try replay(tracePath("nominal"), guidance: .named(name: "idle"))
+        #expect(result.outcome == "timeout")
         #expect(result.metric("propellant_kg")?.number == 450)
     }
 
     @Test func aUsersOwnGuidanceReplays() throws {
         // Coasting at 1.7 km/s from 25 km is nearly an orbit: nothing lands
         // before the scenario's time runs out.
-        let result = try Replay(trace: tracePath("nominal"), guidance: Coast(),
-                                faults: ["altimeter.acquire-below=900m"], assertions: ["outcome == timeout"]).run()
-        #expect(result.outcome?.kind == .timeout)
+        let result = try Replay(trace: tracePath("nominal"), guidance: Coast(), faults: ["altimeter.acquire-below=900m"],
+                                expect: "timeout", assertions: ["outcome == timeout"]).run()
+        #expect(result.outcome == "timeout")
         #expect(result.passed, "\(result.report)")
     }
 }

@@ -83,7 +83,7 @@ struct ScenarioOutcomeTests {
 
     @Test func craterRimWithRecoveringGateLands() throws {
         let (outcome, bytes) = try fly("m1-crater-rim", [("gate", "recovering")])
-        #expect(outcome.kind == .landed, "\(outcome.table)")
+        #expect(outcome.kind == .landed, "\(outcome.fields)")
         #expect(try series(bytes).events.contains { $0.kind == "altimeter-recovered" })
     }
 
@@ -103,8 +103,8 @@ struct ScenarioOutcomeTests {
         let sink = MemorySink()
         let recorder = TraceRecorder(writer: try MCAPWriter(sink: sink, options: Simulation.traceOptions))
         let onTime = try Simulation(scenario: scenario, settings: [("profile", "hardened")]).run(recorder: recorder)
-        #expect(hardened.kind == .landed, "\(hardened.table)")
-        #expect(onTime.kind == .landed, "\(onTime.table)")
+        #expect(hardened.kind == .landed, "\(hardened.fields)")
+        #expect(onTime.kind == .landed, "\(onTime.fields)")
         #expect(hardened.propellant_kg > 0 && hardened.propellant_kg < onTime.propellant_kg,
                 "late: \(hardened.propellant_kg) kg left, on time: \(onTime.propellant_kg) kg")
         #expect(hardened.fields.contains { $0.key == "propellant_kg" })

@@ -50,7 +50,7 @@ import Testing
                 if let typedError { #expect(typedError is CDRPayloadError, "\(what)") }
             }
         }
-        // EventSample: stamp_ns (8), then kind and detail as uint32 length, bytes, NUL.
+        // EventSample: stamp_ns (8), then kind and detail as uint32 length, bytes, NUL; then the anomaly bool.
         let event = decoders(EventSample.self)
         func eventBytes(kind: [UInt8], kindLength: UInt32? = nil) -> [UInt8] {
             var b: [UInt8] = [0, 1, 0, 0] + [UInt8](repeating: 7, count: 8)
@@ -59,6 +59,7 @@ import Testing
             while b.count % 4 != 0 { b.append(0) }
             withUnsafeBytes(of: UInt32(3).littleEndian) { b += $0 }
             b += Array("ok".utf8) + [0]
+            b.append(1)  // anomaly
             return b
         }
         agree(event, eventBytes(kind: Array("phase".utf8) + [0]), accepted: true, "a sound event")

@@ -312,22 +312,49 @@ extension String {
     }
 }
 
-extension FaultSpec {
-    /// Reads a fault file: one spec per line; blank lines and text after `#`
-    /// are ignored. Errors name the file and line.
-    public static func load(path: String) throws -> [FaultSpec] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ReplayError.guidance("\(path): cannot read the fault file")
+/// A file of faults, one per line (`#` starts a comment), and optionally
+/// the outcome the run is expected to end with:
+///
+///     # the 2025 loss: no valid range above 900 m
+///     altimeter.acquire-below=900m
+///     expect crashed
+public struct FaultFile: Sendable, Equatable {
+    public var faults: [FaultSpec]
+    public var expectation: Expectation?
+
+    /// - Throws: `PlanError` naming the file, the line and what is accepted.
+    public static func load(path: String) throws -> FaultFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PlanError.unreadable(path: path, reason: "cannot read the fault file")
         }
-        var specs: [FaultSpec] = []
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw PlanError.unreadable(path: path, reason: "the fault file is not UTF-8 text")
+        }
+        return try parse(text: text, path: path)
+    }
+
+    public static func parse(text: String, path: String) throws -> FaultFile {
+        var file = FaultFile(faults: [], expectation: nil)
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = String(raw).splitOnce("#").0.trimmingSpaces
             if line.isEmpty { continue }
-            do { specs.append(try FaultSpec(parsing: line)) } catch {
-                throw ReplayError.guidance("\(path):\(n + 1): \(error)")
+            do {
+                if line == "expect" || line.hasPrefix("expect ") || line.hasPrefix("expect:") {
+                    guard file.expectation == nil else {
+                        throw PlanError.faultFile(path: path, line: n + 1, problem: "a second expect line; give one, with a comma-separated list of outcomes")
+                    }
+                    let value = line.dropFirst("expect".count).drop { $0 == ":" || $0 == " " }
+                    file.expectation = try Expectation(parsing: String(value))
+                } else {
+                    file.faults.append(try FaultSpec(parsing: line))
+                }
+            } catch let e as PlanError {
+                if case .faultFile = e { throw e }
+                throw PlanError.faultFile(path: path, line: n + 1, problem: "\(e)")
+            } catch {
+                throw PlanError.faultFile(path: path, line: n + 1, problem: "\(error)")
             }
         }
-        return specs
+        return file
     }
 }
-

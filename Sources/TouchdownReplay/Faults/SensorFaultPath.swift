@@ -94,7 +94,7 @@ struct SensorFaultPath {
                 try deliver(item.reading)
             } else {
                 guard queue.count - queueHead < Self.queueLimit else {
-                    throw ReplayError.faultQueueFull(limit: Self.queueLimit, time_ns: t)
+                    throw TraceInputError.faultQueueFull(limit: Self.queueLimit, time_ns: t)
                 }
                 arrivals += 1
                 insert((due, arrivals, item.reading))

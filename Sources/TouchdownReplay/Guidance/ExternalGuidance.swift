@@ -30,6 +30,12 @@ public final class ExternalGuidance: Guidance {
     private var pid: pid_t = 0
     private var toChild: Int32 = -1
     private var fromChild: Int32 = -1
+    /// The read end of the process's standard error, drained whenever the
+    /// tool waits, into `stderrTail_bytes`.
+    private var errFromChild: Int32 = -1
+    private var stderrTail_bytes: [UInt8] = []
+    /// How the process ended, once it has been reaped.
+    private var ended: (text: String, exitStatus: Int32?, signal: Int32?)?
     private var outgoing: [UInt8] = []
     private var incoming: [UInt8] = []
     private var incomingHead = 0
@@ -39,10 +45,14 @@ public final class ExternalGuidance: Guidance {
     private var lastOutput: GuidanceOutput
     /// Longest line accepted from the guidance.
     static let lineLimit = 1 << 16
+    /// The most of its standard error kept (the end of it).
+    static let stderrKeep_bytes = 8192
 
-    /// Starts the process and sends the mission knowledge and settings.
-    /// - Throws: `ReplayError.guidance` when the program cannot be started
-    ///   (bad input); a process that starts and then fails sets `failure`.
+    /// Starts the process, sends the mission knowledge and settings, and
+    /// waits for its `ready`.
+    /// - Throws: `GuidanceStartError` when the program cannot be started,
+    ///   exits or answers anything but `ready` (bad input); a process that
+    ///   starts and then fails sets `failure`.
     public init(program: Program, knowledge: MissionKnowledge, settings: [(name: String, value: String)],
                 stepBudget_s: Double = 1, startBudget_s: Double = 10) throws {
         stepBudget_ms = Int32(max(1, min(3_600_000, (stepBudget_s * 1000).rounded())))
@@ -52,7 +62,7 @@ public final class ExternalGuidance: Guidance {
             argv = ["/bin/sh", "-c", line]
             label = "cmd:" + line
         case .library(let path):
-            guard access(path, R_OK) == 0 else { throw ReplayError.guidance("--guidance-lib \(path): no such readable file") }
+            guard access(path, R_OK) == 0 else { throw GuidanceStartError.unreadableLibrary(path: path) }
             argv = [try Self.hostPath(), path]
             label = "lib:" + path
         }
@@ -69,26 +79,37 @@ public final class ExternalGuidance: Guidance {
         append("config " + config.map { "\($0.0)=\($0.1)" }.joined(separator: " ") + "\n")
         for s in settings {
             guard !s.name.contains("\n"), !s.value.contains("\n") else {
-                throw ReplayError.guidance("guidance setting \(s.name) holds a line break, which the protocol cannot carry")
+                throw PlanError.badSetting(name: s.name, value: s.value)
             }
             append("param \(s.name)=\(s.value)\n")
         }
         append("start\n")
         let budget = Int32(max(1, min(3_600_000, (startBudget_s * 1000).rounded())))
-        guard send(budget: budget, at: 0), let line = readLine(budget: budget, at: 0) else { return }
-        if line == "ready" { return }
-        if line.hasPrefix("error ") {
-            throw ReplayError.guidance("guidance \(label) refused to start: \(line.dropFirst(6))")
+        if send(budget: budget, at: 0), let line = readLine(budget: budget, at: 0) {
+            if line == "ready" { return }
+            failure = nil  // not a run failure: the start failed
+            if line.hasPrefix("error ") { throw GuidanceStartError.refused(guidance: label, reason: String(line.dropFirst(6))) }
+            throw GuidanceStartError.badHandshake(guidance: label, line: line)
         }
-        fail(.invalidOutput, "answered \"\(line.prefix(200))\" to start, expected ready or error")
+        let f = failure!
+        failure = nil
+        if f.kind == .timeout {
+            throw GuidanceStartError.noAnswer(guidance: label, budget_ms: budget, stderrTail: f.stderrTail)
+        }
+        if let status = f.exitStatus, case .command = program, status == 127 || status == 126 {
+            throw GuidanceStartError.commandNotFound(guidance: label, status: status, stderrTail: f.stderrTail)
+        }
+        throw GuidanceStartError.exitedBeforeHandshake(guidance: label, ended: ended?.text ?? f.detail,
+                                                       exitStatus: f.exitStatus, signal: f.signal, stderrTail: f.stderrTail)
     }
 
     deinit {
         defer {
             if toChild >= 0 { close(toChild) }
             if fromChild >= 0 { close(fromChild) }
+            if errFromChild >= 0 { close(errFromChild) }
         }
-        if pid > 0 && failure == nil {
+        if pid > 0 && failure == nil && ended == nil {
             append("end\n")
             _ = send(budget: 200, at: lastTime_ns)
         }
@@ -118,20 +139,24 @@ public final class ExternalGuidance: Guidance {
             candidates.append(exe[..<slash] + "/touchdown-guidance-host")
         }
         for c in candidates where access(c, X_OK) == 0 { return c }
-        throw ReplayError.guidance("touchdown-guidance-host not found (looked in \(candidates.joined(separator: ", "))); build it with `swift build --product touchdown-guidance-host` or set TOUCHDOWN_GUIDANCE_HOST")
+        throw GuidanceStartError.hostNotFound(lookedIn: candidates)
     }
 
     private func spawn(_ argv: [String]) throws {
-        var input: [Int32] = [0, 0], output: [Int32] = [0, 0]
+        var input: [Int32] = [-1, -1], output: [Int32] = [-1, -1], errors: [Int32] = [-1, -1]
         // Close-on-exec from the start: a process another thread starts
         // meanwhile must not inherit them (it would hold the pipes open).
-        guard td_pipe_cloexec(&input) == 0, td_pipe_cloexec(&output) == 0 else { throw ReplayError.guidance("cannot create pipes: \(String(cString: strerror(errno)))") }
+        guard td_pipe_cloexec(&input) == 0, td_pipe_cloexec(&output) == 0, td_pipe_cloexec(&errors) == 0 else {
+            let reason = String(cString: strerror(errno))
+            for fd in input + output + errors where fd >= 0 { close(fd) }
+            throw GuidanceStartError.cannotSpawn(guidance: label, reason: "cannot create pipes: \(reason)")
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, input[0], 0)
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
-        for fd in input + output { posix_spawn_file_actions_addclose(&actions, fd) }
+        posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -147,16 +172,16 @@ public final class ExternalGuidance: Guidance {
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
         let rc = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, environ)
-        close(input[0]); close(output[1])
+        close(input[0]); close(output[1]); close(errors[1])
         guard rc == 0 else {
-            close(input[1]); close(output[0])
+            close(input[1]); close(output[0]); close(errors[0])
             pid = 0
-            throw ReplayError.guidance("cannot start \(argv.joined(separator: " ")): \(String(cString: strerror(rc)))")
+            throw GuidanceStartError.cannotSpawn(guidance: label, reason: "cannot start \(argv.joined(separator: " ")): \(String(cString: strerror(rc)))")
         }
         toChild = input[1]
         fromChild = output[0]
-        _ = fcntl(toChild, F_SETFL, fcntl(toChild, F_GETFL) | O_NONBLOCK)
-        _ = fcntl(fromChild, F_SETFL, fcntl(fromChild, F_GETFL) | O_NONBLOCK)
+        errFromChild = errors[0]
+        for fd in [toChild, fromChild, errFromChild] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         // Writing to a guidance that has died must give EPIPE, not kill us.
         signal(SIGPIPE, SIG_IGN)
     }
@@ -165,15 +190,52 @@ public final class ExternalGuidance: Guidance {
 
     private func fail(_ kind: GuidanceFailure.Kind, _ detail: String) {
         guard failure == nil else { return }
-        failure = GuidanceFailure(kind, detail)
         if pid > 0 {
             kill(-pid, SIGKILL)
             kill(pid, SIGKILL)
         }
+        drainStderr(untilClosed: true)
+        failure = GuidanceFailure(kind, detail, exitStatus: ended?.exitStatus, signal: ended?.signal, stderrTail: stderrLines())
+    }
+
+    /// Reads what the process wrote to its standard error, keeping the last
+    /// `stderrKeep_bytes`. With `untilClosed`, waits (at most 100 ms) for
+    /// the pipe to close, so a process that has died leaves all it wrote.
+    private func drainStderr(untilClosed: Bool = false) {
+        guard errFromChild >= 0 else { return }
+        var waited_ms: Int32 = 0
+        while true {
+            let n = readBuffer.withUnsafeMutableBytes { read(errFromChild, $0.baseAddress!, $0.count) }
+            if n > 0 {
+                stderrTail_bytes.append(contentsOf: readBuffer[0..<n])
+                if stderrTail_bytes.count > 2 * Self.stderrKeep_bytes {
+                    stderrTail_bytes.removeFirst(stderrTail_bytes.count - Self.stderrKeep_bytes)
+                }
+                continue
+            }
+            if n == 0 {
+                close(errFromChild)
+                errFromChild = -1
+                return
+            }
+            if errno == EINTR { continue }
+            guard untilClosed, errno == EAGAIN || errno == EWOULDBLOCK, waited_ms < 100 else { return }
+            var p = pollfd(fd: errFromChild, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, 10)
+            waited_ms += 10
+        }
+    }
+
+    /// The last lines of its standard error, at most `GuidanceFailure.stderrLineLimit`.
+    private func stderrLines() -> [String] {
+        let text = String(decoding: stderrTail_bytes.suffix(Self.stderrKeep_bytes), as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { String($0.prefix(500)) }
+        return Array(lines.suffix(GuidanceFailure.stderrLineLimit))
     }
 
     /// How the process ended, once it has: "killed by signal 11 (SIGSEGV)".
     private func exitStatus() -> String {
+        if let ended { return ended.text }
         var status: Int32 = 0
         var r: pid_t = 0
         for _ in 0..<100 {
@@ -184,9 +246,14 @@ public final class ExternalGuidance: Guidance {
         guard r == pid else { return "closed its output" }
         pid = 0
         let signal = status & 0x7f
-        if signal == 0 { return "exited with status \((status >> 8) & 0xff)" }
-        let name = strsignal(signal).map { String(cString: $0) } ?? "signal"
-        return "killed by signal \(signal) (\(name))"
+        if signal == 0 {
+            let code = (status >> 8) & 0xff
+            ended = ("exited with status \(code)", code, nil)
+        } else {
+            let name = strsignal(signal).map { String(cString: $0) } ?? "signal"
+            ended = ("killed by signal \(signal) (\(name))", nil, signal)
+        }
+        return ended!.text
     }
 
     private func elapsed(since start: timespec) -> Int32 {
@@ -249,11 +316,15 @@ public final class ExternalGuidance: Guidance {
                 return nil
             }
             let left = budget - elapsed(since: start)
-            var p = pollfd(fd: fromChild, events: Int16(POLLIN), revents: 0)
-            if left <= 0 || poll(&p, 1, left) == 0 {
+            // Wait for an answer; drain its standard error meanwhile, so a
+            // chatty guidance never blocks on a full stderr pipe.
+            var p = [pollfd(fd: fromChild, events: Int16(POLLIN), revents: 0),
+                     pollfd(fd: errFromChild, events: Int16(POLLIN), revents: 0)]
+            if left <= 0 || poll(&p, errFromChild >= 0 ? 2 : 1, left) == 0 {
                 fail(.timeout, "no answer within \(budget) ms at t=\(formatSecondsRounded(t)) s")
                 return nil
             }
+            if p[1].revents != 0 { drainStderr() }
         }
     }
 

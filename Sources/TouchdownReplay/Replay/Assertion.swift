@@ -25,10 +25,10 @@ public struct Assertion: Sendable, Equatable, CustomStringConvertible {
             if let r { found = (op, l.trimmingSpaces, r.trimmingSpaces); break }
         }
         guard let (op, name, value) = found, !name.isEmpty, !value.isEmpty else {
-            throw ReplayError.badAssertion(text, "the form is METRIC OP VALUE with OP one of <= >= == != < >, e.g. 'touchdown.vertical_speed_mps <= 2'")
+            throw PlanError.badAssertion(text, problem: "the form is METRIC OP VALUE with OP one of <= >= == != < >, e.g. 'touchdown.vertical_speed_mps <= 2'")
         }
         guard MetricCatalogue.entry(name) != nil else {
-            throw ReplayError.badAssertion(text, "unknown metric \"\(name)\"; the catalogue: \(MetricCatalogue.entries.map(\.name).joined(separator: ", "))")
+            throw PlanError.badAssertion(text, problem: "unknown metric \"\(name)\"; the catalogue: \(MetricCatalogue.entries.map(\.name).joined(separator: ", "))")
         }
         metric = name
         comparison = op
@@ -36,7 +36,7 @@ public struct Assertion: Sendable, Equatable, CustomStringConvertible {
             bound = .number(v)
         } else {
             guard op == .equal || op == .notEqual else {
-                throw ReplayError.badAssertion(text, "\"\(value)\" is not a number; only == and != compare words")
+                throw PlanError.badAssertion(text, problem: "\"\(value)\" is not a number; only == and != compare words")
             }
             bound = .text(value)
         }
@@ -53,34 +53,51 @@ public struct Assertion: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Checks the bound against the replay's metrics.
+    /// Checks the bound against the run's metrics. A metric the run did
+    /// not measure fails the assertion, whatever the bound.
     func check(_ metrics: [Metric]) -> AssertionResult {
+        func result(_ value: Metric.Value?, _ passed: Bool, _ detail: String, crossed: Double? = nil) -> AssertionResult {
+            AssertionResult(expression: text, metric: metric, value: value, bound: bound, passed: passed,
+                            detail: detail, firstCrossing_s: crossed)
+        }
         guard let m = metrics.first(where: { $0.name == metric }) else {
-            return AssertionResult(assertion: self, value: nil, passed: false, detail: "\(metric) was not measured in this replay")
+            return result(nil, false, "\(metric) is not measured in this run")
         }
         switch (m.value, bound) {
+        case (.notMeasured(let why), _):
+            return result(m.value, false, "\(metric) not measured: \(why)")
         case (.number(let v), .number(let b)):
             let ok = holds(v, b)
             var detail = "\(metric) = \(m.text), bound \(comparison.rawValue) \(formatNumber(b))"
+            var crossed: Double?
             if !ok, let series = m.series, let first = series.first(where: { !holds($0.value, b) }) {
                 detail += "; first exceeded at t=\(formatFixed(first.time_s, 3)) s (\(formatNumber(first.value)))"
+                crossed = first.time_s
             }
-            return AssertionResult(assertion: self, value: m.value, passed: ok, detail: detail)
+            return result(m.value, ok, detail, crossed: crossed)
         case (.text(let v), .text(let b)):
             let ok = comparison == .equal ? v == b : v != b
-            return AssertionResult(assertion: self, value: m.value, passed: ok, detail: "\(metric) = \(v), bound \(comparison.rawValue) \(b)")
+            return result(m.value, ok, "\(metric) = \(v), bound \(comparison.rawValue) \(b)")
         case (.text(let v), .number):
-            return AssertionResult(assertion: self, value: m.value, passed: false, detail: "\(metric) = \(v) is not a number")
+            return result(m.value, false, "\(metric) = \(v) is not a number")
         case (.number(let v), .text(let b)):
-            return AssertionResult(assertion: self, value: m.value, passed: false, detail: "\(metric) = \(formatNumber(v)) is a number, compared with \(b)")
+            return result(m.value, false, "\(metric) = \(formatNumber(v)) is a number, compared with \(b)")
+        case (_, .notMeasured):
+            preconditionFailure("a bound is a number or a word")
         }
     }
 }
 
-public struct AssertionResult: Sendable {
-    public var assertion: Assertion
+/// One assertion's verdict: the value it found, the bound, and, for a time
+/// series that crossed the bound, when it first did.
+public struct AssertionResult: Sendable, Equatable {
+    public var expression: String
+    public var metric: String
+    /// Nil when the mode has no such metric.
     public var value: Metric.Value?
+    public var bound: Metric.Value
     public var passed: Bool
     /// The value, the bound and, for time series, when it was first exceeded.
     public var detail: String
+    public var firstCrossing_s: Double?
 }

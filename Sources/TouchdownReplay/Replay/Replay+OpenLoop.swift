@@ -1,69 +1,66 @@
 import TouchdownSim
 import TouchdownTrace
 
-/// What open loop found when it compared replayed outputs with the recording.
-public struct Divergence: Sendable {
-    public struct First: Sendable {
-        public var time_s: Double
-        public var topic: String
-        public var field: String
-        public var recorded: Double
-        public var replayed: Double
+/// What a trace's channel is to open loop: by its topic, and only when its
+/// schema is the one that role reads.
+enum OpenLoopRole {
+    case imu, altimeter, velocimeter, attitude, command, nav, truth, other
+
+    /// The role of each channel id; a channel on a role's topic with another
+    /// schema is refused, never decoded as something it is not.
+    static func assign(_ trace: LoadedTrace) throws -> [OpenLoopRole] {
+        typealias T = Simulation.Topics
+        let wanted: [(topic: String, role: OpenLoopRole, schema: String, text: String)] = [
+            (T.imu, .imu, ImuSample.schemaName, ImuSample.schemaText),
+            (T.altimeter, .altimeter, AltimeterSample.schemaName, AltimeterSample.schemaText),
+            (T.velocimeter, .velocimeter, VelocimeterSample.schemaName, VelocimeterSample.schemaText),
+            (T.attitude, .attitude, AttitudeSample.schemaName, AttitudeSample.schemaText),
+            (T.command, .command, CommandSample.schemaName, CommandSample.schemaText),
+            (T.nav, .nav, NavSample.schemaName, NavSample.schemaText),
+            (T.truth, .truth, TruthSample.schemaName, TruthSample.schemaText),
+        ]
+        var roles = [OpenLoopRole](repeating: .other, count: Int(UInt16.max) + 1)
+        for c in trace.channels {
+            guard let w = wanted.first(where: { $0.topic == c.topic }) else { continue }
+            let schema = trace.schemas.first { $0.id == c.schemaID }
+            let found = schema.map { "\($0.name) (\($0.encoding))" } ?? "none"
+            guard let schema, schema.name == w.schema, schema.encoding == "ros2msg", c.messageEncoding == "cdr" else {
+                throw TraceInputError.wrongSchema(trace: trace.path, topic: c.topic, found: found + ", messages \(c.messageEncoding)",
+                                                  wanted: "\(w.schema) (ros2msg), messages cdr")
+            }
+            guard String(decoding: schema.data, as: UTF8.self) == w.text else {
+                throw TraceInputError.wrongSchema(trace: trace.path, topic: c.topic, found: "\(schema.name) with other fields",
+                                                  wanted: "\(w.schema) as docs/traces.md defines it")
+            }
+            roles[Int(c.id)] = w.role
+        }
+        return roles
     }
-
-    /// Steps compared, and how many differed beyond the tolerances.
-    public var comparedSteps = 0
-    public var divergentSteps = 0
-    public var first: First?
-    /// Largest |replayed − recorded| per field, in `DivergenceFields.names` order.
-    public var maxDeviation = [Double](repeating: 0, count: DivergenceFields.names.count)
 }
-
-/// What a trace's channel is to open loop.
-enum OpenLoopRole { case imu, altimeter, velocimeter, attitude, command, nav, truth, other }
 
 /// Ends the walk through the trace when guidance fails.
 struct OpenLoopStop: Error {}
 
 extension Replay {
-    func runOpenLoop(_ stored: StoredRun, faultSeed: UInt64) throws -> ReplayResult {
-        let (label, sim) = simulation(stored)
+    func runOpenLoop(_ trace: LoadedTrace, _ sim: Simulation, label: String, faultSeed: UInt64) throws -> ReplayResult {
+        let roles = try OpenLoopRole.assign(trace)
+        let present = Set(roles.indices.filter { roles[$0] != .other }.map { roles[$0] })
+        var sensors = SensorFaultPath(faults: plan.faults, seed: faultSeed)
+        if sensors.needsAltitude && !present.contains(.truth) {
+            throw TraceInputError.missingTopic(trace: trace.path, topic: Simulation.Topics.truth,
+                                               neededBy: "a fault with an altitude window or acquisition rule")
+        }
         let guidance = try makeGuidance(sim)
-        return try openLoop(guidance, stored: stored, simulation: sim, label: label, faultSeed: faultSeed)
-    }
-
-    private func openLoop(_ guidance: any Guidance, stored: StoredRun, simulation sim: Simulation,
-                          label: String, faultSeed: UInt64) throws -> ReplayResult {
-        let reader = stored.reader
-        typealias T = Simulation.Topics
-        var roles = [OpenLoopRole](repeating: .other, count: Int(UInt16.max) + 1)
-        for c in reader.channels {
-            roles[Int(c.id)] = switch c.topic {
-            case T.imu: .imu
-            case T.altimeter: .altimeter
-            case T.velocimeter: .velocimeter
-            case T.attitude: .attitude
-            case T.command: .command
-            case T.nav: .nav
-            case T.truth: .truth
-            default: .other
-            }
-        }
-        let topics = Set(reader.channels.map(\.topic))
-        var sensors = SensorFaultPath(faults: faults, seed: faultSeed)
-        if sensors.needsAltitude && !topics.contains(T.truth) {
-            throw ReplayError.missingTopic(trace: trace, topic: T.truth, needed: "a fault with an altitude window or acquisition rule")
-        }
+        let reader = try trace.reader()
         let period = Scenario.period_ns(rate: sim.scenario.guidance.rate_hz, step_ns: sim.scenario.step_ns) ?? sim.scenario.step_ns
-        let out = try output.map { path -> RecordingTopics in
+        let out = try plan.output.map { path -> RecordingTopics in
             let recorder = try TraceRecorder(path: path, options: Simulation.traceOptions)
             for m in replayMetadata(label, faultSeed: faultSeed) { try recorder.writer.addMetadata(name: m.name, m.fields) }
             return try RecordingTopics(recorder: recorder, simulation: sim)
         }
 
-        var walk = OpenLoopWalk(guidance: guidance, roles: roles, stepsFromRecording: topics.contains(T.command),
-                                period_ns: period, out: out,
-                                tolerances: DivergenceFields.names.map { tolerances[$0] ?? tolerances["*"] })
+        var walk = OpenLoopWalk(guidance: guidance, roles: roles, stepsFromRecording: present.contains(.command),
+                                period_ns: period, out: out, tolerances: plan.fieldTolerances, trace: trace.path)
         do {
             try reader.messages { view in try walk.handle(view, sensors: &sensors) }
         } catch is OpenLoopStop {}
@@ -74,25 +71,27 @@ extension Replay {
         var collector = walk.collector
         let divergence = walk.divergence
 
-        let outcomeName = failure?.kind ?? "replayed"
-        if let f = failure { try out?.record(EventSample(stamp_ns: f.t, kind: f.kind, detail: f.what), \.events, f.t) }
-        var metrics: [Metric] = [Metric(name: "outcome", value: .text(outcomeName))]
-        metrics += collector.metrics(alteredMessages: sensors.alteredMessages)
-        metrics.append(Metric(name: "divergence.steps", value: .number(Double(divergence.divergentSteps))))
-        if let f = divergence.first { metrics.append(Metric(name: "divergence.first_time_s", value: .number(f.time_s))) }
-        for (i, name) in DivergenceFields.names.enumerated() {
-            metrics.append(Metric(name: "divergence.\(name).max", value: .number(divergence.maxDeviation[i])))
+        let outcome = failure?.failure.kind.rawValue
+            ?? (divergence.comparedSteps == 0 ? "replayed" : divergence.divergentSteps == 0 ? "match" : "diverged")
+        if let f = failure {
+            try out?.record(EventSample(stamp_ns: f.t, kind: f.failure.kind.rawValue, detail: f.failure.report(at: f.t), anomaly: true), \.events, f.t)
         }
-        let digest = collector.finish(outcome: outcomeName)
+        let facts = RunFacts(mode: .openLoop, outcome: nil, outcomeName: outcome, collector: collector,
+                             alteredMessages: sensors.alteredMessages, divergence: divergence,
+                             hadTruth: present.contains(.truth))
+        let metrics = MetricCatalogue.measure(facts)
+        let digest = collector.finish(outcome: outcome)
         if let out {
-            var fields: [(key: String, value: String)] = [("outcome", outcomeName), ("digest", digest)]
-            if let f = failure { fields.append(("failure", f.what)) }
+            var fields: [(key: String, value: String)] = [("outcome", outcome), ("digest", digest)]
+            if let f = failure { fields.append(("failure", f.failure.report(at: f.t))) }
             try out.recorder.writer.addMetadata(name: "touchdown.outcome", fields)
             try out.recorder.finish()
         }
-        return ReplayResult(mode: .openLoop, trace: trace, guidance: label, faults: faults.map(\.text), faultSeed: faultSeed,
-                            outcome: nil, outcomeName: outcomeName, metrics: metrics, assertions: [],
-                            divergence: divergence, digest: digest, output: output, failureDetail: failure?.what)
+        let firstAnomaly = failure.map { ReplayResult.Anomaly(time_s: Double($0.t) * 1e-9, what: $0.failure.report(at: $0.t)) }
+            ?? collector.firstAnomaly
+        return ReplayResult(plan: plan, guidance: label, faultSeed: faultSeed, outcome: outcome, firstAnomaly: firstAnomaly,
+                            failure: failure.map { RunFailure($0.failure, time_s: Double($0.t) * 1e-9) },
+                            metrics: metrics, divergence: divergence, digest: digest)
     }
 }
 
@@ -117,22 +116,42 @@ struct OpenLoopWalk {
     var truth: TruthSample?
     var pendingMetrics: (t: UInt64, output: GuidanceOutput)?
     var pendingNav: (t: UInt64, nav: NavSample, commandDiffered: Bool)?
-    var failure: (kind: String, t: UInt64, what: String)?
+    var failure: (failure: GuidanceFailure, t: UInt64)?
     var nextStep_ns: UInt64 = 0
     var now: UInt64 = 0
+    /// The log time of the trace's first message: the run's t = 0. Traces
+    /// from rigs and ROS 2 start at Unix time, simulated ones at 0.
+    var origin_ns: UInt64?
+    var steps = 0
+    let trace: String
+    /// The most guidance steps one open-loop run takes (11.6 days at 100 Hz):
+    /// a trace whose clock jumps by years stops with an error, not a hang.
+    static let stepLimit = 100_000_000
 
     init(guidance: any Guidance, roles: [OpenLoopRole], stepsFromRecording: Bool, period_ns: UInt64, out: RecordingTopics?,
-         tolerances: [Double?]) {
+         tolerances: [Double?], trace: String) {
         self.guidance = guidance
         self.roles = roles
         self.stepsFromRecording = stepsFromRecording
         self.period_ns = period_ns
         self.out = out
         self.tolerances = tolerances
+        self.trace = trace
+    }
+
+    /// A stamp on the run's clock: relative to the first message.
+    @inline(__always)
+    func shifted(_ stamp_ns: UInt64) -> UInt64 {
+        let o = origin_ns ?? 0
+        return stamp_ns >= o ? stamp_ns - o : 0
     }
 
     mutating func handle(_ view: MessageView, sensors: inout SensorFaultPath) throws {
-        let t = view.logTime_ns
+        if origin_ns == nil { origin_ns = view.logTime_ns }
+        guard view.logTime_ns >= origin_ns! else {
+            throw TraceInputError.timeGoesBack(trace: trace, logTime_ns: view.logTime_ns, origin_ns: origin_ns!)
+        }
+        let t = view.logTime_ns - origin_ns!
         now = t
         if sensors.nextDue_ns != nil {
             try sensors.deliverDue(upTo: t) { try deliver($0, at: t) }
@@ -146,12 +165,13 @@ struct OpenLoopWalk {
         let role = roles[Int(view.channelID)]
         switch role {
         case .imu, .altimeter, .velocimeter, .attitude:
-            let r: SensorReading = switch role {
+            var r: SensorReading = switch role {
             case .imu: .imu(try ImuSample(cdr: view.data))
             case .altimeter: .altimeter(try AltimeterSample(cdr: view.data))
             case .velocimeter: .velocimeter(try VelocimeterSample(cdr: view.data))
             default: .attitude(try AttitudeSample(cdr: view.data))
             }
+            if origin_ns != 0 { r = r.withStamp(shifted(r.stamp_ns)) }
             if sensors.isEmpty {
                 try deliver(r, at: t)
             } else {
@@ -159,7 +179,8 @@ struct OpenLoopWalk {
                 try recordFaultEvents(&sensors)
             }
         case .truth:
-            let m = try TruthSample(cdr: view.data)
+            var m = try TruthSample(cdr: view.data)
+            m.stamp_ns = shifted(m.stamp_ns)
             if let p = pendingMetrics, m.stamp_ns == p.t { flushMetrics(truthNow: m) }
             truth = m
             try out?.record(m, \.truth, t)
@@ -215,18 +236,22 @@ struct OpenLoopWalk {
     /// One guidance step at `t`; returns its output unless guidance failed.
     mutating func step(at t: UInt64) throws -> GuidanceOutput? {
         flushMetrics(truthNow: nil)
+        steps += 1
+        guard steps <= Self.stepLimit else {
+            throw TraceInputError.tooManySteps(trace: trace, limit: Self.stepLimit, time_ns: t)
+        }
         let o = guidance.step(time_ns: t)
         if let f = guidance.failure {
-            failure = (f.kind.rawValue, t, f.report(at: t))
+            failure = (f, t)
             return nil
         }
         if let invalid = o.invalidCommand(at: t) {
-            failure = (Outcome.Kind.guidanceInvalidOutput.rawValue, t, invalid)
+            failure = (GuidanceFailure(.invalidOutput, invalid), t)
             return nil
         }
         pendingMetrics = (t, o)
         if let out {
-            for e in o.events { try out.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail), \.events, t) }
+            for e in o.events { try out.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail, anomaly: e.anomaly), \.events, t) }
             try out.record(o.command, \.command, t)
             try out.record(o.navigation, \.nav, t)
         }
@@ -268,5 +293,17 @@ struct OpenLoopWalk {
                                                 recorded: recorded, replayed: replayed)
         }
         return differs
+    }
+}
+
+extension SensorReading {
+    /// The same reading stamped `stamp_ns`.
+    func withStamp(_ stamp_ns: UInt64) -> SensorReading {
+        switch self {
+        case .imu(var m): m.stamp_ns = stamp_ns; return .imu(m)
+        case .altimeter(var m): m.stamp_ns = stamp_ns; return .altimeter(m)
+        case .velocimeter(var m): m.stamp_ns = stamp_ns; return .velocimeter(m)
+        case .attitude(var m): m.stamp_ns = stamp_ns; return .attitude(m)
+        }
     }
 }

@@ -1,165 +1,178 @@
 import TouchdownSim
 import TouchdownTrace
 
-/// Reruns guidance against a recorded trace, with injected faults, and
-/// measures the result:
+/// Runs one `ReplayPlan`: reruns guidance against a recorded trace (or flies
+/// a scenario), with injected faults, measures the result and gives the
+/// verdict:
 ///
-///     let result = try Replay(trace: "traces/nominal.mcap", guidance: MyGuidance(),
-///                             faults: ["altimeter.acquire-below=900m"]).run()
-///     #expect(result.outcome?.kind == .landed)
+///     let result = try Replay(ReplayPlan(trace: "traces/nominal.mcap",
+///                                        faults: [try FaultSpec(parsing: "altimeter.acquire-below=900m")])).run()
+///     #expect(result.passed)
 ///
-/// - `closedLoop` flies the scenario stored in the trace again, with the
+/// - closed loop flies the scenario stored in the trace again, with the
 ///   guidance under test between faulted sensors and faulted actuators.
-/// - `openLoop` feeds the recorded sensor stream, after faults, to the
+/// - open loop feeds the recorded sensor stream, after faults, to the
 ///   guidance in lockstep with the trace's clock, and compares what it
 ///   produces with the recorded commands and navigation.
 ///
-/// Same trace, guidance, faults and seed → the same digest, in any process
-/// and with any number of threads.
-public struct Replay {
-    public enum Mode: String, Sendable, CaseIterable {
+/// Same plan → the same digest, in any process and on any thread. Many
+/// `Replay`s may share one `LoadedTrace`, concurrently.
+public struct Replay: Sendable {
+    public enum Mode: String, Sendable, CaseIterable, Codable {
         case openLoop = "open-loop", closedLoop = "closed-loop"
     }
 
-    /// The guidance under test.
-    public enum GuidanceUnderTest {
-        /// A built-in guidance by name (nil: the one that recorded the trace).
-        /// The recording's own settings apply first when it is the same
-        /// guidance, then these.
-        case named(String?, settings: [(name: String, value: String)])
-        /// A Swift guidance, built from the mission knowledge stored in the trace.
-        case make(label: String, (MissionKnowledge) throws -> any Guidance)
-        /// A C shared library (include/touchdown_guidance.h), in its own process.
-        case library(path: String, settings: [(name: String, value: String)])
-        /// Any program speaking docs/guidance-protocol.md on stdin/stdout.
-        case command(String, settings: [(name: String, value: String)])
+    /// A Swift guidance given as a value rather than by name: a label for
+    /// reports, and how to make one from the mission knowledge.
+    public struct SwiftGuidance: Sendable {
+        public var label: String
+        public var make: @Sendable (MissionKnowledge) throws -> any Guidance
+        public init(label: String, make: @escaping @Sendable (MissionKnowledge) throws -> any Guidance) {
+            self.label = label
+            self.make = make
+        }
     }
 
-    public var trace: String
-    /// A scenario file to replay against instead of the one the trace
-    /// stores; needed for traces recorded elsewhere, which store none.
-    public var scenario: String?
-    public var guidance: GuidanceUnderTest
-    public var mode: Mode
-    public var faults: [FaultSpec]
-    public var assertions: [Assertion]
-    /// Seeds the faults' random draws (default: the trace's seed). The
-    /// simulated sensors keep the trace's seed, so a closed-loop replay
-    /// without faults flies the recorded flight again.
-    public var seed: UInt64?
-    /// Per-field tolerance for open-loop comparison; nil compares bit for bit.
-    public var tolerances: [String: Double]
-    /// Where to write the replay's trace, if anywhere.
-    public var output: String?
-    /// How long an out-of-process guidance may take to answer one step.
-    public var stepBudget_s: Double
+    public let plan: ReplayPlan
+    let loaded: LoadedTrace?
+    let swiftGuidance: SwiftGuidance?
 
-    public init(trace: String, guidance: GuidanceUnderTest = .named(nil, settings: []), mode: Mode = .closedLoop,
-                faults: [FaultSpec] = [], assertions: [Assertion] = [], seed: UInt64? = nil,
-                tolerances: [String: Double] = [:], output: String? = nil, stepBudget_s: Double = 1,
-                scenario: String? = nil) {
-        self.trace = trace
-        self.scenario = scenario
-        self.guidance = guidance
-        self.mode = mode
-        self.faults = faults
-        self.assertions = assertions
-        self.seed = seed
-        self.tolerances = tolerances
-        self.output = output
-        self.stepBudget_s = stepBudget_s
+    /// - Parameters:
+    ///   - trace: the plan's trace, already loaded (shared by many runs); nil
+    ///     loads it.
+    ///   - guidance: a Swift guidance value to run instead of `plan.guidance`.
+    public init(_ plan: ReplayPlan, trace: LoadedTrace? = nil, guidance: SwiftGuidance? = nil) {
+        self.plan = plan
+        self.loaded = trace
+        self.swiftGuidance = guidance
     }
 
-    /// A Swift guidance value: each run starts from a copy of it.
-    public init<G: Guidance>(trace: String, guidance: G, mode: Mode = .closedLoop, faults: [String] = [],
-                             assertions: [String] = [], seed: UInt64? = nil, output: String? = nil) throws {
-        self.init(trace: trace, guidance: .make(label: "\(G.self)", { _ in guidance }), mode: mode,
-                  faults: try faults.map { try FaultSpec(parsing: $0) },
-                  assertions: try assertions.map { try Assertion(parsing: $0) }, seed: seed, output: output)
+    /// A Swift guidance value against a trace: each run starts from a copy of it.
+    public init<G: Guidance & Sendable>(trace: String, guidance: G, mode: Mode = .closedLoop, faults: [String] = [],
+                                        expect: String? = nil, assertions: [String] = [], seed: UInt64? = nil,
+                                        output: String? = nil) throws {
+        var plan = ReplayPlan(source: .trace(path: trace), mode: mode, faults: try faults.map { try FaultSpec(parsing: $0) },
+                              expectation: try expect.map { try Expectation(parsing: $0) },
+                              assertions: try assertions.map { try Assertion(parsing: $0) }, seed: seed)
+        plan.output = output
+        self.init(plan, guidance: SwiftGuidance(label: "\(G.self)") { _ in guidance })
     }
 
-    /// Runs the replay.
-    /// - Throws: `ReplayError`, `FaultSpecError`, `GuidanceError` or a trace
-    ///   error for bad input. A guidance that fails is not an error: it is the
-    ///   outcome.
+    /// Runs the plan.
+    /// - Throws: `PlanError` for a plan that cannot run, `GuidanceStartError`
+    ///   for a guidance that cannot be started, `TraceInputError` or a trace
+    ///   error for a trace that is not what the plan needs: all bad input.
+    ///   A guidance that fails once started is not an error: it is the
+    ///   outcome, and the verdict fails unless it was expected.
     public func run() throws -> ReplayResult {
-        if mode == .openLoop, let f = faults.first(where: { $0.kind.isActuator }) {
-            throw ReplayError.actuatorFaultInOpenLoop(fault: f.text)
+        try plan.validate()
+        let source = try RunSource(plan, loaded: loaded)
+        let faultSeed = plan.seed ?? source.seed
+        let (label, sim) = try simulation(source)
+        var run = switch plan.mode {
+        case .closedLoop: try runClosedLoop(source, sim, label: label, faultSeed: faultSeed)
+        case .openLoop: try runOpenLoop(source.trace!, sim, label: label, faultSeed: faultSeed)
         }
-        for a in assertions {
-            guard let e = MetricCatalogue.entry(a.metric), mode == .openLoop ? e.openLoop : e.closedLoop else {
-                throw ReplayError.badAssertion(a.text, "\(a.metric) is not measured in \(mode.rawValue) replays")
-            }
-        }
-        let stored = try StoredRun(path: trace, scenarioPath: scenario)
-        let faultSeed = seed ?? stored.seed
-        var result = switch mode {
-        case .closedLoop: try runClosedLoop(stored, faultSeed: faultSeed)
-        case .openLoop: try runOpenLoop(stored, faultSeed: faultSeed)
-        }
-        result.assertions = assertions.map { $0.check(result.metrics) }
-        return result
+        run.assertions = plan.assertions.map { $0.check(run.metrics) }
+        run.outcomeExpected = plan.expectation.accepts(run.outcome)
+        return run
     }
 
     /// The label recorded for the guidance, and the simulation it flies in:
-    /// the stored scenario and sensor seed, with the guidance's settings.
-    func simulation(_ stored: StoredRun) -> (label: String, Simulation) {
-        let (label, settings): (String, [(name: String, value: String)]) = switch guidance {
-        case .named(let name, let settings):
-            (name ?? stored.guidanceName, (name ?? stored.guidanceName) == stored.guidanceName ? stored.callerSettings + settings : settings)
-        case .make(let label, _): (label, [])
-        case .library(let path, let settings): ("lib:" + path, settings)
-        case .command(let line, let settings): ("cmd:" + line, settings)
+    /// the scenario and sensor seed, with the guidance's settings.
+    func simulation(_ source: RunSource) throws -> (label: String, Simulation) {
+        if let swiftGuidance {
+            return (swiftGuidance.label, Simulation(scenario: source.scenario, guidance: swiftGuidance.label, settings: [], seed: source.seed))
         }
-        return (label, Simulation(scenario: stored.scenario, guidance: label, settings: settings, seed: stored.seed))
+        let settings = plan.guidance.settings.map { (name: $0.name, value: $0.value) }
+        let (label, name, all): (String, String, [(name: String, value: String)]) = switch plan.guidance {
+        case .recorded: (source.guidanceName, source.guidanceName, source.callerSettings + settings)
+        case .named(let name, _):
+            (name, name, name == source.guidanceName ? source.callerSettings + settings : settings)
+        case .library(let path, _): ("lib:" + path, "lib:" + path, settings)
+        case .command(let line, _): ("cmd:" + line, "cmd:" + line, settings)
+        }
+        return (label, Simulation(scenario: source.scenario, guidance: name, settings: all, seed: source.seed))
     }
 
     func makeGuidance(_ simulation: Simulation) throws -> any Guidance {
-        switch guidance {
-        case .named:
-            return try simulation.makeGuidance()
-        case .make(_, let make):
-            return try make(simulation.knowledge)
-        case .library(let path, let settings):
+        if let swiftGuidance { return try swiftGuidance.make(simulation.knowledge) }
+        let settings = plan.guidance.settings.map { (name: $0.name, value: $0.value) }
+        switch plan.guidance {
+        case .recorded, .named:
+            let factory = try GuidanceRegistry.resolve(simulation.guidanceName)
+            do {
+                return try factory.make(knowledge: simulation.knowledge, settings: simulation.settings)
+            } catch {
+                throw GuidanceStartError.refused(guidance: simulation.guidanceName, reason: "\(error)")
+            }
+        case .library(let path, _):
             return try ExternalGuidance(program: .library(path: path), knowledge: simulation.knowledge,
-                                        settings: settings, stepBudget_s: stepBudget_s)
-        case .command(let line, let settings):
+                                        settings: settings, stepBudget_s: plan.stepBudget_s)
+        case .command(let line, _):
             return try ExternalGuidance(program: .command(line), knowledge: simulation.knowledge,
-                                        settings: settings, stepBudget_s: stepBudget_s)
+                                        settings: settings, stepBudget_s: plan.stepBudget_s)
         }
     }
 
     func replayMetadata(_ label: String, faultSeed: UInt64) -> [(name: String, fields: [(key: String, value: String)])] {
         [("touchdown.replay", [
-            ("source_trace", trace), ("mode", mode.rawValue), ("guidance", label),
-            ("faults", faults.map(\.text).joined(separator: " ")), ("fault_seed", String(faultSeed)),
+            ("source_trace", plan.sourcePath), ("mode", plan.mode.rawValue), ("guidance", label),
+            ("faults", plan.faults.map(\.text).joined(separator: " ")), ("fault_seed", String(faultSeed)),
+            ("expect", plan.expectation.text),
         ])]
     }
 
     // MARK: Closed loop
 
-    func runClosedLoop(_ stored: StoredRun, faultSeed: UInt64) throws -> ReplayResult {
-        let (label, sim) = simulation(stored)
+    func runClosedLoop(_ source: RunSource, _ sim: Simulation, label: String, faultSeed: UInt64) throws -> ReplayResult {
         var g = try makeGuidance(sim)
-        var hooks = FaultHooks(faults: faults, seed: faultSeed)
-        let recorder = try output.map { try TraceRecorder(path: $0, options: Simulation.traceOptions) }
-        let outcome = try sim.run(guidance: &g, hooks: &hooks, recorder: recorder,
-                                  metadata: replayMetadata(label, faultSeed: faultSeed))
-        var metrics: [Metric] = [
-            Metric(name: "outcome", value: .text(outcome.kind.rawValue)),
-            Metric(name: "touchdown.time_s", value: .number(outcome.time_s)),
-            Metric(name: "touchdown.vertical_speed_mps", value: .number(outcome.verticalSpeed_mps)),
-            Metric(name: "touchdown.horizontal_speed_mps", value: .number(outcome.horizontalSpeed_mps)),
-            Metric(name: "touchdown.tilt_deg", value: .number(outcome.tilt_deg)),
-            Metric(name: "propellant_kg", value: .number(outcome.propellant_kg)),
-            Metric(name: "landing_error_m", value: .number(outcome.landingError_m)),
-            Metric(name: "altitude_agl_m", value: .number(outcome.altitudeAGL_m)),
-        ]
-        metrics += hooks.collector.metrics(alteredMessages: hooks.sensors.alteredMessages)
+        var hooks = FaultHooks(faults: plan.faults, seed: faultSeed)
+        let recorder = try plan.output.map { try TraceRecorder(path: $0, options: Simulation.traceOptions) }
+        // A flown scenario records a plain simulation's trace; a replay says what it replayed.
+        let metadata = source.trace == nil ? [] : replayMetadata(label, faultSeed: faultSeed)
+        let outcome = try sim.run(guidance: &g, hooks: &hooks, recorder: recorder, metadata: metadata)
+        let facts = RunFacts(mode: .closedLoop, outcome: outcome, outcomeName: outcome.kind.rawValue,
+                             collector: hooks.collector, alteredMessages: hooks.sensors.alteredMessages,
+                             divergence: nil, hadTruth: true)
         let digest = hooks.collector.finish(outcome: outcome.kind.rawValue)
-        return ReplayResult(mode: .closedLoop, trace: trace, guidance: label, faults: faults.map(\.text), faultSeed: faultSeed,
-                            outcome: outcome, outcomeName: outcome.kind.rawValue, metrics: metrics, assertions: [],
-                            divergence: nil, digest: digest, output: output)
+        return ReplayResult(plan: plan, guidance: label, faultSeed: faultSeed, outcome: outcome.kind.rawValue,
+                            firstAnomaly: outcome.firstAnomaly.map { .init(time_s: $0.time_s, what: $0.what) },
+                            failure: outcome.guidanceFailure.map { RunFailure($0, time_s: outcome.time_s) },
+                            metrics: MetricCatalogue.measure(facts), divergence: nil, digest: digest)
+    }
+}
+
+/// What a plan runs against: a loaded trace, or a scenario file alone.
+struct RunSource {
+    var trace: LoadedTrace?
+    var scenario: Scenario
+    var guidanceName: String
+    var callerSettings: [(name: String, value: String)]
+    var seed: UInt64
+
+    init(_ plan: ReplayPlan, loaded: LoadedTrace?) throws {
+        switch plan.source {
+        case .trace(let path, let scenarioPath):
+            let t: LoadedTrace
+            if let loaded {
+                precondition(loaded.path == path && loaded.scenarioPath == scenarioPath,
+                             "a LoadedTrace runs the plans of its own trace and scenario")
+                t = loaded
+            } else {
+                t = try LoadedTrace(path: path, scenarioPath: scenarioPath)
+            }
+            trace = t
+            scenario = t.scenario
+            guidanceName = t.guidanceName
+            callerSettings = t.callerSettings
+            seed = plan.simulationSeed ?? t.seed
+        case .scenario(let path):
+            scenario = try Scenario.load(path: path)
+            guidanceName = scenario.guidance.name
+            callerSettings = []
+            seed = plan.simulationSeed ?? scenario.seed
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Synchronization
 import TouchdownTrace
 
 /// What a guidance is told before the descent: the public knowledge of the
@@ -107,19 +108,31 @@ extension Guidance {
     public var failure: GuidanceFailure? { nil }
 }
 
-/// Why a guidance stopped answering.
-public struct GuidanceFailure: Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable {
+/// Why a guidance stopped answering, with what its process left behind.
+public struct GuidanceFailure: Sendable, Equatable, Codable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable {
         case crashed = "guidance-crashed"
         case timeout = "guidance-timeout"
         case invalidOutput = "guidance-invalid-output"
     }
     public var kind: Kind
     public var detail: String
+    /// The process's exit status, when it exited.
+    public var exitStatus: Int32?
+    /// The signal that ended the process, when one did.
+    public var signal: Int32?
+    /// The last lines the process wrote to its standard error (at most
+    /// ``stderrLineLimit``), oldest first.
+    public var stderrTail: [String]
 
-    public init(_ kind: Kind, _ detail: String) {
+    public static let stderrLineLimit = 10
+
+    public init(_ kind: Kind, _ detail: String, exitStatus: Int32? = nil, signal: Int32? = nil, stderrTail: [String] = []) {
         self.kind = kind
         self.detail = detail
+        self.exitStatus = exitStatus
+        self.signal = signal
+        self.stderrTail = stderrTail
     }
 
     public var description: String { "\(kind.rawValue): \(detail)" }
@@ -158,14 +171,66 @@ public struct GuidanceError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// The guidances built into Touchdown.
+/// The guidances a run can name: those built into Touchdown, and those a
+/// program registers at start (a user's own Swift guidance, named on its
+/// command line like a built-in one).
 public enum GuidanceRegistry {
     public static let builtIn: [any GuidanceFactory] = [ReferenceGuidanceFactory(), IdleGuidanceFactory()]
 
+    private static let registered = Mutex<[any GuidanceFactory]>([])
+
+    /// Adds guidances by name, after the built-in ones.
+    /// - Throws: `GuidanceError` for a name already taken.
+    public static func register(_ factories: [any GuidanceFactory]) throws {
+        try registered.withLock { list in
+            for f in factories {
+                guard !(builtIn + list).contains(where: { $0.name == f.name }) else {
+                    throw GuidanceError("a guidance named \"\(f.name)\" is already registered")
+                }
+                guard !f.name.isEmpty, !f.name.contains(":"), !f.name.contains(where: \.isWhitespace) else {
+                    throw GuidanceError("guidance name \"\(f.name)\": expected a non-empty name without spaces or colons")
+                }
+                list.append(f)
+            }
+        }
+    }
+
+    /// Built-in first, then registered, each in the order given.
+    public static var all: [any GuidanceFactory] { builtIn + registered.withLock { $0 } }
+
     public static func factory(named name: String) throws -> any GuidanceFactory {
-        guard let f = builtIn.first(where: { $0.name == name }) else {
-            throw GuidanceError("unknown guidance \"\(name)\"; available: \(builtIn.map(\.name).joined(separator: ", "))")
+        let all = all
+        guard let f = all.first(where: { $0.name == name }) else {
+            throw GuidanceError("unknown guidance \"\(name)\"; available: \(all.map(\.name).joined(separator: ", "))")
         }
         return f
+    }
+}
+
+/// A Swift guidance a program registers by its type, to name it like a
+/// built-in one (`TouchdownCommand.main(guidances: [MyGuidance.self])`).
+public protocol RegistrableGuidance: Guidance {
+    /// The name runs use: `--guidance NAME`.
+    static var name: String { get }
+    static var summary: String { get }
+    static var parameters: [GuidanceParameter] { get }
+    /// `settings` in order, over the defaults; throw `GuidanceError` for an
+    /// unknown name or a bad value.
+    init(knowledge: MissionKnowledge, settings: [(name: String, value: String)]) throws
+}
+
+extension RegistrableGuidance {
+    public static var summary: String { "\(Self.self)" }
+    public static var parameters: [GuidanceParameter] { [] }
+    public static var factory: any GuidanceFactory { TypeGuidanceFactory<Self>() }
+}
+
+/// The factory of a registrable guidance type.
+struct TypeGuidanceFactory<G: RegistrableGuidance>: GuidanceFactory {
+    var name: String { G.name }
+    var summary: String { G.summary }
+    var parameters: [GuidanceParameter] { G.parameters }
+    func make(knowledge: MissionKnowledge, settings: [(name: String, value: String)]) throws -> any Guidance {
+        try G(knowledge: knowledge, settings: settings)
     }
 }

@@ -84,6 +84,9 @@ public struct Scenario: Sendable {
         /// A CSV profile (downrange_m,elevation_m), resolved against the scenario's folder.
         public var profilePath: String?
         public var profile: [(downrange_m: Double, elevation_m: Double)] = []
+        /// The profile file's text, as read: stored in traces beside the
+        /// scenario so that a trace alone flies the same terrain.
+        public var profileText: String?
         public var features: [TerrainFeature] = []
     }
 
@@ -167,8 +170,11 @@ extension Scenario {
         return try parse(text: text, file: path, folder: folder)
     }
 
-    /// Parses scenario text; `folder` resolves a terrain profile's relative path.
-    public static func parse(text: String, file: String, folder: String) throws -> Scenario {
+    /// Parses scenario text. A terrain profile named in it is taken from
+    /// `attachedFiles` (by the name as written: a trace's attachments), else
+    /// read from disk, a relative path resolved against `folder`.
+    public static func parse(text: String, file: String, folder: String?,
+                             attachedFiles: [(name: String, text: String)] = []) throws -> Scenario {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
@@ -233,9 +239,21 @@ extension Scenario {
         var terrain = TerrainSpec()
         if var t = try top.section("terrain") {
             if let p = try t.string("profile") {
-                let resolved = p.hasPrefix("/") ? p : (folder as NSString).appendingPathComponent(p)
                 terrain.profilePath = p
-                terrain.profile = try loadProfile(path: resolved, scenarioFile: file, node: t.node)
+                let profileText: String
+                if let attached = attachedFiles.last(where: { $0.name == p }) {
+                    profileText = attached.text
+                } else if let folder {
+                    let resolved = p.hasPrefix("/") ? p : (folder as NSString).appendingPathComponent(p)
+                    guard let data = FileManager.default.contents(atPath: resolved), let text = String(data: data, encoding: .utf8) else {
+                        throw ScenarioSection.error(file, t.node["profile"], "terrain.profile: cannot read \(resolved)")
+                    }
+                    profileText = text
+                } else {
+                    throw ScenarioSection.error(file, t.node["profile"], "terrain.profile: \(p) is not stored beside the scenario (a text/csv attachment of that name)")
+                }
+                terrain.profileText = profileText
+                terrain.profile = try parseProfile(text: profileText, path: p)
             }
             if let list = t.node("features") {
                 guard case .sequence(let items) = list else {
@@ -375,10 +393,7 @@ extension Scenario {
 
     /// A CSV of `downrange_m,elevation_m` rows (a header line is allowed),
     /// downrange strictly increasing.
-    static func loadProfile(path: String, scenarioFile: String, node: Node) throws -> [(downrange_m: Double, elevation_m: Double)] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ScenarioSection.error(scenarioFile, node["profile"], "terrain.profile: cannot read \(path)")
-        }
+    static func parseProfile(text: String, path: String) throws -> [(downrange_m: Double, elevation_m: Double)] {
         var rows: [(Double, Double)] = []
         for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespaces)

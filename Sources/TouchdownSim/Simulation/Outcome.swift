@@ -39,54 +39,36 @@ public struct Outcome: Sendable, Equatable {
     public var altitudeAGL_m: Double
     /// The first thing that went wrong, if anything did.
     public var firstAnomaly: Anomaly?
+    /// Why the guidance stopped, for the `guidance-*` outcomes.
+    public var guidanceFailure: GuidanceFailure?
 
     public struct Anomaly: Sendable, Equatable {
         public var time_s: Double
         public var what: String
     }
 
-    /// Rows for the outcome table (also stored in the trace's metadata).
+    /// The `touchdown.outcome` metadata stored in traces, named as the
+    /// replay metrics are; the contact figures only when there was contact.
     public var fields: [(key: String, value: String)] {
-        var rows: [(String, String)] = [
-            ("outcome", kind.rawValue),
-            ("touchdown_time_s", formatFixed(time_s, 3)),
-            ("vertical_speed_mps", formatFixed(verticalSpeed_mps, 3)),
-            ("horizontal_speed_mps", formatFixed(horizontalSpeed_mps, 3)),
-            ("tilt_deg", formatFixed(tilt_deg, 2)),
+        var rows: [(String, String)] = [("outcome", kind.rawValue)]
+        if !kind.endedInFlight {
+            rows += [
+                ("touchdown.time_s", formatFixed(time_s, 3)),
+                ("touchdown.vertical_speed_mps", formatFixed(verticalSpeed_mps, 3)),
+                ("touchdown.horizontal_speed_mps", formatFixed(horizontalSpeed_mps, 3)),
+                ("touchdown.tilt_deg", formatFixed(tilt_deg, 2)),
+                ("landing_error_m", formatFixed(landingError_m, 1)),
+            ]
+        }
+        rows += [
+            ("end_time_s", formatFixed(time_s, 3)),
             ("propellant_kg", formatFixed(propellant_kg, 2)),
-            ("landing_error_m", formatFixed(landingError_m, 1)),
+            ("altitude_agl_m", formatFixed(altitudeAGL_m, 1)),
         ]
-        if kind.endedInFlight { rows.append(("altitude_agl_m", formatFixed(altitudeAGL_m, 1))) }
         if let a = firstAnomaly {
             rows.append(("first_anomaly_time_s", formatFixed(a.time_s, 3)))
             rows.append(("first_anomaly", a.what))
         }
         return rows
-    }
-
-    public var table: String {
-        let width = fields.map(\.key.count).max() ?? 0
-        return fields.map { $0.key + String(repeating: " ", count: width - $0.key.count) + "  " + $0.value }
-            .joined(separator: "\n") + "\n"
-    }
-
-    /// One JSON object; numbers as numbers.
-    public var json: String {
-        var s = "{\"outcome\":\"\(kind.rawValue)\""
-        s += ",\"touchdown_time_s\":\(formatFixed(time_s, 3))"
-        s += ",\"vertical_speed_mps\":\(formatFixed(verticalSpeed_mps, 3))"
-        s += ",\"horizontal_speed_mps\":\(formatFixed(horizontalSpeed_mps, 3))"
-        s += ",\"tilt_deg\":\(formatFixed(tilt_deg, 2))"
-        s += ",\"propellant_kg\":\(formatFixed(propellant_kg, 2))"
-        s += ",\"landing_error_m\":\(formatFixed(landingError_m, 1))"
-        s += ",\"altitude_agl_m\":\(formatFixed(altitudeAGL_m, 1))"
-        if let a = firstAnomaly {
-            s += ",\"first_anomaly\":{\"time_s\":\(formatFixed(a.time_s, 3)),\"what\":"
-            s += jsonString(a.what)
-            s += "}"
-        } else {
-            s += ",\"first_anomaly\":null"
-        }
-        return s + "}"
     }
 }

@@ -144,17 +144,17 @@ public struct Simulation {
             try topics?.record(r, at: t)
         }
         func recordEvent(_ e: EventSample) throws { try topics?.record(e, \.events, e.stamp_ns) }
-        func endInFlight(_ kind: Outcome.Kind, _ what: String?) throws -> Outcome {
+        func endInFlight(_ kind: Outcome.Kind, _ what: String?, failure: GuidanceFailure? = nil) throws -> Outcome {
             let p = plant
             if let what, firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: what) }
             if kind != .timeout, let what {
-                try recordEvent(EventSample(stamp_ns: t, kind: kind.rawValue, detail: what))
+                try recordEvent(EventSample(stamp_ns: t, kind: kind.rawValue, detail: what, anomaly: true))
             }
             try hooks.finish(at: t, recordEvent)
             return Outcome(kind: kind, time_s: Double(t) * 1e-9, verticalSpeed_mps: -p.verticalSpeed_mps,
                            horizontalSpeed_mps: abs(p.horizontalSpeed_mps), tilt_deg: abs(p.pitch_rad) * 180 / .pi,
                            propellant_kg: p.propellant_kg, landingError_m: abs(p.downrange_m - site),
-                           altitudeAGL_m: agl(p), firstAnomaly: firstAnomaly)
+                           altitudeAGL_m: agl(p), firstAnomaly: firstAnomaly, guidanceFailure: failure)
         }
         while true {
             let altimeterDue = t == nextAltimeter, velocimeterDue = t == nextVelocimeter
@@ -181,10 +181,10 @@ public struct Simulation {
                 nextGuidance += guidancePeriod
                 let out = guidance.step(time_ns: t)
                 if let failure = guidance.failure {
-                    return try endInFlight(Outcome.Kind(failure.kind), failure.report(at: t))
+                    return try endInFlight(Outcome.Kind(failure.kind), failure.report(at: t), failure: failure)
                 }
                 if let invalid = out.invalidCommand(at: t) {
-                    return try endInFlight(.guidanceInvalidOutput, invalid)
+                    return try endInFlight(.guidanceInvalidOutput, invalid, failure: GuidanceFailure(.invalidOutput, invalid))
                 }
                 let c = out.command
                 command = c
@@ -193,7 +193,7 @@ public struct Simulation {
                 hooks.commanded(command, at: t)
                 for e in out.events {
                     if e.anomaly && firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: e.detail) }
-                    try topics?.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail), \.events, t)
+                    try topics?.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail, anomaly: e.anomaly), \.events, t)
                 }
                 try topics?.record(c, \.command, t)
                 try topics?.record(out.navigation, \.nav, t)
@@ -219,7 +219,7 @@ public struct Simulation {
                 exhaustedReported = true
                 let what = "propellant exhausted at t=\(formatSecondsRounded(t)) s, \(formatFixed(agl(plant), 1)) m above the ground"
                 if firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: what) }
-                try topics?.record(EventSample(stamp_ns: t, kind: "propellant-exhausted", detail: what), \.events, t)
+                try topics?.record(EventSample(stamp_ns: t, kind: "propellant-exhausted", detail: what, anomaly: true), \.events, t)
             }
             if plant.x_m * plant.x_m + plant.y_m * plant.y_m <= clearanceSquared_m2 {
                 let hNow = agl(plant)
@@ -292,6 +292,10 @@ public struct RecordingTopics {
         let s = simulation.scenario
         try recorder.writer.addAttachment(Attachment(logTime_ns: 0, createTime_ns: 0, name: s.sourceName,
                                                      mediaType: "application/yaml", data: Array(s.sourceText.utf8)))
+        if let name = s.terrain.profilePath, let text = s.terrain.profileText {
+            try recorder.writer.addAttachment(Attachment(logTime_ns: 0, createTime_ns: 0, name: name,
+                                                         mediaType: "text/csv", data: Array(text.utf8)))
+        }
         try recorder.writer.addMetadata(name: "touchdown.simulation", [
             ("scenario", s.name),
             ("scenario_file", s.sourceName),

@@ -251,24 +251,29 @@ public struct EventSample: TraceMessage {
     public var kind: String
     /// A person-readable detail.
     public var detail: String
+    /// Whether it means something went wrong: guidance flagged it so, or the
+    /// run raised it (a guidance failure, propellant exhausted).
+    public var anomaly: Bool
 
-    public init(stamp_ns: UInt64, kind: String, detail: String) {
+    public init(stamp_ns: UInt64, kind: String, detail: String, anomaly: Bool = false) {
         self.stamp_ns = stamp_ns
         self.kind = kind
         self.detail = detail
+        self.anomaly = anomaly
     }
 
     public static let schemaName = "touchdown_msgs/msg/Event"
-    public static let fields = ["uint64 stamp_ns", "string kind", "string detail"]
+    public static let fields = ["uint64 stamp_ns", "string kind", "string detail", "bool anomaly"]
 
     @inline(__always)
     public func encode(into w: inout CDRPayloadWriter) {
-        w.uint64(stamp_ns); w.string(kind); w.string(detail)
+        w.uint64(stamp_ns); w.string(kind); w.string(detail); w.bool(anomaly)
     }
 
     public init(cdr: UnsafeRawBufferPointer) throws {
         var r = try CDRPayloadReader(cdr, type: Self.schemaName)
         stamp_ns = try r.uint64("stamp_ns"); kind = try r.string("kind"); detail = try r.string("detail")
+        anomaly = try r.bool("anomaly")
     }
 }
 

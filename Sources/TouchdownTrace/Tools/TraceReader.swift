@@ -7,6 +7,9 @@ public final class TraceReader {
     private let source: FileSource
     /// Why the summary could not be used, when it could not.
     public let summaryProblem: MCAPError?
+    /// The topics of the channels met so far: every channel's once the
+    /// summary is read, those scanned past otherwise. In order, each once.
+    public private(set) var channelTopics: [String] = []
 
     public init(path: String) throws {
         self.path = path
@@ -97,6 +100,7 @@ public final class TraceReader {
                                _ body: (ChannelDecoder, MessageView) throws -> Void) throws {
         var decoders = [ChannelDecoder?](repeating: nil, count: Int(UInt16.max) + 1)
         if let indexed {
+            channelTopics = indexed.channels.map(\.topic).uniqued()
             for c in indexed.channels { decoders[Int(c.id)] = ChannelDecoder(channel: c, schema: indexed.schema(c.schemaID)) }
             try indexed.messages(topics: topics, start_ns: start_ns, end_ns: end_ns) { m in
                 guard let d = decoders[Int(m.channelID)] else { throw MCAPError.unknownChannel(id: m.channelID, offset: 0) }
@@ -112,6 +116,7 @@ public final class TraceReader {
             case .schema(let s): schemas.addFirstDefinition(s)
             case .channel(let c):
                 if decoders[Int(c.id)] == nil { decoders[Int(c.id)] = ChannelDecoder(channel: c, schema: schemas.first { $0.id == c.schemaID }) }
+                if !channelTopics.contains(c.topic) { channelTopics.append(c.topic) }
             case .message(let m):
                 guard m.logTime_ns >= lo, m.logTime_ns <= hi else { continue }
                 guard let d = decoders[Int(m.channelID)] else { throw MCAPError.unknownChannel(id: m.channelID, offset: stream.recordOffset) }
@@ -120,6 +125,15 @@ public final class TraceReader {
             default: break
             }
         }
+    }
+}
+
+extension Array where Element == String {
+    /// Each string once, in the order first met.
+    func uniqued() -> [String] {
+        var seen: [String] = []
+        for s in self where !seen.contains(s) { seen.append(s) }
+        return seen
     }
 }
 

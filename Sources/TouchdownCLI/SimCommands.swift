@@ -7,34 +7,41 @@ struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fly a scenario with a guidance and record the trace.",
         discussion: """
-        Prints the outcome as a table (or JSON with --json). Exit 0 when the \
-        run completes, whatever the outcome; 2 for a bad scenario, guidance \
-        name or setting.
+        Prints the result as `touchdown replay` does (text, or with --json the same \
+        JSON shape). Exit 0 when the run completes, whatever the outcome, unless \
+        --expect names the outcomes that pass: then 1 for any other; 2 for a bad \
+        scenario, guidance name or setting.
         """)
     @Option(help: "Scenario file (YAML), e.g. fixtures/scenarios/nominal.yaml.") var scenario: String
     @Option(help: "Guidance name (see `touchdown guidance list`); default: the scenario's.") var guidance: String?
     @Option(name: .customLong("set"), help: ArgumentHelp("Guidance parameter, NAME=VALUE; repeatable, applied after the scenario's.", valueName: "NAME=VALUE"))
     var settings: [String] = []
-    @Option(help: "Seed for sensor noise; default: the scenario's.") var seed: UInt64?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed for sensor noise, 0 to 18446744073709551615; default: the scenario's.", valueName: "N"))
+    var seed: String?
+    @Option(help: ArgumentHelp("The outcomes that pass, comma-separated; default: any.", valueName: "OUTCOME[,OUTCOME…]|any"))
+    var expect: String?
     @Option(help: "Write the trace here.") var out: String?
-    @Flag(help: "Print the outcome as one JSON object.") var json = false
+    @Flag(help: "Print the result as one JSON object (the shape `touchdown replay --json` prints).") var json = false
 
-    func run() {
-        let loaded: Scenario
-        do { loaded = try Scenario.load(path: scenario) } catch { fail("\(error)", code: 2) }
-        let pairs = parseSettings(settings)
-        let simulation = Simulation(scenario: loaded, guidance: guidance, settings: pairs, seed: seed)
-        var g: any Guidance
-        do { g = try simulation.makeGuidance() } catch { fail("\(error)", code: 2) }
-        let recorder = out.map { path in reporting { try TraceRecorder(path: path, options: Simulation.traceOptions) } }
-        let outcome = reporting { try simulation.run(guidance: &g, recorder: recorder) }
-        if json {
-            print(outcome.json)
-        } else {
-            print("scenario \(loaded.name), guidance \(simulation.guidanceName), seed \(simulation.seed)")
-            print(outcome.table, terminator: "")
-            if let out { print("trace: \(out)") }
+    func run() throws {
+        let plan = badInput(json: json) { () throws -> ReplayPlan in
+            let pairs = try parseSettings(settings)
+            let seedValue = try seed.map { try parseWhole($0, option: "--seed") }
+            let g: ReplayPlan.Guidance = guidance.map { .named(name: $0, settings: pairs) } ?? .recorded(settings: pairs)
+            var plan = ReplayPlan(source: .scenario(path: scenario), guidance: g, mode: .closedLoop,
+                                  expectation: try expect.map { try Expectation(parsing: $0) } ?? .any)
+            plan.simulationSeed = seedValue
+            plan.output = out
+            try plan.validate()
+            return plan
         }
+        let result = badInput(json: json) { try Replay(plan).run() }
+        if json {
+            print(badInput(json: false) { try result.jsonLine() })
+        } else {
+            print(ReplayReport.text(result), terminator: "")
+        }
+        if !result.passed { throw ExitCode(1) }
     }
 }
 
@@ -47,7 +54,7 @@ struct GuidanceCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List each guidance with its parameters and defaults.")
         func run() {
-            for f in GuidanceRegistry.builtIn {
+            for f in GuidanceRegistry.all {
                 print("\(f.name): \(f.summary)")
                 let width = f.parameters.map { $0.name.count + $0.defaultValue.count + 1 }.max() ?? 0
                 for p in f.parameters {
@@ -78,13 +85,5 @@ extension GuidanceCommand {
             }
             if status != 0 { throw ExitCode(status) }
         }
-    }
-}
-
-/// `--set NAME=VALUE` options as pairs, in order; exit 2 on one without `=`.
-func parseSettings(_ settings: [String]) -> [(name: String, value: String)] {
-    settings.map { s in
-        guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { fail("--set \(s): expected NAME=VALUE", code: 2) }
-        return (String(s[..<eq]), String(s[s.index(after: eq)...]))
     }
 }

@@ -54,6 +54,12 @@ extension TraceCommand {
                 fail("\(error)\n(\(n) messages were read before this)")
             }
             if count { out.line(String(n)) }
+            // A topic the trace does not have is a mistake, not an empty answer.
+            let missing = topics.filter { !reader.channelTopics.contains($0) }
+            if !missing.isEmpty {
+                out.flush()
+                fail("\(file) has no topic \(missing.joined(separator: ", ")); its topics: \(reader.channelTopics.joined(separator: ", "))", code: 2)
+            }
         }
     }
 

@@ -1,10 +1,45 @@
 import ArgumentParser
+import TouchdownSim
 import TouchdownTrace
 #if canImport(Glibc)
 import Glibc
 #endif
 
-@main
+/// The whole `touchdown` command line, callable from any executable: a
+/// user's package names its own Swift guidances and gets the CLI with them
+/// registered beside the built-in ones:
+///
+///     // Sources/my-touchdown/main.swift
+///     import TouchdownCLI
+///     TouchdownCommand.main(guidances: [MyGuidance.self])
+///
+/// `my-touchdown replay TRACE --guidance my-guidance`, `my-touchdown guidance
+/// serve my-guidance` (for `--guidance-cmd`) and campaigns then name it.
+public enum TouchdownCommand {
+    /// Runs the command line with `CommandLine.arguments` and exits.
+    /// Usage errors exit 2, like every other bad input.
+    public static func main(guidances: [any RegistrableGuidance.Type] = []) -> Never {
+        do {
+            try GuidanceRegistry.register(guidances.map { $0.factory })
+        } catch {
+            fail("\(error)", code: 2)
+        }
+        do {
+            var command = try Touchdown.parseAsRoot()
+            try command.run()
+            exit(0)
+        } catch {
+            let code = Touchdown.exitCode(for: error)
+            // swift-argument-parser's usage errors (EX_USAGE, 64) are bad input here.
+            if code == .validationFailure {
+                FileHandleStderr.write(Touchdown.fullMessage(for: error) + "\n")
+                exit(2)
+            }
+            Touchdown.exit(withError: error)
+        }
+    }
+}
+
 struct Touchdown: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "touchdown",

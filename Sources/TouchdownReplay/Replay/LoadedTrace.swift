@@ -1,29 +1,44 @@
 import TouchdownSim
 import TouchdownTrace
 
-/// What a trace says about the run that recorded it: the scenario file (an
-/// attachment), the guidance, its settings and the seed (metadata). Enough to
-/// fly it again.
+/// A trace opened once and shared by every run against it: its scenario
+/// (stored, or the one named instead), the recording guidance, its settings
+/// and seed, and the file itself. Many plans may run against one
+/// `LoadedTrace` at once, on any threads: it never changes after `init`, and
+/// each open-loop run reads the file through a reader of its own (`pread`
+/// on the one shared descriptor).
 ///
 /// A trace recorded elsewhere (a rig, a flight, `trace generate`) carries no
 /// scenario; the caller then names one, which gives the mission knowledge and
 /// the guidance rate, and its guidance, parameters and seed stand in for the
 /// missing metadata.
-public struct StoredRun {
+public final class LoadedTrace: @unchecked Sendable {
+    // @unchecked: every stored property is a `let` of a Sendable value,
+    // except `source`, whose only operation (`pread` at an offset) is safe
+    // from any thread.
     public let path: String
+    /// The scenario file named instead of the stored one, if any.
+    public let scenarioPath: String?
     public let scenario: Scenario
     public let guidanceName: String
     /// Every setting the recording guidance ran with, in order (the
     /// scenario's own parameters first).
     public let settings: [(name: String, value: String)]
     public let seed: UInt64
-    public let reader: IndexedReader
+    /// The channels and schemas, read once from the summary.
+    public let channels: [Channel]
+    public let schemas: [Schema]
+    let source: FileSource
 
     /// - Parameter scenarioPath: a scenario file to use instead of the one
     ///   stored in the trace (required when the trace stores none).
     public init(path: String, scenarioPath: String? = nil) throws {
         self.path = path
-        reader = try IndexedReader(path: path)
+        self.scenarioPath = scenarioPath
+        source = try FileSource(path: path)
+        let reader = try IndexedReader(source: source)
+        channels = reader.channels
+        schemas = reader.schemas
         var simulation: StringPairs?
         for m in reader.metadataIndexes where m.name == "touchdown.simulation" {
             simulation = try reader.metadata(m).metadata
@@ -32,7 +47,7 @@ public struct StoredRun {
         if let scenarioPath {
             scenario = try Scenario.load(path: scenarioPath)
         } else {
-            guard simulation != nil else { throw ReplayError.noScenario(trace: path) }
+            guard simulation != nil else { throw TraceInputError.noScenario(trace: path) }
             scenario = try Self.storedScenario(reader, path: path, file: field("scenario_file"))
         }
         guidanceName = field("guidance") ?? scenario.guidance.name
@@ -45,17 +60,26 @@ public struct StoredRun {
         seed = field("seed").flatMap { UInt64($0) } ?? scenario.seed
     }
 
+    /// A reader of the trace's messages for one run.
+    func reader() throws -> IndexedReader { try IndexedReader(source: source) }
+
     private static func storedScenario(_ reader: IndexedReader, path: String, file: String?) throws -> Scenario {
-        var attachment: Attachment?
-        for a in reader.attachmentIndexes where a.mediaType == "application/yaml" && (file == nil || a.name == file) {
-            attachment = try reader.attachment(a)
+        var yaml: Attachment?
+        var others: [Attachment] = []
+        for a in reader.attachmentIndexes {
+            if a.mediaType == "application/yaml" && (file == nil || a.name == file) {
+                yaml = try reader.attachment(a)
+            } else if a.mediaType == "text/csv" {
+                others.append(try reader.attachment(a))
+            }
         }
-        guard let attachment else { throw ReplayError.noScenario(trace: path) }
-        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        guard let yaml else { throw TraceInputError.noScenario(trace: path) }
+        let files = others.map { (name: $0.name, text: String(decoding: $0.data, as: UTF8.self)) }
         do {
-            return try Scenario.parse(text: String(decoding: attachment.data, as: UTF8.self), file: attachment.name, folder: folder)
+            return try Scenario.parse(text: String(decoding: yaml.data, as: UTF8.self), file: yaml.name,
+                                      folder: nil, attachedFiles: files)
         } catch {
-            throw ReplayError.scenario(trace: path, underlying: error)
+            throw TraceInputError.storedScenario(trace: path, underlying: "\(error)")
         }
     }
 

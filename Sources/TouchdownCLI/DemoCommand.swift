@@ -18,10 +18,11 @@ struct DemoCommand: ParsableCommand {
         mkdir(out, 0o755)
         var isFolder = stat()
         guard stat(out, &isFolder) == 0, (isFolder.st_mode & S_IFMT) == S_IFDIR else { fail("cannot create the folder \(out)", code: 2) }
-        let rows = reporting { try Demo.run(scenarios: folder, outputFolder: out) }
+        let cases = badInput(json: false) { try Demo.cases(scenarios: folder, outputFolder: out) }
+        let rows = badInput(json: false) { try Demo.run(cases) }
         print(Demo.table(rows), terminator: "")
         print("traces: \(out)/ (\(rows.count) files)")
-        if !rows.allSatisfy(\.passed) { throw ExitCode(1) }
+        if !rows.allSatisfy(\.result.passed) { throw ExitCode(1) }
     }
 
     /// fixtures/scenarios in the working folder, else in the checkout the

@@ -1,0 +1,3 @@
+import TouchdownCLI
+
+TouchdownCommand.main()
