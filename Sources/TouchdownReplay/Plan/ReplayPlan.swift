@@ -266,7 +266,7 @@ public enum PlanError: Error, Equatable, CustomStringConvertible {
             "assertion \"\(assertion)\": \(metric) is not measured in \(mode.rawValue) replays; metrics of \(mode.rawValue): \(MetricCatalogue.entries.filter { mode == .openLoop ? $0.openLoop : $0.closedLoop }.map(\.name).joined(separator: ", "))"
         case .badExpectation(let text, let mode):
             if let mode {
-                "expected outcome \"\(text)\" cannot happen in a \(mode.rawValue) replay; accepted: any, or a comma-separated list of \(Expectation.outcomes(for: mode).joined(separator: ", "))"
+                "expected outcome \"\(text)\" cannot happen in \(mode.rawValue) replays; accepted: any, or a comma-separated list of \(Expectation.outcomes(for: mode).joined(separator: ", "))"
             } else {
                 "expected outcome \"\(text)\": accepted: any, or a comma-separated list of \(Expectation.outcomes(for: .closedLoop).joined(separator: ", ")) (closed loop); \(Expectation.outcomes(for: .openLoop).joined(separator: ", ")) (open loop)"
             }

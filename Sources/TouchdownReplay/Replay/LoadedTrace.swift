@@ -28,6 +28,8 @@ public final class LoadedTrace: @unchecked Sendable {
     /// The channels and schemas, read once from the summary.
     public let channels: [Channel]
     public let schemas: [Schema]
+    /// Messages per channel, from the summary's Statistics (nil without one).
+    public let channelMessageCounts: [(channelID: UInt16, count: UInt64)]?
     let source: FileSource
 
     /// - Parameter scenarioPath: a scenario file to use instead of the one
@@ -39,6 +41,7 @@ public final class LoadedTrace: @unchecked Sendable {
         let reader = try IndexedReader(source: source)
         channels = reader.channels
         schemas = reader.schemas
+        channelMessageCounts = reader.statistics?.channelMessageCounts
         var simulation: StringPairs?
         for m in reader.metadataIndexes where m.name == "touchdown.simulation" {
             simulation = try reader.metadata(m).metadata
@@ -89,5 +92,14 @@ public final class LoadedTrace: @unchecked Sendable {
         guard settings.count >= own.count,
               zip(settings, own).allSatisfy({ $0.0.name == $0.1.name && $0.0.value == $0.1.value }) else { return settings }
         return Array(settings.dropFirst(own.count))
+    }
+}
+
+extension LoadedTrace {
+    /// Whether the channel holds messages: false only when the Statistics
+    /// record says it holds none.
+    func hasMessages(_ channelID: UInt16) -> Bool {
+        guard let counts = channelMessageCounts else { return true }
+        return counts.contains { $0.channelID == channelID && $0.count > 0 }
     }
 }

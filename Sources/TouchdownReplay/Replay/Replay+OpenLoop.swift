@@ -44,7 +44,9 @@ struct OpenLoopStop: Error {}
 extension Replay {
     func runOpenLoop(_ trace: LoadedTrace, _ sim: Simulation, label: String, faultSeed: UInt64) throws -> ReplayResult {
         let roles = try OpenLoopRole.assign(trace)
-        let present = Set(roles.indices.filter { roles[$0] != .other }.map { roles[$0] })
+        // A role is present when a channel of it holds messages: a rig that
+        // declares /command and never records one steps at the guidance rate.
+        let present = Set(trace.channels.filter { roles[Int($0.id)] != .other && trace.hasMessages($0.id) }.map { roles[Int($0.id)] })
         var sensors = SensorFaultPath(faults: plan.faults, seed: faultSeed)
         if sensors.needsAltitude && !present.contains(.truth) {
             throw TraceInputError.missingTopic(trace: trace.path, topic: Simulation.Topics.truth,
