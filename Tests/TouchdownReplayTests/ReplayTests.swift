@@ -258,3 +258,44 @@ struct LibraryAPITests {
         #expect(result.passed, "\(result.report)")
     }
 }
+
+@Suite("Faults are values")
+struct FaultValueTests {
+    static let specs = [
+        "altimeter.latency=1.5s", "altimeter.latency=250ms,jitter=20ms", "imu.drop=5%,burst=10", "imu.drop=0.123456789",
+        "altimeter.acquire-below=900m", "altimeter.bias=+300m@120s..180s", "velocimeter.noise=0.5m/s@..2km",
+        "imu.bias=0.01m/s2,field=accel_z_mps2", "attitude.drift=0.1deg/s@10min..", "altimeter.drift=2m/s",
+        "velocimeter.drift=0.01m/s2", "imu.scale=105%", "altimeter.spike=1%,size=2km", "imu.nan=0.5%,field=rate_y_radps",
+        "altimeter.stuck@900s..910s", "imu.blackout@1s..2s@500m..3km", "altimeter.reorder=2%", "imu.duplicate=1%",
+        "velocimeter.max-range=4km", "command.thrust-shortfall=20%,group=main@600s..", "command.command-latency=100ms",
+        "command.stuck-throttle@700s..701s", "command.engine-out=thrusters@50m..",
+    ]
+
+    @Test(arguments: specs)
+    func textIsRenderedFromTheFieldsAndReadsBackEqual(_ spec: String) throws {
+        let f = try FaultSpec(parsing: spec)
+        let again = try FaultSpec(parsing: f.text)
+        #expect(again == f, "\(spec) → \(f.text)")
+        #expect(again.text == f.text)
+    }
+
+    @Test func theTextOfCommonFaultsStaysAsWritten() throws {
+        for spec in ["altimeter.acquire-below=900m", "imu.drop=5%,burst=10", "altimeter.latency=1.5s", "altimeter.bias=300m@120s..180s"] {
+            #expect(try FaultSpec(parsing: spec).text == spec)
+        }
+    }
+
+    @Test func reorderingTheFaultsOfARunLeavesItsDigest() throws {
+        let faults = ["imu.drop=5%,burst=10", "altimeter.noise=3m", "altimeter.latency=0.5s", "altimeter.drop=10%", "attitude.spike=1%"]
+        let a = try replay(tracePath("nominal"), mode: .openLoop, faults: faults)
+        let b = try replay(tracePath("nominal"), mode: .openLoop, faults: faults.reversed())
+        let c = try replay(tracePath("nominal"), mode: .openLoop, faults: [faults[2], faults[0], faults[4], faults[1], faults[3]])
+        #expect(a.digest == b.digest && b.digest == c.digest)
+        #expect(a.number("faults.altered_messages")! > 0)
+        // And an unrelated fault added beside a random one leaves that one's
+        // draws alone: the IMU drops the same messages either way.
+        let alone = try replay(tracePath("nominal"), mode: .openLoop, faults: ["imu.drop=5%,burst=10"])
+        let beside = try replay(tracePath("nominal"), mode: .openLoop, faults: ["attitude.bias=1deg@5000s..", "imu.drop=5%,burst=10"])
+        #expect(alone.digest == beside.digest, "a bias that never acts must not move the drop's draws")
+    }
+}

@@ -21,7 +21,7 @@ struct ActuatorFaultPath {
     let hasLatency: Bool
 
     init(faults specs: [FaultSpec]) {
-        faults = specs.filter(\.kind.isActuator).map { Active(spec: $0) }
+        faults = FaultSpec.applicationOrder(specs.filter(\.kind.isActuator)).map { Active(spec: $0) }
         hasLatency = faults.contains { $0.spec.kind == .commandLatency }
     }
 

@@ -80,18 +80,15 @@ extension FaultSpec {
             throw FaultSpecError.notOnTopic(spec: text, kind: kindName, topic: topicName, accepted: Self.kinds(on: topic).map(\.rawValue))
         }
 
-        self.text = text
-        self.topic = topic
-        self.kind = kind
-        amount = 0
-        size = nil
-        probability = 1
-        burst = 1
-        jitter_ns = 0
-        group = .all
-        window = .always
+        var amount = 0.0
+        var size: Double?
+        var probability = 1.0
+        var burst = 1
+        var jitter_ns: UInt64 = 0
+        var group = EngineGroup.all
+        var window = Window.always
         let topicFields = SensorFields.names(topic)
-        fields = Array(topicFields.indices)
+        var fields = Array(topicFields.indices)
 
         var options: [(String, String)] = []
         for item in items {
@@ -242,6 +239,16 @@ extension FaultSpec {
                 if let h = hi { window.altitudeMax_m = h.0 }
             }
         }
+        self.topic = topic
+        self.kind = kind
+        self.amount = amount
+        self.size = size
+        self.probability = probability
+        self.burst = burst
+        self.jitter_ns = jitter_ns
+        self.group = group
+        self.fields = fields
+        self.window = window
     }
 
     static func options(for kind: Kind) -> [String] {

@@ -13,7 +13,7 @@ import TouchdownTrace
 /// altitude above ground (`..3000m`); either end may be left open, and a
 /// single value means "from then on". Every window given must hold.
 /// docs/faults.md lists every kind, option and unit.
-public struct FaultSpec: Sendable, Equatable, CustomStringConvertible {
+public struct FaultSpec: Sendable, Hashable, CustomStringConvertible {
     public enum Topic: String, Sendable, CaseIterable {
         case imu, altimeter, velocimeter, attitude
         /// The actuator path: commands on their way to the engines.
@@ -38,28 +38,39 @@ public struct FaultSpec: Sendable, Equatable, CustomStringConvertible {
 
     public enum EngineGroup: String, Sendable, CaseIterable { case main, thrusters, all }
 
-    /// The text as written: how reports and events name the fault.
-    public var text: String
-    public var topic: Topic
-    public var kind: Kind
+    public let topic: Topic
+    public let kind: Kind
     /// The main value in SI units (seconds, metres, m/s, …; fractions for %).
-    public var amount: Double
+    public let amount: Double
     /// For drift: per second. For spike: the outlier's size.
-    public var size: Double?
-    public var probability: Double
-    public var burst: Int
-    public var jitter_ns: UInt64
-    public var group: EngineGroup
+    public let size: Double?
+    public let probability: Double
+    public let burst: Int
+    public let jitter_ns: UInt64
+    public let group: EngineGroup
     /// Indexes of the message fields a value fault changes (see `SensorFields`).
-    public var fields: [Int]
-    public var window: Window
+    public let fields: [Int]
+    public let window: Window
+
+    /// How reports, events and files name the fault: rendered from its
+    /// fields, so it can never disagree with them, and parsed back to an
+    /// equal value (`altimeter.bias=+300m@120s..180s` reads back as
+    /// `altimeter.bias=300m@120s..180s`).
+    public var text: String { FaultText.render(self) }
 
     /// When a fault acts: a time window and an altitude window, both optional.
-    public struct Window: Sendable, Equatable {
+    public struct Window: Sendable, Hashable {
         public var from_ns: UInt64?
         public var to_ns: UInt64?
         public var altitudeMin_m: Double?
         public var altitudeMax_m: Double?
+
+        public init(from_ns: UInt64? = nil, to_ns: UInt64? = nil, altitudeMin_m: Double? = nil, altitudeMax_m: Double? = nil) {
+            self.from_ns = from_ns
+            self.to_ns = to_ns
+            self.altitudeMin_m = altitudeMin_m
+            self.altitudeMax_m = altitudeMax_m
+        }
 
         public static let always = Window()
         public var usesAltitude: Bool { altitudeMin_m != nil || altitudeMax_m != nil }
@@ -75,6 +86,36 @@ public struct FaultSpec: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { text }
+
+    /// The order faults act in, whatever order they were given in: by topic,
+    /// then the sensor's own failings before the bus's (acquisition and
+    /// range limits, stuck, bias, drift, scale, noise, spike, NaN; then
+    /// blackout, drop, duplicate, reorder, latency), then by text. A run's
+    /// faults are a set: reordering them changes nothing.
+    public static func applicationOrder(_ faults: [FaultSpec]) -> [FaultSpec] {
+        func rank(_ k: Kind) -> Int {
+            let order: [Kind] = [.acquireBelow, .maxRange, .stuck, .bias, .drift, .scale, .noise, .spike, .nan,
+                                 .blackout, .drop, .duplicate, .reorder, .latency,
+                                 .thrustShortfall, .engineOut, .stuckThrottle, .commandLatency]
+            return order.firstIndex(of: k)!
+        }
+        func topicRank(_ t: Topic) -> Int { Topic.allCases.firstIndex(of: t)! }
+        return faults.sorted { a, b in
+            (topicRank(a.topic), rank(a.kind), a.text) < (topicRank(b.topic), rank(b.kind), b.text)
+        }
+    }
+
+    /// The name of each fault's random stream: its text, and which of the
+    /// identical faults it is. Never its position among different faults.
+    static func streamNames(_ ordered: [FaultSpec]) -> [String] {
+        var seen: [String] = []
+        return ordered.map { f in
+            let text = f.text
+            let n = seen.filter { $0 == text }.count
+            seen.append(text)
+            return "fault.\(text)#\(n)"
+        }
+    }
 
     /// Whether the fault needs the true altitude above ground for each message.
     public var needsAltitude: Bool {

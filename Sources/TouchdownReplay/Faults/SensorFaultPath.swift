@@ -5,9 +5,10 @@ import TouchdownTrace
 /// code in open loop (messages from a trace) and closed loop (messages from
 /// the simulator).
 ///
-/// Faults on a topic act in the order they were given, each on what the
-/// previous one let through. Every random draw comes from the fault's own
-/// generator, seeded from the replay's seed and the fault's position and text.
+/// Faults on a topic act in `FaultSpec.applicationOrder`, each on what the
+/// previous one let through, whatever order they were given in. Every random
+/// draw comes from the fault's own generator, seeded from the replay's seed
+/// and the fault's text (and which of identical faults it is).
 /// Held messages (latency, reorder) wait in one queue ordered by delivery
 /// time, then by arrival; a topic's messages never overtake each other
 /// through latency (a bus keeps its order), only through `reorder`.
@@ -51,9 +52,9 @@ struct SensorFaultPath {
     var isEmpty: Bool { faults.isEmpty }
 
     init(faults specs: [FaultSpec], seed: UInt64) {
-        var active: [Active] = []
-        for (i, s) in specs.enumerated() where !s.kind.isActuator {
-            active.append(Active(spec: s, random: SeededRandom(seed: seed, stream: "fault.\(i).\(s.text)")))
+        let ordered = FaultSpec.applicationOrder(specs.filter { !$0.kind.isActuator })
+        let active = zip(ordered, FaultSpec.streamNames(ordered)).map { spec, stream in
+            Active(spec: spec, random: SeededRandom(seed: seed, stream: stream))
         }
         faults = active
         var topics: [[Int]] = [[], [], [], []]

@@ -118,7 +118,7 @@ public struct Replay: Sendable {
     func replayMetadata(_ label: String, faultSeed: UInt64) -> [(name: String, fields: [(key: String, value: String)])] {
         [("touchdown.replay", [
             ("source_trace", plan.sourcePath), ("mode", plan.mode.rawValue), ("guidance", label),
-            ("faults", plan.faults.map(\.text).joined(separator: " ")), ("fault_seed", String(faultSeed)),
+            ("faults", FaultSpec.applicationOrder(plan.faults).map(\.text).joined(separator: " ")), ("fault_seed", String(faultSeed)),
             ("expect", plan.expectation.text),
         ])]
     }
