@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // libzstd and liblz4 from the system (Debian libzstd-dev, liblz4-dev).
@@ -49,7 +50,7 @@ let package = Package(
         // digests, and guidance in other processes.
         .target(
             name: "TouchdownReplay",
-            dependencies: ["TouchdownSim", "TouchdownTrace", "CTouchdownIO"]
+            dependencies: ["TouchdownSim", "TouchdownTrace", "CTouchdownIO", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The command line as a library: `touchdown` is one call into it, and
         // a user's package builds its own with its guidances registered.

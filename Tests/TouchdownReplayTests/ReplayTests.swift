@@ -166,7 +166,7 @@ struct DigestTests {
     }
 
     @Test func sha256MatchesTheStandardVectors() {
-        func hex(_ s: String) -> String { var h = SHA256(); h.update(Array(s.utf8)); return SHA256.hex(h.finalize()) }
+        func hex(_ s: String) -> String { var h = RunDigest(); h.update(Array(s.utf8)); return h.finalizeHex() }
         #expect(hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
@@ -175,18 +175,18 @@ struct DigestTests {
 
     @Test func sha256InPiecesEqualsSha256InOne() {
         let bytes = (0..<1_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
-        var whole = SHA256()
+        var whole = RunDigest()
         whole.update(bytes)
-        let expected = SHA256.hex(whole.finalize())
+        let expected = whole.finalizeHex()
         for piece in [1, 7, 55, 56, 63, 64, 65, 200] {
-            var h = SHA256()
+            var h = RunDigest()
             var i = 0
             while i < bytes.count {
                 let end = min(i + piece, bytes.count)
                 bytes[i..<end].withUnsafeBytes { h.update($0) }
                 i = end
             }
-            #expect(SHA256.hex(h.finalize()) == expected, "pieces of \(piece) bytes")
+            #expect(h.finalizeHex() == expected, "pieces of \(piece) bytes")
         }
     }
 }

@@ -193,7 +193,7 @@ public enum DivergenceFields {
 
 /// Gathers the metrics' raw material and the digest as a run goes.
 struct MetricsCollector {
-    var digest = SHA256()
+    var digest = RunDigest()
     var steps = 0
     var anomalies = 0
     var rejectedRanges = 0
@@ -247,6 +247,6 @@ struct MetricsCollector {
     /// The end of the run: the outcome closes the digest.
     mutating func finish(outcome: String) -> String {
         digest.update(outcome)
-        return SHA256.hex(digest.finalize())
+        return digest.finalizeHex()
     }
 }
