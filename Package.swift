@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "TouchdownTrace", targets: ["TouchdownTrace"]),
         .library(name: "TouchdownSim", targets: ["TouchdownSim"]),
         .library(name: "TouchdownReplay", targets: ["TouchdownReplay"]),
+        .library(name: "TouchdownGuidanceServer", targets: ["TouchdownGuidanceServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,11 +47,15 @@ let package = Package(
             name: "TouchdownSim",
             dependencies: ["TouchdownTrace", .product(name: "Yams", package: "Yams")]
         ),
+        // The guidance side of the line protocol: what a user's Swift
+        // guidance executable links to be replayed with --guidance-cmd.
+        .target(name: "TouchdownGuidanceServer", dependencies: ["TouchdownSim", "TouchdownTrace"]),
         // The replayer: open and closed loop, faults, metrics, assertions,
         // digests, and guidance in other processes.
         .target(
             name: "TouchdownReplay",
-            dependencies: ["TouchdownSim", "TouchdownTrace", "CTouchdownIO", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["TouchdownSim", "TouchdownTrace", "TouchdownGuidanceServer", "CTouchdownIO",
+                           .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The command line as a library: `touchdown` is one call into it, and
         // a user's package builds its own with its guidances registered.
@@ -60,6 +65,7 @@ let package = Package(
                 "TouchdownTrace",
                 "TouchdownSim",
                 "TouchdownReplay",
+                "TouchdownGuidanceServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

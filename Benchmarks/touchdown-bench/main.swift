@@ -5,11 +5,13 @@
 //   swift run -c release touchdown-bench memory [--durations-s 600,3600,36000] [--chunk-span-ms 1000]
 //   swift run -c release touchdown-bench simulate [--scenario FILE] [--repeats 3]
 //   swift run -c release touchdown-bench replay [--repeats 3] [--duration-s 3600] [--folder /tmp]
+//   swift run -c release touchdown-bench plans [--trace traces/nominal.mcap] [--count 40]
 
 #if canImport(Glibc)
 import Glibc
 #endif
 import CZstd
+import TouchdownReplay
 import TouchdownSim
 import TouchdownTrace
 
@@ -381,10 +383,20 @@ case "memory-one":
         print("error: \(error)")
         exit(1)
     }
+case "plans":
+    let touchdown = currentExecutablePath().map { String($0[..<$0.lastIndex(of: "/")!]) + "/touchdown" } ?? "touchdown"
+    do {
+        try plansBenchmark(trace: option("--trace") ?? "traces/nominal.mcap", count: Int(option("--count") ?? "40") ?? 40,
+                           touchdown: touchdown)
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
 default:
     print("usage: touchdown-bench trace [--duration-s N] [--level L] [--repeats N] [--out PATH]")
     print("       touchdown-bench memory [--durations-s 600,3600,36000] [--chunk-span-ms 1000] [--out PATH]")
     print("       touchdown-bench simulate [--scenario FILE] [--repeats N] [--out PATH]")
     print("       touchdown-bench replay [--repeats N] [--duration-s N] [--folder DIR]")
+    print("       touchdown-bench plans [--trace TRACE] [--count N]")
     exit(2)
 }

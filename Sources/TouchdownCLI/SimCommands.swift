@@ -1,4 +1,5 @@
 import ArgumentParser
+import TouchdownGuidanceServer
 import TouchdownReplay
 import TouchdownSim
 import TouchdownTrace

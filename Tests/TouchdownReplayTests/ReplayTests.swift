@@ -212,7 +212,7 @@ struct SpecTests {
         }
         #expect(message("lidar.bias=3m").contains("accepted: imu, altimeter, velocimeter, attitude, command"))
         #expect(message("altimeter.wobble=3m").contains("acquire-below"))
-        #expect(message("altimeter.bias=3furlongs").contains("mm, cm, m, km"))
+        #expect(message("altimeter.bias=3furlongs").contains("m, km, cm, mm"))
         #expect(message("imu.acquire-below=900m").contains("faults on imu"))
         #expect(message("altimeter.drop=5%,brust=3").contains("unknown option \"brust\"; accepted here: burst"))
         #expect(message("altimeter.bias=3m@180s..120s").contains("ends before it starts"))
@@ -297,5 +297,27 @@ struct FaultValueTests {
         let alone = try replay(tracePath("nominal"), mode: .openLoop, faults: ["imu.drop=5%,burst=10"])
         let beside = try replay(tracePath("nominal"), mode: .openLoop, faults: ["attitude.bias=1deg@5000s..", "imu.drop=5%,burst=10"])
         #expect(alone.digest == beside.digest, "a bias that never acts must not move the drop's draws")
+    }
+}
+
+@Suite("One quantity parser")
+struct QuantityTests {
+    @Test(arguments: Dimension.allCases)
+    func everyUnitReadsTheSameInScenariosAndFaults(_ d: Dimension) throws {
+        for (unit, toSI) in d.units {
+            let parsed = try #require(Quantity.parse("1.5 \(unit)", in: [d]))
+            #expect(parsed.value == 1.5 * toSI && parsed.dimension == d, "1.5 \(unit)")
+        }
+    }
+
+    @Test func scenarioFilesTakeTheUnitsFaultSpecsTake() throws {
+        // Before one parser, faults took mm, us and mrad and scenarios did not.
+        let text = try String(contentsOf: TestPaths.fixtures.appendingPathComponent("scenarios/nominal.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "noise: 2 m,", with: "noise: 2000 mm,")
+        #expect(text.contains("2000 mm"))
+        let scenario = try Scenario.parse(text: text, file: "nominal.yaml", folder: nil)
+        #expect(scenario.sensors.altimeter.noise_m == 2)
+        #expect(try FaultSpec(parsing: "altimeter.latency=250us").amount == 250e-6)
+        #expect(try FaultSpec(parsing: "attitude.bias=5mrad").amount == 5e-3)
     }
 }

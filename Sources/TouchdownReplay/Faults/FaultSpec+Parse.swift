@@ -2,25 +2,9 @@ import Foundation
 import TouchdownSim
 import TouchdownTrace
 
-/// What a number in a fault spec measures, told by its unit.
-public enum FaultDimension: String, Sendable, CaseIterable {
-    case time, length, speed, acceleration, angle, angularRate = "angular rate", fraction
-
-    /// Units accepted, with their factor to SI.
-    var units: [(String, Double)] {
-        switch self {
-        case .time: [("ns", 1e-9), ("us", 1e-6), ("ms", 1e-3), ("s", 1), ("min", 60)]
-        case .length: [("mm", 1e-3), ("cm", 1e-2), ("m", 1), ("km", 1e3)]
-        case .speed: [("m/s", 1), ("km/s", 1e3)]
-        case .acceleration: [("m/s2", 1), ("m/s^2", 1)]
-        case .angle: [("rad", 1), ("mrad", 1e-3), ("deg", Double.pi / 180)]
-        case .angularRate: [("rad/s", 1), ("mrad/s", 1e-3), ("deg/s", Double.pi / 180)]
-        case .fraction: [("%", 1e-2), ("", 1)]
-        }
-    }
-
-    var unitList: String { units.map(\.0).filter { !$0.isEmpty }.joined(separator: ", ") }
-}
+/// What a number in a fault spec measures, told by its unit: the one
+/// `Dimension` table scenario files use too.
+public typealias FaultDimension = Dimension
 
 /// The numeric fields of each sensor message that value faults can change,
 /// in a fixed order (the indexes `FaultSpec.fields` holds).
@@ -45,7 +29,7 @@ public enum SensorFields {
         case .acceleration: 5
         case .angularRate: 0.5
         case .angle: 0.5
-        case .time, .fraction: 1
+        case .time, .fraction, .frequency, .mass, .force, .gravitationalParameter: 1
         }
     }
 }
@@ -283,30 +267,9 @@ private func driftQuantity(_ part: String, topicFields: [(name: String, dimensio
 }
 
 /// A number with an optional sign and exponent, then a unit; nil when either
-/// part is not recognised.
+/// part is not recognised. The scenario files' parser (`Quantity`).
 func parseFaultQuantity(_ text: String) -> (Double, FaultDimension)? {
-    let chars = Array(text.utf8)
-    var i = 0
-    if i < chars.count, chars[i] == UInt8(ascii: "+") || chars[i] == UInt8(ascii: "-") { i += 1 }
-    var digits = 0
-    while i < chars.count, (chars[i] >= 48 && chars[i] <= 57) || chars[i] == UInt8(ascii: ".") {
-        if chars[i] != UInt8(ascii: ".") { digits += 1 }
-        i += 1
-    }
-    guard digits > 0 else { return nil }
-    if i < chars.count, chars[i] == UInt8(ascii: "e") || chars[i] == UInt8(ascii: "E") {
-        var j = i + 1
-        if j < chars.count, chars[j] == UInt8(ascii: "+") || chars[j] == UInt8(ascii: "-") { j += 1 }
-        let start = j
-        while j < chars.count, chars[j] >= 48 && chars[j] <= 57 { j += 1 }
-        if j > start { i = j }
-    }
-    guard let number = Double(String(decoding: chars[0..<i], as: UTF8.self)) else { return nil }
-    let unit = String(decoding: chars[i...], as: UTF8.self)
-    for d in FaultDimension.allCases {
-        if let (_, factor) = d.units.first(where: { $0.0 == unit }) { return (number * factor, d) }
-    }
-    return nil
+    Quantity.parse(text).map { ($0.value, $0.dimension) }
 }
 
 extension String {

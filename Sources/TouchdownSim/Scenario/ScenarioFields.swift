@@ -14,32 +14,6 @@ public struct ScenarioError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Physical dimensions a scenario value can have, each with the units it accepts.
-public enum Dimension: String, Sendable, CaseIterable {
-    case length, speed, acceleration, time, frequency, mass, force, angle, angularRate, fraction, gravitationalParameter
-
-    /// Accepted units and their factor to SI (m, m/s, s, Hz, kg, N, rad, m³/s²).
-    var units: [(name: String, toSI: Double)] {
-        switch self {
-        case .length: [("m", 1), ("km", 1000)]
-        case .speed: [("m/s", 1), ("km/s", 1000)]
-        case .acceleration: [("m/s2", 1), ("m/s^2", 1)]
-        case .time: [("s", 1), ("ms", 1e-3), ("min", 60)]
-        case .frequency: [("Hz", 1)]
-        case .mass: [("kg", 1), ("t", 1000)]
-        case .force: [("N", 1), ("kN", 1000)]
-        case .angle: [("deg", Double.pi / 180), ("rad", 1)]
-        case .angularRate: [("deg/s", Double.pi / 180), ("rad/s", 1)]
-        case .fraction: [("", 1), ("%", 0.01)]
-        case .gravitationalParameter: [("km3/s2", 1e9), ("m3/s2", 1)]
-        }
-    }
-
-    var acceptedList: String {
-        units.map { $0.name.isEmpty ? "a plain number" : $0.name }.joined(separator: ", ")
-    }
-}
-
 /// One YAML mapping of a scenario, read key by key. Every key read is
 /// remembered, so `finish()` can reject the keys nobody asked for, naming the
 /// ones that are accepted.
@@ -162,17 +136,6 @@ struct ScenarioSection {
 
     /// "25 km", "1.7km/s", "+300 m", "5%": a number, optional spaces, a unit.
     static func parseQuantity(_ text: String, _ dimension: Dimension) -> Double? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        var end = trimmed.startIndex
-        for (i, c) in zip(trimmed.indices, trimmed) {
-            let isNumberChar = c.isASCII && (c.isNumber || c == "." || c == "+" || c == "-"
-                || ((c == "e" || c == "E") && i != trimmed.startIndex))
-            if !isNumberChar { break }
-            end = trimmed.index(after: i)
-        }
-        guard end > trimmed.startIndex, let number = Double(trimmed[..<end]), number.isFinite else { return nil }
-        let unit = trimmed[end...].trimmingCharacters(in: .whitespaces)
-        guard let match = dimension.units.first(where: { $0.name == unit }) else { return nil }
-        return number * match.toSI
+        Quantity.parse(text, in: [dimension])?.value
     }
 }

@@ -13,8 +13,9 @@ import TouchdownTrace
 /// `--guidance-cmd`, a crash is the `guidance-crashed` outcome and a step
 /// over budget is `guidance-timeout`, as for a C library:
 ///
-///     // Sources/my-guidance/main.swift
-///     import TouchdownReplay
+///     // Sources/my-guidance/main.swift (depends on TouchdownGuidanceServer
+///     // alone: no replayer, no trace reader)
+///     import TouchdownGuidanceServer
 ///     exit(GuidanceServer.serve { knowledge, settings in
 ///         try MyGuidance(knowledge: knowledge, settings: settings)
 ///     })
@@ -222,9 +223,9 @@ public enum GuidanceServer {
                     lineNumber += 1
                     return line
                 }
-                guard pending.count - pendingHead <= ExternalGuidance.lineLimit else {
+                guard pending.count - pendingHead <= GuidanceConfig.lineLimit else {
                     lineNumber += 1
-                    throw fail("a line longer than \(ExternalGuidance.lineLimit) bytes")
+                    throw fail("a line longer than \(GuidanceConfig.lineLimit) bytes")
                 }
                 if endOfInput {
                     guard pendingHead == pending.count else {
