@@ -593,20 +593,17 @@ struct RandomSensorFaultEffectTests {
 struct ScheduledGuidance: Guidance {
     static let end_ns: UInt64 = 60_000_000_000
     static let segment_ns: UInt64 = 5_000_000_000
-    /// Throttles, each held for one segment from 5 s on; nothing before, so
-    /// that commands reaching the engines late change nothing at the start.
-    static let mainThrottles_fraction = [0.3, 0.9, 0.5, 1.0, 0.6, 0.2, 0.8, 0.4, 0.7, 0.35, 0.95]
-    static let thrusterThrottles_fraction = [0.5, 0.1, 0.7, 0.3, 0.9, 0.2, 0.6, 0.05, 0.4, 0.8, 0.25]
+    /// Throttles, each held for one 5 s segment from the start, while the
+    /// pitch command swings 0.1 rad either side of the initial pitch.
+    static let mainThrottles_fraction = [0.6, 0.3, 0.9, 0.5, 1.0, 0.6, 0.2, 0.8, 0.4, 0.7, 0.35, 0.95]
+    static let thrusterThrottles_fraction = [0.3, 0.5, 0.1, 0.7, 0.3, 0.9, 0.2, 0.6, 0.05, 0.4, 0.8, 0.25]
 
     let initialPitch_rad: Double
     var failure: GuidanceFailure?
 
     static func command(at t: UInt64, initialPitch_rad: Double) -> CommandSample {
         let segment = Int(t / segment_ns)
-        guard segment > 0 else {
-            return CommandSample(stamp_ns: t, mainThrottle_fraction: 0, thrusterThrottle_fraction: 0, pitchCommand_rad: initialPitch_rad)
-        }
-        let i = (segment - 1) % mainThrottles_fraction.count
+        let i = segment % mainThrottles_fraction.count
         return CommandSample(stamp_ns: t, mainThrottle_fraction: mainThrottles_fraction[i],
                              thrusterThrottle_fraction: thrusterThrottles_fraction[i],
                              pitchCommand_rad: initialPitch_rad + (segment % 2 == 0 ? 0.1 : -0.1))
@@ -755,6 +752,12 @@ struct ActuatorFaultEffectTests {
             problems.check(f.thrust_n.bitPattern == c.thrust_n.bitPattern && f.pitch_rad.bitPattern == c.pitch_rad.bitPattern,
                            "at t=\(f.stamp_ns) ns \(f.thrust_n) N, pitch \(f.pitch_rad) rad; 0.5 s earlier without the fault \(c.thrust_n) N, \(c.pitch_rad) rad")
             if faulted.truth(at: c.stamp_ns)!.thrust_n != c.thrust_n { late += 1 }
+        }
+        // Until the first command reaches them, the engines are as they were
+        // before any command: off, holding the initial pitch.
+        for f in faulted.truth where f.stamp_ns <= ns(0.5) {
+            problems.check(f.thrust_n == 0 && f.pitch_rad == clean.initialPitch_rad,
+                           "at t=\(f.stamp_ns) ns, before the first command arrives: \(f.thrust_n) N, pitch \(f.pitch_rad) rad")
         }
         #expect(problems.count == 0, "\(problems.summary)")
         #expect(compared > 500)

@@ -141,7 +141,7 @@ public struct Replay {
     func runClosedLoop(_ stored: StoredRun, faultSeed: UInt64) throws -> ReplayResult {
         let (label, sim) = simulation(stored)
         var g = try makeGuidance(sim)
-        var hooks = FaultHooks(faults: faults, seed: faultSeed)
+        var hooks = FaultHooks(faults: faults, seed: faultSeed, initialCommand: sim.initialCommand)
         let recorder = try output.map { try TraceRecorder(path: $0, options: Simulation.traceOptions) }
         let outcome = try sim.run(guidance: &g, hooks: &hooks, recorder: recorder,
                                   metadata: replayMetadata(label, faultSeed: faultSeed))
@@ -171,9 +171,9 @@ struct FaultHooks: SimulationHooks {
     var lastAltitude_m = Double.infinity
     let needsAltitude: Bool
 
-    init(faults: [FaultSpec], seed: UInt64) {
+    init(faults: [FaultSpec], seed: UInt64, initialCommand: CommandSample) {
         sensors = SensorFaultPath(faults: faults, seed: seed)
-        actuators = ActuatorFaultPath(faults: faults)
+        actuators = ActuatorFaultPath(faults: faults, initialCommand: initialCommand)
         needsAltitude = sensors.needsAltitude || actuators.faults.contains { $0.spec.window.usesAltitude }
     }
 
