@@ -378,6 +378,26 @@ struct SensorFaultEffectTests {
         expectOtherTopicsUntouched(clean, faulted, besides: drift.topic)
     }
 
+    @Test func driftStartsFromNothingWhenALaterWindowLetsItAct() throws {
+        // Both windows must hold: from 100 s, and 3000 m and below, which
+        // nominal reaches at about 927 s. The drift counts from then.
+        let clean = try cleanNominal.get()
+        let faulted = try received(faults: ["velocimeter.drift=0.01m/s2,field=vertical_velocity_mps@100s..@..3000m"])
+        let all = clean[.velocimeter], got = faulted[.velocimeter]
+        try #require(all.count == got.count)
+        let first = try #require(all.indices.first { !sameBits(all[$0], got[$0]) })
+        // The first message it acted on gained nothing (0 s of drift), so the
+        // first altered one is the next; the drift counts from the one before.
+        let start_ns = all[first - 1].stamp_ns
+        let h = altitudeAGL_m(at: start_ns, try nominalTruth.get())
+        #expect(abs(h - 3000) < 50, "the drift began at t=\(Double(start_ns) * 1e-9) s, \(h) m up")
+        let below3000m = altitudeRule(3000, actsBelow: true, try nominalTruth.get())
+        let (altered, problem) = checkValueFault(all, got, fields: [1], reach: { t in t < start_ns ? .untouched : below3000m(t) },
+                                                 tolerance: 1e-6) { _, value, t in value + 0.01 * (Double(t) - Double(start_ns)) * 1e-9 }
+        #expect(problem == nil)
+        #expect(altered > 1_000)
+    }
+
     @Test func scaleMultipliesValidRangesBelowItsAltitudeAndNoneAbove() throws {
         let clean = try cleanNominal.get(), faulted = try received(faults: ["altimeter.scale=95%@..3000m"])
         let below3000m = altitudeRule(3000, actsBelow: true, try nominalTruth.get())
