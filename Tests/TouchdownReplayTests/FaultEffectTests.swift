@@ -236,8 +236,10 @@ struct SensorCase: Sendable, CustomTestStringConvertible {
     var window: ClosedRange<Double>? = nil
     /// Its value in SI units: an amount, a rate, a factor, a probability or an altitude.
     var amount: Double = 0
-    /// A spike's size; a drop's burst.
-    var size: Double = 0
+    /// A drop's burst, in messages.
+    var burst = 1
+    /// A spike's size, per changed field.
+    var sizes: [Double] = []
 
     var testDescription: String { spec }
 
@@ -290,8 +292,8 @@ struct SensorFaultEffectTests {
         #expect(Set(delays).count >= 4, "delays seen: \(Set(delays).sorted())")
     }
 
-    @Test(arguments: [SensorCase(spec: "imu.drop=5%", topic: .imu, amount: 0.05, size: 1),
-                      SensorCase(spec: "imu.drop=5%,burst=10", topic: .imu, amount: 0.05, size: 10)])
+    @Test(arguments: [SensorCase(spec: "imu.drop=5%", topic: .imu, amount: 0.05),
+                      SensorCase(spec: "imu.drop=5%,burst=10", topic: .imu, amount: 0.05, burst: 10)])
     func dropRemovesWholeBurstsAtTheProbabilityAndNothingElse(_ drop: SensorCase) throws {
         let clean = try cleanNominal.get(), faulted = try received(faults: [drop.spec])
         let all = clean[drop.topic], kept = faulted[drop.topic]
@@ -309,7 +311,7 @@ struct SensorFaultEffectTests {
         for m in missing {
             if m { run += 1 } else if run > 0 { runs.append(run); run = 0 }
         }
-        let burst = Int(drop.size)
+        let burst = drop.burst
         #expect(runs.allSatisfy { $0 % burst == 0 }, "runs of missing messages: \(runs.filter { $0 % burst != 0 }.prefix(5))")
         // Each message after a burst starts one with the probability: kept messages and bursts are the trials.
         let bursts = runs.reduce(0) { $0 + $1 / burst } + (run + burst - 1) / burst
@@ -495,21 +497,25 @@ struct RandomSensorFaultEffectTests {
         expectOtherTopicsUntouched(clean, faulted, besides: noise.topic)
     }
 
-    @Test(arguments: [SensorCase(spec: "altimeter.spike=5%,size=500m", topic: .altimeter, fields: [0], amount: 0.05, size: 500),
-                      SensorCase(spec: "velocimeter.spike=5%", topic: .velocimeter, fields: [0, 1], amount: 0.05, size: 50)])
+    @Test(arguments: [SensorCase(spec: "altimeter.spike=5%,size=500m", topic: .altimeter, fields: [0], amount: 0.05, sizes: [500]),
+                      // Without size=, each field's unit gives it: 50 m/s, and 5 m/s2 or 0.5 rad/s.
+                      SensorCase(spec: "velocimeter.spike=5%", topic: .velocimeter, fields: [0, 1], amount: 0.05, sizes: [50, 50]),
+                      SensorCase(spec: "imu.spike=2%", topic: .imu, fields: [0, 1, 2, 3, 4, 5], amount: 0.02,
+                                 sizes: [5, 5, 5, 0.5, 0.5, 0.5])])
     func spikeAddsOutliersOfItsSizeAtItsRate(_ spike: SensorCase) throws {
         let clean = try cleanNominal.get(), faulted = try received(faults: [spike.spec])
         let all = clean[spike.topic], got = faulted[spike.topic]
         try #require(all.count == got.count)
+        let size = Dictionary(uniqueKeysWithValues: zip(spike.fields, spike.sizes))
         var up = 0, down = 0, valid = 0, problem: String?
         for (c, f) in zip(all, got) where problem == nil {
             if sameBits(c, f) {
                 if c.reading.isValidMeasurement { valid += 1 }
                 continue
             }
-            // An outlier: a valid message with every named field moved by +size, or every one by -size.
-            let raised = isAltered(c, into: f, fields: spike.fields, tolerance: 1e-9) { _, v, _ in v + spike.size }
-            let lowered = isAltered(c, into: f, fields: spike.fields, tolerance: 1e-9) { _, v, _ in v - spike.size }
+            // An outlier: a valid message with every named field moved up by its size, or every one down.
+            let raised = isAltered(c, into: f, fields: spike.fields, tolerance: 1e-9) { i, v, _ in v + size[i]! }
+            let lowered = isAltered(c, into: f, fields: spike.fields, tolerance: 1e-9) { i, v, _ in v - size[i]! }
             guard c.reading.isValidMeasurement, raised || lowered else { problem = "received \(describe(f)) from \(describe(c))"; break }
             valid += 1
             if raised { up += 1 } else { down += 1 }
@@ -725,7 +731,9 @@ struct ActuatorFaultEffectTests {
     @Test(arguments: FaultSpec.EngineGroup.allCases)
     func thrustShortfallTakesItsFractionOffTheGroupInItsWindow(_ group: FaultSpec.EngineGroup) throws {
         let clean = try cleanScheduledFlight.get()
-        let faulted = try scheduledFlight(faults: ["command.thrust-shortfall=25%,group=\(group.rawValue)@20s..40s"])
+        // Without group= the shortfall is on every group.
+        let option = group == .all ? "" : ",group=\(group.rawValue)"
+        let faulted = try scheduledFlight(faults: ["command.thrust-shortfall=25%\(option)@20s..40s"])
         let main = group == .thrusters ? 1 : 0.75, thrusters = group == .main ? 1 : 0.75
         // Truth at t shows the step before t: the window's steps show at 20 s < t <= 40 s.
         var problems = TruthProblems(), settled = 0
