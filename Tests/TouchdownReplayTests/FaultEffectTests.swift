@@ -28,16 +28,8 @@ struct ReceivedStream: Sendable {
     /// imu, altimeter, velocimeter, attitude.
     var topics: [[ReceivedMessage]] = [[], [], [], []]
 
-    subscript(_ topic: FaultSpec.Topic) -> [ReceivedMessage] { topics[Self.index(topic)] }
-
-    static func index(_ topic: FaultSpec.Topic) -> Int {
-        switch topic {
-        case .imu: 0
-        case .altimeter: 1
-        case .velocimeter: 2
-        case .attitude, .command: 3
-        }
-    }
+    /// A sensor topic's messages (`command` is not one).
+    subscript(_ topic: FaultSpec.Topic) -> [ReceivedMessage] { topics[Self.sensorTopics.firstIndex(of: topic)!] }
 
     static func index(of reading: SensorReading) -> Int {
         switch reading {
