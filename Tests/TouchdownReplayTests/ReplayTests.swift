@@ -302,8 +302,8 @@ struct FaultValueTests {
 
 @Suite("One quantity parser")
 struct QuantityTests {
-    @Test(arguments: Dimension.allCases)
-    func everyUnitReadsTheSameInScenariosAndFaults(_ d: Dimension) throws {
+    @Test(arguments: PhysicalDimension.allCases)
+    func everyUnitReadsTheSameInScenariosAndFaults(_ d: PhysicalDimension) throws {
         for (unit, toSI) in d.units {
             let parsed = try #require(Quantity.parse("1.5 \(unit)", in: [d]))
             #expect(parsed.value == 1.5 * toSI && parsed.dimension == d, "1.5 \(unit)")

@@ -12,7 +12,10 @@ struct ActuatorFaultPath {
     private(set) var faults: [Active]
     private var pending: [(due_ns: UInt64, command: CommandSample)] = []
     private var pendingHead = 0
-    private var applied: CommandSample?
+    /// What the engines act on under command latency: the last command that
+    /// has reached them, and until one has, the simulator's initial command
+    /// (engines off, the initial pitch held), not guidance's first.
+    private var applied: CommandSample
     private var frozenThrottle: (main: Double, thrusters: Double)?
     private(set) var events: [EventSample] = []
     /// The altitude above ground when the sensors last sampled it (for
@@ -20,8 +23,9 @@ struct ActuatorFaultPath {
     var altitudeAGL_m = Double.infinity
     let hasLatency: Bool
 
-    init(faults specs: [FaultSpec]) {
+    init(faults specs: [FaultSpec], initialCommand: CommandSample) {
         faults = FaultSpec.applicationOrder(specs.filter(\.kind.isActuator)).map { Active(spec: $0) }
+        applied = initialCommand
         hasLatency = faults.contains { $0.spec.kind == .commandLatency }
     }
 
@@ -61,8 +65,7 @@ struct ActuatorFaultPath {
                 pending.removeFirst(pendingHead)
                 pendingHead = 0
             }
-            if applied == nil { applied = latest }
-            c = applied!
+            c = applied
         }
         if faults.contains(where: { $0.acting && $0.spec.kind == .stuckThrottle }) {
             if frozenThrottle == nil { frozenThrottle = (c.mainThrottle_fraction, c.thrusterThrottle_fraction) }

@@ -3,8 +3,8 @@ import TouchdownSim
 import TouchdownTrace
 
 /// What a number in a fault spec measures, told by its unit: the one
-/// `Dimension` table scenario files use too.
-public typealias FaultDimension = Dimension
+/// `PhysicalDimension` table scenario files use too.
+public typealias FaultDimension = PhysicalDimension
 
 /// The numeric fields of each sensor message that value faults can change,
 /// in a fixed order (the indexes `FaultSpec.fields` holds).

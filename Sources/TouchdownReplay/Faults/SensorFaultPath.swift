@@ -221,7 +221,9 @@ struct SensorFaultPath {
         case .bias:
             eachValid { r in for f in fields { r.setField(f, r.field(f) + spec.amount) }; return true }
         case .drift:
-            let start = spec.window.from_ns ?? faults[i].actingSince_ns
+            // From when the fault began acting: with several windows, the
+            // time window may have opened long before the others let it act.
+            let start = faults[i].actingSince_ns
             let offset = spec.amount * Double(t &- start) * 1e-9
             eachValid { r in for f in fields { r.setField(f, r.field(f) + offset) }; return true }
         case .scale:

@@ -127,7 +127,7 @@ public struct Replay: Sendable {
 
     func runClosedLoop(_ source: RunSource, _ sim: Simulation, label: String, faultSeed: UInt64) throws -> ReplayResult {
         var g = try makeGuidance(sim)
-        var hooks = FaultHooks(faults: plan.faults, seed: faultSeed)
+        var hooks = FaultHooks(faults: plan.faults, seed: faultSeed, initialCommand: sim.initialCommand)
         let recorder = try plan.output.map { try TraceRecorder(path: $0, options: Simulation.traceOptions) }
         // A flown scenario records a plain simulation's trace; a replay says what it replayed.
         let metadata = source.trace == nil ? [] : replayMetadata(label, faultSeed: faultSeed)
@@ -184,9 +184,9 @@ struct FaultHooks: SimulationHooks {
     var lastAltitude_m = Double.infinity
     let needsAltitude: Bool
 
-    init(faults: [FaultSpec], seed: UInt64) {
+    init(faults: [FaultSpec], seed: UInt64, initialCommand: CommandSample) {
         sensors = SensorFaultPath(faults: faults, seed: seed)
-        actuators = ActuatorFaultPath(faults: faults)
+        actuators = ActuatorFaultPath(faults: faults, initialCommand: initialCommand)
         needsAltitude = sensors.needsAltitude || actuators.faults.contains { $0.spec.window.usesAltitude }
     }
 

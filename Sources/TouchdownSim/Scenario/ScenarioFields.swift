@@ -105,7 +105,7 @@ struct ScenarioSection {
     }
 
     /// A value with units, in SI, checked against `range` (in SI too).
-    mutating func quantity(_ key: String, _ dimension: Dimension, in range: ClosedRange<Double>) throws -> Double? {
+    mutating func quantity(_ key: String, _ dimension: PhysicalDimension, in range: ClosedRange<Double>) throws -> Double? {
         guard let node = lookup(key) else { return nil }
         guard case .scalar(let scalar) = node else {
             throw ScenarioSection.error(file, node, "\(qualified(key)) must be a single value with units (\(dimension.acceptedList))")
@@ -122,11 +122,11 @@ struct ScenarioSection {
         return v
     }
 
-    mutating func quantity(_ key: String, _ dimension: Dimension, in range: ClosedRange<Double>, default value: Double) throws -> Double {
+    mutating func quantity(_ key: String, _ dimension: PhysicalDimension, in range: ClosedRange<Double>, default value: Double) throws -> Double {
         try quantity(key, dimension, in: range) ?? value
     }
 
-    mutating func requiredQuantity(_ key: String, _ dimension: Dimension, in range: ClosedRange<Double>) throws -> Double {
+    mutating func requiredQuantity(_ key: String, _ dimension: PhysicalDimension, in range: ClosedRange<Double>) throws -> Double {
         guard let v = try quantity(key, dimension, in: range) else { throw missing(key) }
         return v
     }
@@ -135,7 +135,7 @@ struct ScenarioSection {
     mutating func node(_ key: String) -> Node? { lookup(key) }
 
     /// "25 km", "1.7km/s", "+300 m", "5%": a number, optional spaces, a unit.
-    static func parseQuantity(_ text: String, _ dimension: Dimension) -> Double? {
+    static func parseQuantity(_ text: String, _ dimension: PhysicalDimension) -> Double? {
         Quantity.parse(text, in: [dimension])?.value
     }
 }

@@ -62,6 +62,12 @@ public struct Simulation {
             guidanceRate_hz: scenario.guidance.rate_hz)
     }
 
+    /// What the engines and attitude control act on before guidance's first
+    /// command: engines off, the initial pitch held.
+    public var initialCommand: CommandSample {
+        CommandSample(stamp_ns: 0, mainThrottle_fraction: 0, thrusterThrottle_fraction: 0, pitchCommand_rad: scenario.initial.pitch_rad)
+    }
+
     /// Makes the named built-in guidance with the settings.
     public func makeGuidance() throws -> any Guidance {
         try GuidanceRegistry.factory(named: guidanceName).make(knowledge: knowledge, settings: settings)
@@ -117,7 +123,7 @@ public struct Simulation {
         let clearance_m = s.moon.radius_m + terrain.maxElevation_m + 1
         let clearanceSquared_m2 = clearance_m * clearance_m
         let site = knowledge.siteDownrange_m
-        var command = CommandSample(stamp_ns: 0, mainThrottle_fraction: 0, thrusterThrottle_fraction: 0, pitchCommand_rad: s.initial.pitch_rad)
+        var command = initialCommand
         var firstAnomaly: Outcome.Anomaly?
         var exhaustedReported = false
         var t: UInt64 = 0

@@ -1,6 +1,6 @@
 /// Physical dimensions a value can have, each with the units it accepts:
 /// one table for scenario files and fault specs alike.
-public enum Dimension: String, Sendable, CaseIterable {
+public enum PhysicalDimension: String, Sendable, CaseIterable {
     case length, speed, acceleration, time, frequency, mass, force, angle
     case angularRate = "angular rate", fraction, gravitationalParameter = "gravitational parameter"
 
@@ -37,7 +37,7 @@ public enum Quantity {
     /// (optional sign and exponent), optional spaces, and a unit of one of
     /// `dimensions`. Returns the value in SI and the dimension its unit
     /// belongs to; nil when either part is not recognised.
-    public static func parse(_ text: String, in dimensions: [Dimension] = Dimension.allCases) -> (value: Double, dimension: Dimension)? {
+    public static func parse(_ text: String, in dimensions: [PhysicalDimension] = PhysicalDimension.allCases) -> (value: Double, dimension: PhysicalDimension)? {
         let chars = Array(text.utf8)
         var i = 0
         while i < chars.count, chars[i] == 0x20 || chars[i] == 0x09 { i += 1 }
