@@ -76,7 +76,7 @@ public enum MetricCatalogue {
     static func contact(_ f: RunFacts, _ value: (Outcome) -> Double) -> Measured {
         guard let o = f.outcome else { return (.notMeasured("closed loop only"), nil) }
         guard !o.kind.endedInFlight else {
-            return (.notMeasured("no contact with the ground: the run ended \(o.kind.rawValue) \(formatFixed(o.altitudeAGL_m, 1)) m up"), nil)
+            return (.notMeasured("no contact with the ground: the run ended \(o.kind.rawValue), \(formatFixed(o.altitudeAGL_m, 1)) m up"), nil)
         }
         return number(value(o))
     }

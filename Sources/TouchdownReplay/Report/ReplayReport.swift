@@ -6,7 +6,8 @@ import TouchdownTrace
 /// `Codable` form) carries all of it and every other metric.
 public enum ReplayReport {
     public static func text(_ r: ReplayResult) -> String {
-        var s = "\(r.plan.mode == .openLoop || { if case .trace = r.plan.source { true } else { false } }() ? "replay" : "fly") "
+        let flown = if case .scenario = r.plan.source { true } else { false }
+        var s = flown ? "fly " : "replay "
         s += "\(r.plan.sourcePath) (\(r.mode.rawValue)), guidance \(r.guidance)"
         s += r.plan.faults.isEmpty ? ", no faults\n" : ", faults: \(r.plan.faults.map(\.text).joined(separator: " ")) (seed \(r.faultSeed))\n"
         let expect = r.plan.expectation == .any ? "any" : r.plan.expectation.text
@@ -22,7 +23,11 @@ public enum ReplayReport {
         }
         if let d = r.divergence { s += divergence(d) }
         for m in r.metrics where m.name != "outcome" && (MetricCatalogue.entry(m.name)?.inSummary ?? false) {
-            s += row(m.name, m.text)
+            if case .notMeasured(let why) = m.value {
+                s += row(m.name, "not measured (\(why))")
+            } else {
+                s += row(m.name, m.text)
+            }
         }
         for a in r.assertions {
             s += (a.passed ? "PASS  " : "FAIL  ") + a.expression + "   (" + a.detail + ")\n"
