@@ -317,7 +317,7 @@ func memoryRow(duration_s: Double, chunkSpan_ms: Double, path: String) throws {
     precondition(all == written, "read \(all) of \(written) messages")
     let afterRead = peakRSS_MB()
     var altimeter = 0
-    try reader.messages(topics: ["/altimeter"]) { _ in altimeter += 1 }
+    try reader.messages(topics: [TouchdownTopics.altimeter]) { _ in altimeter += 1 }
     precondition(altimeter > 0)
     let afterTopic = peakRSS_MB()
     let end_ns = reader.statistics!.messageEndTime_ns

@@ -51,18 +51,23 @@ public enum Demo {
         try cases.map { c in (c.name, try Replay(c.plan).run()) }
     }
 
+    /// A metric as the table shows it: `-` when the mode has none.
+    static func figure(_ r: ReplayResult, _ metric: String, _ digits: Int) -> String {
+        guard let m = r.metric(metric) else { return "-" }
+        guard let v = m.number else { return "not measured" }
+        return formatFixed(v, digits)
+    }
+
     /// The table `touchdown demo` prints.
     public static func table(_ rows: [(name: String, result: ReplayResult)]) -> String {
         let header = ["case", "faults", "outcome", "v_down m/s", "v_horiz m/s", "propellant kg", "expected", "verdict"]
-        let cells: [[String]] = rows.map { name, r in
-            func figure(_ metric: String, _ digits: Int) -> String {
-                guard let m = r.metric(metric) else { return "-" }
-                return m.number.map { formatFixed($0, digits) } ?? "not measured"
-            }
+        var cells: [[String]] = []
+        for (name, r) in rows {
             let faults = r.plan.faults.isEmpty ? (r.mode == .openLoop ? "- (bit-for-bit check)" : "-")
                 : r.plan.faults.map(\.text).joined(separator: " ")
-            return [name, faults, r.outcome, figure("touchdown.vertical_speed_mps", 2), figure("touchdown.horizontal_speed_mps", 2),
-                    figure("propellant_kg", 1), r.plan.expectation.text, r.passed ? "PASS" : "FAIL"]
+            cells.append([name, faults, r.outcome, figure(r, "touchdown.vertical_speed_mps", 2),
+                          figure(r, "touchdown.horizontal_speed_mps", 2), figure(r, "propellant_kg", 1),
+                          r.plan.expectation.text, r.passed ? "PASS" : "FAIL"])
         }
         let widths = header.indices.map { i in ([header[i]] + cells.map { $0[i] }).map(\.count).max()! }
         func line(_ c: [String]) -> String {

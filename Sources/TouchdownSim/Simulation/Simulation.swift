@@ -24,10 +24,7 @@ public struct Simulation {
     public let knowledge: MissionKnowledge
 
     /// Topic names in every simulated trace.
-    public enum Topics {
-        public static let imu = "/imu", altimeter = "/altimeter", velocimeter = "/velocimeter", attitude = "/attitude"
-        public static let command = "/command", nav = "/nav", truth = "/truth", events = "/events"
-    }
+    public typealias Topics = TouchdownTopics
 
     /// Writer options for simulated traces: chunks of up to 10 s of simulated
     /// time (a few milliseconds of wall time), which compress better than the

@@ -1,6 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// What `touchdown trace info` reports about a trace.
 public struct TraceInfo: Sendable {
-    public struct ChannelInfo: Sendable {
+    public struct ChannelInfo: Sendable, Encodable {
         public var id: UInt16
         public var topic: String
         public var schemaName: String
@@ -8,7 +14,7 @@ public struct TraceInfo: Sendable {
         public var messageCount: UInt64
     }
 
-    public struct AttachmentInfo: Sendable {
+    public struct AttachmentInfo: Sendable, Encodable {
         public var name: String
         public var mediaType: String
         public var size_bytes: UInt64
@@ -131,25 +137,13 @@ public struct TraceInfo: Sendable {
         compressedSize_bytes > 0 ? Double(uncompressedSize_bytes) / Double(compressedSize_bytes) : 1
     }
 
-    /// The JSON form: `message_count`, `channels: [{topic, schema_name, message_count}]`, and the rest.
+    /// The JSON form (sorted keys): `message_count`, `channels: [{topic,
+    /// schema_name, message_count}]`, and the rest.
     public var json: String {
-        var s = "{"
-        s += "\"path\": \(jsonString(path)), \"file_size_bytes\": \(fileSize_bytes), "
-        s += "\"library\": \(jsonString(library)), \"profile\": \(jsonString(profile)), "
-        s += "\"message_count\": \(messageCount), \"start_time_ns\": \(start_ns), \"end_time_ns\": \(end_ns), \"duration_ns\": \(duration_ns), "
-        s += "\"channels\": [" + channels.map { c in
-            "{\"id\": \(c.id), \"topic\": \(jsonString(c.topic)), \"schema_name\": \(jsonString(c.schemaName)), \"message_encoding\": \(jsonString(c.messageEncoding)), \"message_count\": \(c.messageCount)}"
-        }.joined(separator: ", ") + "], "
-        s += "\"chunk_count\": \(chunkCount), \"compression\": [" + compressions.map(jsonString).joined(separator: ", ") + "], "
-        s += "\"compressed_size_bytes\": \(compressedSize_bytes), \"uncompressed_size_bytes\": \(uncompressedSize_bytes), "
-        s += "\"metadata\": [" + metadata.map { m in
-            "{\"name\": \(jsonString(m.name)), \"metadata\": {" + m.metadata.map { "\(jsonString($0.key)): \(jsonString($0.value))" }.joined(separator: ", ") + "}}"
-        }.joined(separator: ", ") + "], "
-        s += "\"attachments\": [" + attachments.map { a in
-            "{\"name\": \(jsonString(a.name)), \"media_type\": \(jsonString(a.mediaType)), \"size_bytes\": \(a.size_bytes)}"
-        }.joined(separator: ", ") + "], "
-        s += "\"from_summary\": \(fromSummary)}"
-        return s
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Every field is a string, an integer or a Bool: encoding cannot fail.
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
     }
 
     /// The table form.
@@ -194,4 +188,53 @@ extension String {
     /// Pads with spaces to `width` characters (no change when already wider).
     public func padding(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
     public func leftPadding(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}
+
+extension TraceInfo: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case path, fileSize_bytes = "file_size_bytes", library, profile, messageCount = "message_count"
+        case start_ns = "start_time_ns", end_ns = "end_time_ns", duration_ns, channels, chunkCount = "chunk_count"
+        case compressions = "compression", compressedSize_bytes = "compressed_size_bytes"
+        case uncompressedSize_bytes = "uncompressed_size_bytes", metadata, attachments, fromSummary = "from_summary"
+    }
+
+    struct MetadataJSON: Encodable {
+        var name: String
+        var metadata: [String: String]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(path, forKey: .path)
+        try c.encode(fileSize_bytes, forKey: .fileSize_bytes)
+        try c.encode(library, forKey: .library)
+        try c.encode(profile, forKey: .profile)
+        try c.encode(messageCount, forKey: .messageCount)
+        try c.encode(start_ns, forKey: .start_ns)
+        try c.encode(end_ns, forKey: .end_ns)
+        try c.encode(duration_ns, forKey: .duration_ns)
+        try c.encode(channels, forKey: .channels)
+        try c.encode(chunkCount, forKey: .chunkCount)
+        try c.encode(compressions, forKey: .compressions)
+        try c.encode(compressedSize_bytes, forKey: .compressedSize_bytes)
+        try c.encode(uncompressedSize_bytes, forKey: .uncompressedSize_bytes)
+        // A record's keys, the last value of a repeated key winning.
+        try c.encode(metadata.map { m in
+            MetadataJSON(name: m.name, metadata: Dictionary(m.metadata.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }))
+        }, forKey: .metadata)
+        try c.encode(attachments, forKey: .attachments)
+        try c.encode(fromSummary, forKey: .fromSummary)
+    }
+}
+
+extension TraceInfo.ChannelInfo {
+    enum CodingKeys: String, CodingKey {
+        case id, topic, schemaName = "schema_name", messageEncoding = "message_encoding", messageCount = "message_count"
+    }
+}
+
+extension TraceInfo.AttachmentInfo {
+    enum CodingKeys: String, CodingKey {
+        case name, mediaType = "media_type", size_bytes
+    }
 }

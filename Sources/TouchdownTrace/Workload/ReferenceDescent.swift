@@ -21,8 +21,8 @@ public struct ReferenceDescent: Sendable {
 
     /// Topic names in tie-break order, with their periods.
     public static let schedule: [(topic: String, period_ns: UInt64)] = [
-        ("/imu", 2_500_000), ("/altimeter", 50_000_000), ("/velocimeter", 100_000_000),
-        ("/attitude", 100_000_000), ("/command", 20_000_000), ("/truth", 20_000_000),
+        (TouchdownTopics.imu, 2_500_000), (TouchdownTopics.altimeter, 50_000_000), (TouchdownTopics.velocimeter, 100_000_000),
+        (TouchdownTopics.attitude, 100_000_000), (TouchdownTopics.command, 20_000_000), (TouchdownTopics.truth, 20_000_000),
     ]
 
     /// One generated message and the topic (index into `schedule`) it belongs on.
@@ -87,12 +87,12 @@ public struct ReferenceDescent: Sendable {
 
         public init(recorder: TraceRecorder) throws {
             self.recorder = recorder
-            imu = try recorder.topic("/imu", ImuSample.self)
-            altimeter = try recorder.topic("/altimeter", AltimeterSample.self)
-            velocimeter = try recorder.topic("/velocimeter", VelocimeterSample.self)
-            attitude = try recorder.topic("/attitude", AttitudeSample.self)
-            command = try recorder.topic("/command", CommandSample.self)
-            truth = try recorder.topic("/truth", TruthSample.self)
+            imu = try recorder.topic(TouchdownTopics.imu, ImuSample.self)
+            altimeter = try recorder.topic(TouchdownTopics.altimeter, AltimeterSample.self)
+            velocimeter = try recorder.topic(TouchdownTopics.velocimeter, VelocimeterSample.self)
+            attitude = try recorder.topic(TouchdownTopics.attitude, AttitudeSample.self)
+            command = try recorder.topic(TouchdownTopics.command, CommandSample.self)
+            truth = try recorder.topic(TouchdownTopics.truth, TruthSample.self)
         }
 
         /// Records a batch, each message at its own stamp.
