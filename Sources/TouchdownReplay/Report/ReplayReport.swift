@@ -64,7 +64,7 @@ public enum ReplayReport {
             s = row("divergence", "none: \(d.comparedSteps) steps match the recording")
         }
         for (i, name) in DivergenceFields.names.enumerated() where d.maxDeviation[i] != 0 {
-            s += row("  max |Δ| \(name)", "\(d.maxDeviation[i])")
+            s += row("  Δmax \(name)", "\(d.maxDeviation[i])")
         }
         return s
     }
