@@ -65,3 +65,13 @@ func parseSettings(_ settings: [String]) throws -> [ReplayPlan.Setting] {
         return ReplayPlan.Setting(String(s[..<eq]), String(s[s.index(after: eq)...]))
     }
 }
+
+/// Prints a run's result, as text or one JSON line, and exits 1 unless it passed.
+func report(_ result: ReplayResult, json: Bool) throws {
+    if json {
+        print(badInput(json: false) { try result.jsonLine() })
+    } else {
+        print(ReplayReport.text(result), terminator: "")
+    }
+    if !result.passed { throw ExitCode(1) }
+}

@@ -49,13 +49,7 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let plan = badInput(json: json) { try makePlan() }
-        let result = badInput(json: json) { try Replay(plan).run() }
-        if json {
-            print(badInput(json: false) { try result.jsonLine() })
-        } else {
-            print(ReplayReport.text(result), terminator: "")
-        }
-        if !result.passed { throw ExitCode(1) }
+        try report(badInput(json: json) { try Replay(plan).run() }, json: json)
     }
 
     func makePlan() throws -> ReplayPlan {

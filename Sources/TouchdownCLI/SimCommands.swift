@@ -36,13 +36,7 @@ struct Simulate: ParsableCommand {
             try plan.validate()
             return plan
         }
-        let result = badInput(json: json) { try Replay(plan).run() }
-        if json {
-            print(badInput(json: false) { try result.jsonLine() })
-        } else {
-            print(ReplayReport.text(result), terminator: "")
-        }
-        if !result.passed { throw ExitCode(1) }
+        try report(badInput(json: json) { try Replay(plan).run() }, json: json)
     }
 }
 

@@ -207,7 +207,15 @@ public enum Expectation: Sendable, Equatable {
     }
 }
 
-extension Expectation: Codable {
+/// A value coded as its text and parsed back when decoded: a fault as
+/// `altimeter.latency=1.5s`, an assertion as `touchdown.vertical_speed_mps <= 2`,
+/// an expectation as `landed,hard-landing`.
+public protocol TextCoded: Codable {
+    init(parsing text: String) throws
+    var text: String { get }
+}
+
+extension TextCoded {
     public init(from decoder: any Decoder) throws {
         try self.init(parsing: try decoder.singleValueContainer().decode(String.self))
     }
@@ -218,29 +226,9 @@ extension Expectation: Codable {
     }
 }
 
-extension FaultSpec: Codable {
-    /// A fault is coded as its text: `altimeter.latency=1.5s`.
-    public init(from decoder: any Decoder) throws {
-        try self.init(parsing: try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(text)
-    }
-}
-
-extension Assertion: Codable {
-    /// An assertion is coded as its text: `touchdown.vertical_speed_mps <= 2`.
-    public init(from decoder: any Decoder) throws {
-        try self.init(parsing: try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(text)
-    }
-}
+extension Expectation: TextCoded {}
+extension FaultSpec: TextCoded {}
+extension Assertion: TextCoded {}
 
 /// A plan that cannot run: bad input (exit 2). Each case says what was wrong
 /// and what is accepted.
