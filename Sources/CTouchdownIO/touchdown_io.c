@@ -60,3 +60,11 @@ int td_thread_cpus_set(const void *set, size_t size) {
     return -1;
 #endif
 }
+
+int td_current_cpu(void) {
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}

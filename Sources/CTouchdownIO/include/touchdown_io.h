@@ -33,6 +33,10 @@ int td_open_unlinked_temporary(char *path_template);
 /// Returns 0, or -1 with errno set.
 int td_pipe_cloexec(int fds[2]);
 
+/// The CPU the calling thread is running on (Linux `sched_getcpu`, read
+/// without a system call where the kernel offers it), or -1.
+int td_current_cpu(void);
+
 /// Reads (`td_thread_cpus_get`) or sets (`td_thread_cpus_set`) the CPUs the
 /// calling thread may run on, as a `cpu_set_t` of `size` bytes (Linux
 /// `sched_getaffinity` / `sched_setaffinity` on the thread; threads it

@@ -19,11 +19,14 @@ import Glibc
 /// the helper has not picked a segment up by the time the next one is cut,
 /// or the chunk closes, the recording thread compresses it itself; it waits
 /// only for a segment the helper is compressing at that moment, spinning
-/// briefly and then sleeping. Each side spins only as long as spinning has
-/// recently paid off (``SpinBudget``), and a helper that keeps being woken
-/// for nothing is woken less often (``WakePolicy``). So with a second core
-/// free the helper works beside the recorder, and without one the writer
-/// costs about what it costs on one thread.
+/// briefly (not at all if the helper last ran on its core) and then
+/// sleeping. The helper spins for its next segment only from another core
+/// and only when segments have lately come sooner than a wake-up
+/// (``HelperSpin``), and a helper that keeps being woken for nothing is
+/// woken less often (``WakePolicy``). So with a second core free the helper
+/// works beside the recorder, and without one the writer costs about what
+/// it costs on one thread. The clock read to bound the spins never decides
+/// what is written.
 ///
 /// Crash safety is unchanged: a chunk is written when it closes, after its
 /// last segment is compressed, and nothing of the next chunk is accepted
@@ -46,8 +49,6 @@ final class ChunkCompressor {
     private var wakePolicy = WakePolicy()
     /// Segments the helper had taken when the open chunk began.
     private var helperTookBeforeChunk = 0
-    /// How long the recording thread spins for a segment the helper holds.
-    private var ownerSpin = SpinBudget()
 
     /// With `background` false, every segment is compressed on the caller's
     /// thread as it is submitted (same bytes; for single-core machines and
@@ -95,9 +96,12 @@ final class ChunkCompressor {
         if thread == nil {
             shared.compressByOwner(segment)
         } else {
-            shared.finishChunk(with: segment, spin: &ownerSpin)
+            let slept = shared.finishChunk(with: segment)
             let helperTook = shared.takenByHelper.load(ordering: .relaxed)
-            wakePolicy.chunkClosed(helperCompressed: helperTook != helperTookBeforeChunk)
+            let helped = helperTook != helperTookBeforeChunk
+            // A helper on this thread's core gained nothing: it ran instead of this thread.
+            let sameCore = helped && shared.helperCPU.load(ordering: .relaxed) == td_current_cpu()
+            wakePolicy.chunkClosed(helperCompressed: helped, onThisCore: sameCore, recorderSlept: slept)
             helperTookBeforeChunk = helperTook
         }
         // The stream is free and nothing is queued: its fields are ours to read.
@@ -151,43 +155,67 @@ private struct Segment {
     let last: Bool
 }
 
-/// How long to spin before sleeping: a count of PAUSE instructions (no
-/// clock is read), doubled each time spinning ends with what was awaited,
-/// halved each time it runs out. Where the other thread runs on a core of
-/// its own, what it is awaited for arrives within the spin and the budget
-/// stays high; where the two share a core, nothing can arrive while this
-/// thread spins, and the budget falls to a few microseconds.
-private struct SpinBudget {
-    /// About 0.5 to 2 ms of PAUSE instructions, more than a segment takes to
-    /// compress.
-    static let maximum = 20_000
-    static let minimum = 64
-    private(set) var pauses = 2_048
+/// How long the helper spins for its next segment before it sleeps.
+///
+/// Spinning pays only where the helper has a core of its own and the next
+/// segment comes sooner than a sleeping thread wakes (tens of microseconds
+/// on a virtual machine; as long as compressing a segment). So the helper
+/// never spins on the CPU the recording thread last queued a segment from,
+/// nor when its recent waits for a segment (a moving average, `gap_ns`)
+/// exceed `maximum_ns`, as when a replay writes its trace at flight rates;
+/// otherwise it spins for twice that average, up to `maximum_ns`. The
+/// monotonic clock read here decides only how long to spin, never what is
+/// written.
+private struct HelperSpin {
+    static let maximum_ns: UInt64 = 250_000
+    private var gap_ns: UInt64 = 100_000
 
-    /// Spins until `done` holds or the budget is spent; returns whether it held.
-    mutating func spin(until done: () -> Bool) -> Bool {
-        for _ in 0..<pauses {
-            if done() {
-                pauses = Swift.min(Self.maximum, pauses * 2)
-                return true
+    func budget_ns(onOwnersCore: Bool) -> UInt64 {
+        onOwnersCore || gap_ns > Self.maximum_ns ? 0 : Swift.min(Self.maximum_ns, 2 * gap_ns)
+    }
+
+    /// Records how long the helper waited between two segments.
+    mutating func waited(_ wait_ns: UInt64) {
+        gap_ns = (3 * gap_ns + Swift.min(wait_ns, 1_000_000_000)) / 4
+    }
+
+}
+
+/// Spinning for another thread, bounded by the monotonic clock.
+private enum Spin {
+    /// Spins until `done` holds or `budget_ns` has passed; returns whether it held.
+    static func spin(for budget_ns: UInt64, until done: () -> Bool) -> Bool {
+        let start_ns = now_ns()
+        // Bounded by the clock; the count bounds it should the clock stall.
+        for round in 0..<1_000_000 {
+            for _ in 0..<16 {
+                if done() { return true }
+                td_spin_pause()
             }
-            td_spin_pause()
+            if round % 4 == 3 && now_ns() &- start_ns >= budget_ns { break }
         }
-        if done() { return true }
-        pauses = Swift.max(Self.minimum, pauses / 2)
-        return false
+        return done()
+    }
+
+    static func now_ns() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
 }
 
 /// When to wake a sleeping helper for a segment cut mid-chunk.
 ///
 /// A wake is wasted when the helper compresses nothing of the chunk (it was
-/// not scheduled before the recording thread took its segments back) or
-/// when it took the segment before the wake call even returned (it ran on
-/// the recording thread's core, which gains nothing). After a wasted wake
-/// the helper is left asleep for the next 1, 2, 4, … up to `maximumSkip`
-/// chunks; a chunk the helper does help with starts again from none. A
-/// helper that is already awake takes segments whatever this says.
+/// not scheduled before the recording thread took its segments back); when
+/// it ran on the recording thread's core, which gains nothing (it took the
+/// segment before the wake call even returned, or it last compressed on
+/// the CPU the recording thread is on when the chunk closes); or when the
+/// recording thread had to sleep until the helper finished a segment (it
+/// was preempted, or shares its core). After a wasted wake the helper is
+/// left asleep for the next 1, 2, 4, … up to `maximumSkip` chunks; a chunk
+/// the helper does help with starts again from none. A helper that is
+/// already awake takes segments whatever this says.
 private struct WakePolicy {
     static let maximumSkip = 64
     private var skip = 0
@@ -202,15 +230,16 @@ private struct WakePolicy {
         if helperAlreadyTookIt { wasted = true }
     }
 
-    mutating func chunkClosed(helperCompressed: Bool) {
+    mutating func chunkClosed(helperCompressed: Bool, onThisCore: Bool, recorderSlept: Bool) {
         defer { wokeThisChunk = false; wasted = false }
+        let helped = helperCompressed && !onThisCore && !recorderSlept
         if chunksToSkip > 0 {
             chunksToSkip -= 1
-            if helperCompressed { skip = 0; chunksToSkip = 0 }
+            if helped { skip = 0; chunksToSkip = 0 }
             return
         }
         guard wokeThisChunk else { return }
-        if wasted || !helperCompressed {
+        if wasted || !helped {
             skip = skip == 0 ? 1 : Swift.min(Self.maximumSkip, skip * 2)
             chunksToSkip = skip
         } else {
@@ -250,6 +279,10 @@ private final class Shared: @unchecked Sendable {
     let queued = Atomic<Int>(0)
     let dequeued = Atomic<Int>(0)
     let takenByHelper = Atomic<Int>(0)
+    /// The CPU the helper last compressed a segment on, and the one the
+    /// owner last queued a segment from.
+    let helperCPU = Atomic<Int32>(-1)
+    let ownerCPU = Atomic<Int32>(-1)
     /// `streamInUse`, for the owner's spin.
     let streamBusy = Atomic<Bool>(false)
 
@@ -275,6 +308,10 @@ private final class Shared: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    /// How long the owner spins for the segment the helper holds: longer
+    /// than a segment takes to compress on a core of its own.
+    static let ownerSpin_ns: UInt64 = 200_000
+
     func lock() { pthread_mutex_lock(mutex) }
     func unlock() { pthread_mutex_unlock(mutex) }
 
@@ -293,6 +330,7 @@ private final class Shared: @unchecked Sendable {
         defer { unlock() }
         while !streamInUse && !queue.isEmpty { compressHeadByOwner() }
         queue.append(segment)
+        ownerCPU.store(td_current_cpu(), ordering: .relaxed)
         let ordinal = queued.add(1, ordering: .releasing).newValue
         return (ordinal, mayWake && helperSleeping)
     }
@@ -301,8 +339,9 @@ private final class Shared: @unchecked Sendable {
     /// complete, having compressed on this thread every segment the helper
     /// did not hold. Each pass of the loop compresses a segment or waits
     /// for the helper to finish one, so it ends after at most twice the
-    /// chunk's segments.
-    func finishChunk(with segment: Segment, spin: inout SpinBudget) {
+    /// chunk's segments. Returns whether it slept waiting for the helper.
+    func finishChunk(with segment: Segment) -> Bool {
+        var slept = false
         lock()
         queue.append(segment)
         queued.add(1, ordering: .releasing)
@@ -311,17 +350,23 @@ private final class Shared: @unchecked Sendable {
                 compressHeadByOwner()
                 continue
             }
+            // Spinning is useless where the helper shares this core: it cannot
+            // finish until this thread stops.
+            let helperOnThisCore = helperCPU.load(ordering: .relaxed) == td_current_cpu()
             unlock()
-            let released = spin.spin { !streamBusy.load(ordering: .acquiring) }
+            let released = !helperOnThisCore
+                && Spin.spin(for: Self.ownerSpin_ns) { !streamBusy.load(ordering: .acquiring) }
             lock()
             if !released && streamInUse {
                 ownerSleeping = true
+                slept = true
                 if sharesOneCore { pthread_cond_signal(helperCanWork) }
                 pthread_cond_wait(streamReleased, mutex)
                 ownerSleeping = false
             }
         }
         unlock()
+        return slept
     }
 
     /// Takes the queue's head and compresses it, unlocking meanwhile.
@@ -366,25 +411,31 @@ private final class Shared: @unchecked Sendable {
     /// The helper thread's loop: take a segment whenever the stream is free,
     /// otherwise spin for the next one within its budget, then sleep.
     func work() {
-        var budget = SpinBudget()
+        var spin = HelperSpin()
+        var idleSince_ns = Spin.now_ns()
         lock()
         while !stopping {
             if !streamInUse && !queue.isEmpty && (!sharesOneCore || ownerSleeping) {
                 let segment = take()
                 takenByHelper.add(1, ordering: .releasing)
+                let cpu = td_current_cpu()
+                helperCPU.store(cpu, ordering: .relaxed)
                 unlock()
+                spin.waited(Spin.now_ns() &- idleSince_ns)
                 compress(segment)
                 lock()
                 release()
                 compressedByHelper += 1
                 if ownerSleeping { pthread_cond_signal(streamReleased) }
+                idleSince_ns = Spin.now_ns()
                 continue
             }
-            if queue.isEmpty {
+            let budget_ns = spin.budget_ns(onOwnersCore: td_current_cpu() == ownerCPU.load(ordering: .relaxed))
+            if queue.isEmpty && budget_ns > 0 {
                 // Spin outside the lock for the next segment, then sleep.
                 let seen = queued.load(ordering: .relaxed)
                 unlock()
-                let arrived = budget.spin { queued.load(ordering: .acquiring) != seen }
+                let arrived = Spin.spin(for: budget_ns) { queued.load(ordering: .acquiring) != seen }
                 lock()
                 if arrived { continue }
             }
