@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(name: "touchdown-guidance-host", path: "Sources/touchdown-guidance-host", linkerSettings: [.linkedLibrary("dl")]),
         .executableTarget(
             name: "touchdown-bench",
-            dependencies: ["TouchdownTrace", "TouchdownSim", "TouchdownReplay", "CZstd"],
+            dependencies: ["TouchdownTrace", "TouchdownSim", "TouchdownReplay", "CTouchdownIO", "CZstd"],
             path: "Benchmarks/touchdown-bench"
         ),
         .target(

@@ -10,6 +10,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CTouchdownIO
 import CZstd
 import TouchdownReplay
 import TouchdownSim
@@ -40,10 +41,33 @@ struct Timings {
     }
 }
 
+/// Runs `body` with the calling thread allowed only on the first CPU it
+/// may use now; threads it creates inherit that (Linux `sched_setaffinity`
+/// on the thread), so a writer made inside has both its threads on one
+/// core: what it gets when every other core is busy. The thread's previous
+/// CPU set is restored afterwards. Returns nil, without running `body`,
+/// where the CPU set cannot be read or set.
+func onOneCore<R>(_ body: () throws -> R) rethrows -> (result: R, cpu: Int)? {
+    var before = cpu_set_t()
+    guard td_thread_cpus_get(&before, MemoryLayout<cpu_set_t>.size) == 0 else { return nil }
+    // cpu_set_t's bit macros are not visible from Swift: its bytes are a bit set.
+    let cpu: Int? = withUnsafeBytes(of: &before) { bits in
+        (0..<bits.count * 8).first { bits[$0 / 8] & (1 << ($0 % 8)) != 0 }
+    }
+    guard let cpu else { return nil }
+    var one = cpu_set_t()
+    withUnsafeMutableBytes(of: &one) { $0[cpu / 8] = 1 << (cpu % 8) }
+    guard td_thread_cpus_set(&one, MemoryLayout<cpu_set_t>.size) == 0 else { return nil }
+    defer { precondition(td_thread_cpus_set(&before, MemoryLayout<cpu_set_t>.size) == 0, "could not restore the CPU set") }
+    return (try body(), cpu)
+}
+
 func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int) throws {
     let workload = try ReferenceDescent(duration_s: duration_s, seed: 1)
     print("reference-descent \(fmt(duration_s, 0)) s, zstd level \(level), file \(path), \(repeats) rounds")
     var write = Timings(), writeOneThread = Timings(), read = Timings(), compress = Timings(), decompress = Timings()
+    var writePinned = Timings(), writeOneThreadPinned = Timings()
+    var pinnedCPU: Int?
     var written = 0
     var writeRSS = 0.0, readRSS = 0.0
     var fileSize = 0.0, uncompressed = 0.0, chunkCount = 0
@@ -90,7 +114,23 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int
         writeOneThread.samples_s.append(oneTime_s)
         let same = try sameBytes(path, onePath)
         precondition(same, "compressing on the recording thread changed the file's bytes")
+
+        // Both again with the recording thread (and so the writer's
+        // second thread) confined to one core.
+        let pinnedPath = path + ".pinned"
+        if let (pinned, cpu) = try onOneCore({ () throws -> (Double, Double) in
+            let (twoThreads_s, _) = try writeTrace(workload, path: pinnedPath, level: level, background: true)
+            let (oneThread_s, _) = try writeTrace(workload, path: onePath, level: level, background: false)
+            return (twoThreads_s, oneThread_s)
+        }) {
+            pinnedCPU = cpu
+            writePinned.samples_s.append(pinned.0)
+            writeOneThreadPinned.samples_s.append(pinned.1)
+            let samePinned = try sameBytes(path, pinnedPath)
+            precondition(samePinned, "the writer on one core changed the file's bytes")
+        }
         unlink(onePath)
+        unlink(pinnedPath)
     }
 
     print("messages: \(written)   file: \(fmt(fileSize / 1e6)) MB   records uncompressed: \(fmt(uncompressed / 1e6)) MB   ratio: \(fmt(uncompressed / fileSize))   chunks: \(chunkCount)")
@@ -101,11 +141,20 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int
     print("                      best of \(repeats)                              median")
     print("write:                \(rate(write, \.best_s))   \(rate(write, \.median_s))   (target >= 3 M msg/s)")
     print("write, one thread:    \(rate(writeOneThread, \.best_s))   \(rate(writeOneThread, \.median_s))   (same bytes: checked)")
+    if let pinnedCPU {
+        print("write, on CPU \(pinnedCPU) only:  \(rate(writePinned, \.best_s))   \(rate(writePinned, \.median_s))   (same bytes: checked)")
+        print("  one thread, CPU \(pinnedCPU):   \(rate(writeOneThreadPinned, \.best_s))   \(rate(writeOneThreadPinned, \.median_s))")
+    } else {
+        print("write, on one CPU:    not measured (the CPU set could not be read or set)")
+    }
     print("read+decode:          \(rate(read, \.best_s))   \(rate(read, \.median_s))   (target >= 5 M msg/s)")
     print("zstd alone compress:  \(rate(compress, \.best_s))   \(rate(compress, \.median_s))")
     print("zstd alone decompress: \(rate(decompress, \.best_s))   \(rate(decompress, \.median_s))")
     print("writer time / zstd compress time: best \(fmt(write.best_s / compress.best_s)), median \(fmt(write.median_s / compress.median_s)), per round \(zip(write.samples_s, compress.samples_s).map { fmt($0 / $1) }.joined(separator: " "))   (target <= 1.30)")
     print("  one thread:                     best \(fmt(writeOneThread.best_s / compress.best_s)), median \(fmt(writeOneThread.median_s / compress.median_s))")
+    if pinnedCPU != nil {
+        print("on one CPU, writer time / one-thread writer time: best \(fmt(writePinned.best_s / writeOneThreadPinned.best_s)), median \(fmt(writePinned.median_s / writeOneThreadPinned.median_s)), per round \(zip(writePinned.samples_s, writeOneThreadPinned.samples_s).map { fmt($0 / $1) }.joined(separator: " "))   (target <= 1.10)")
+    }
     print("peak memory (max RSS): after first write \(fmt(writeRSS, 1)) MB, after first read \(fmt(readRSS, 1)) MB, at end \(fmt(peakRSS_MB(), 1)) MB   (target < 64 MB)   (read checksum \(checksum))")
 }
 

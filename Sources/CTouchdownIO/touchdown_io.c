@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -38,4 +39,32 @@ int td_open_unlinked_temporary(char *path_template) {
 
 int td_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
+}
+
+int td_thread_cpus_get(void *set, size_t size) {
+#if defined(__linux__)
+    return sched_getaffinity(0, size, (cpu_set_t *)set);
+#else
+    (void)set; (void)size;
+    errno = ENOTSUP;
+    return -1;
+#endif
+}
+
+int td_thread_cpus_set(const void *set, size_t size) {
+#if defined(__linux__)
+    return sched_setaffinity(0, size, (const cpu_set_t *)set);
+#else
+    (void)set; (void)size;
+    errno = ENOTSUP;
+    return -1;
+#endif
+}
+
+int td_current_cpu(void) {
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
 }

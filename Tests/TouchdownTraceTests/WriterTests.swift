@@ -156,6 +156,37 @@ import TouchdownTestSupport
         }
     }
 
+    /// With both writer threads on one core (a campaign runs a replay on
+    /// every core), the compression thread runs only while the recording
+    /// thread sleeps. The recording thread then compresses every segment
+    /// itself instead of sleeping until the helper has: the one-thread
+    /// writer's work and bytes, with no hand-over.
+    @Test func onOneCoreTheRecorderCompressesInsteadOfWaiting() throws {
+        func record(background: Bool, sharesOneCore: Bool) throws -> (bytes: [UInt8], onCaller: Int, onHelper: Int) {
+            let sink = MemorySink()
+            var options = MCAPWriter.Options()
+            options.compressInBackground = background
+            options.compressionThreadSharesOneCore = sharesOneCore
+            options.chunkSize_bytes = 200_000
+            let writer = try MCAPWriter(sink: sink, options: options)
+            let recorder = TraceRecorder(writer: writer)
+            let topics = try ReferenceDescent.Topics(recorder: recorder)
+            try ReferenceDescent(duration_s: 20, seed: 5).generate(batch_ns: 7_000_000) { try topics.record($0) }
+            try recorder.finish()
+            let counts = writer.segmentsCompressed
+            return (sink.bytes, counts.onCaller, counts.onHelper)
+        }
+        let oneCore = try record(background: true, sharesOneCore: true)
+        let oneThread = try record(background: false, sharesOneCore: false)
+        let same = oneCore.bytes == oneThread.bytes
+        #expect(same, "\(oneCore.bytes.count) bytes with the threads on one core, \(oneThread.bytes.count) on one thread")
+        #expect(oneCore.onHelper == 0, "the recording thread slept while the helper compressed \(oneCore.onHelper) segments")
+        #expect(oneCore.onCaller == oneThread.onCaller)
+        // Segments cut mid-chunk too, not only chunk ends.
+        let chunks = try IndexedReader(source: MemorySource(oneCore.bytes)).chunkIndexCount
+        #expect(oneCore.onCaller > chunks, "\(oneCore.onCaller) segments for \(chunks) chunks")
+    }
+
     /// A message that does not fit the room left in the chunk buffer makes
     /// the CDR encoder grow it in the middle of the payload.
     @Test func aLongEventGrowsTheChunkWhileEncoding() throws {

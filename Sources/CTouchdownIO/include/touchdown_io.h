@@ -5,6 +5,7 @@
  * System calls and CPU hints Swift's Glibc module does not expose.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -31,6 +32,17 @@ int td_open_unlinked_temporary(char *path_template);
 /// `O_CLOEXEC`), so a process another thread starts cannot inherit them.
 /// Returns 0, or -1 with errno set.
 int td_pipe_cloexec(int fds[2]);
+
+/// The CPU the calling thread is running on (Linux `sched_getcpu`, read
+/// without a system call where the kernel offers it), or -1.
+int td_current_cpu(void);
+
+/// Reads (`td_thread_cpus_get`) or sets (`td_thread_cpus_set`) the CPUs the
+/// calling thread may run on, as a `cpu_set_t` of `size` bytes (Linux
+/// `sched_getaffinity` / `sched_setaffinity` on the thread; threads it
+/// creates afterwards inherit the set). Returns 0, or -1 with errno set.
+int td_thread_cpus_get(void *set, size_t size);
+int td_thread_cpus_set(const void *set, size_t size);
 
 #ifdef __cplusplus
 }

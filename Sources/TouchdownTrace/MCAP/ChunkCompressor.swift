@@ -5,25 +5,37 @@ import Glibc
 #endif
 
 /// Compresses the open chunk with zstd a segment at a time while it fills,
-/// on a thread of its own, so that closing a chunk waits only for its last
-/// segment.
+/// with a helper thread taking the segments cut in the middle of a chunk
+/// when it is free to run, so that closing a chunk has little left to do.
 ///
 /// A segment ends after the first message that brings the chunk's
 /// unsubmitted bytes to `segment_bytes`, and at the chunk's end. Each segment
 /// is compressed and flushed (a zstd block boundary), the last one ends the
 /// frame. The boundaries depend only on the messages, and zstd's output only
-/// on the segments, so the bytes are the same whether the segments are
-/// compressed on the worker thread or on the caller's, and however the two
-/// threads are scheduled.
+/// on the segments, so the bytes are the same whichever thread compresses
+/// each segment, and however the two threads are scheduled.
+///
+/// The recording thread never waits for a helper that is not running. When
+/// the helper has not picked a segment up by the time the next one is cut,
+/// or the chunk closes, the recording thread compresses it itself; it waits
+/// only for a segment the helper is compressing at that moment, spinning
+/// briefly (not at all if the helper last ran on its core) and then
+/// sleeping. The helper spins for its next segment only from another core
+/// and only when segments have lately come sooner than a wake-up
+/// (``HelperSpin``), and a helper that keeps being woken for nothing is
+/// woken less often (``WakePolicy``). So with a second core free the helper
+/// works beside the recorder, and without one the writer costs about what
+/// it costs on one thread. The clock read to bound the spins never decides
+/// what is written.
 ///
 /// Crash safety is unchanged: a chunk is written when it closes, after its
 /// last segment is compressed, and nothing of the next chunk is accepted
-/// before. A segment in the worker's hands belongs to the open chunk.
+/// before. A queued segment belongs to the open chunk.
 ///
-/// The worker reads the chunk's bytes in place. A segment keeps the chunk
-/// buffer's storage alive, so a buffer that grows (and moves) under a large
-/// message stays readable for the segments already submitted; bytes are
-/// never changed once submitted.
+/// Whoever compresses reads the chunk's bytes in place. A segment keeps the
+/// chunk buffer's storage alive, so a buffer that grows (and moves) under a
+/// large message stays readable for the segments already submitted; bytes
+/// are never changed once submitted.
 final class ChunkCompressor {
     /// The size at which a segment is cut. Smaller segments leave less to
     /// compress when the chunk closes but compress slower and a little
@@ -34,14 +46,17 @@ final class ChunkCompressor {
     private var thread: pthread_t?
     /// Chunk offset up to which segments have been submitted.
     private var submitted = 0
-    /// Chunks whose last segment has been submitted.
-    private var chunksEnded = 0
+    private var wakePolicy = WakePolicy()
+    /// Segments the helper had taken when the open chunk began.
+    private var helperTookBeforeChunk = 0
 
     /// With `background` false, every segment is compressed on the caller's
     /// thread as it is submitted (same bytes; for single-core machines and
-    /// for tests that compare the two).
-    init(level: Int32, background: Bool) throws {
-        shared = Shared(stream: try ZstdStream(level: level))
+    /// for tests that compare the two). With `sharesOneCore` (tests), the
+    /// helper takes a segment only while the caller's thread sleeps, as two
+    /// threads confined to one core do.
+    init(level: Int32, background: Bool, sharesOneCore: Bool = false) throws {
+        shared = Shared(stream: try ZstdStream(level: level), sharesOneCore: sharesOneCore)
         guard background else { return }
         var handle = pthread_t()
         let context = Unmanaged.passRetained(shared).toOpaque()
@@ -59,28 +74,37 @@ final class ChunkCompressor {
 
     deinit { stop() }
 
+    /// Segments compressed so far on the recording thread and on the helper.
+    var segmentsCompressed: (onCaller: Int, onHelper: Int) {
+        shared.lock()
+        defer { shared.unlock() }
+        return (shared.compressedByOwner, shared.compressedByHelper)
+    }
+
     /// Called after each message is appended to `chunk`.
     @inline(__always)
     func messageAppended(_ chunk: borrowing ByteWriter) {
-        if chunk.count - submitted >= Self.segment_bytes { submit(chunk, last: false) }
+        if chunk.count - submitted >= Self.segment_bytes { submitSegment(chunk) }
     }
 
-    /// Submits the chunk's last segment and waits for its frame. Returns the
-    /// CRC of the chunk's uncompressed bytes and the frame, which stays valid
-    /// until the next message is appended.
+    /// Compresses what is left of the chunk, helped by nothing but the
+    /// segment the helper may hold. Returns the CRC of the chunk's
+    /// uncompressed bytes and the frame, which stays valid until the next
+    /// message is appended.
     func endChunk(_ chunk: borrowing ByteWriter) throws -> (uncompressedCRC: UInt32, frame: UnsafeRawBufferPointer) {
-        submit(chunk, last: true)
-        chunksEnded += 1
-        if thread != nil && !shared.spin(until: { $0.chunksFinished.load(ordering: .acquiring) >= chunksEnded }) {
-            shared.lock()
-            while shared.chunksFinished.load(ordering: .acquiring) < chunksEnded {
-                shared.ownerWaiting = true
-                pthread_cond_wait(shared.chunkFinished, shared.mutex)
-                shared.ownerWaiting = false
-            }
-            shared.unlock()
+        let segment = cut(chunk, last: true)
+        if thread == nil {
+            shared.compressByOwner(segment)
+        } else {
+            let slept = shared.finishChunk(with: segment)
+            let helperTook = shared.takenByHelper.load(ordering: .relaxed)
+            let helped = helperTook != helperTookBeforeChunk
+            // A helper on this thread's core gained nothing: it ran instead of this thread.
+            let sameCore = helped && shared.helperCPU.load(ordering: .relaxed) == td_current_cpu()
+            wakePolicy.chunkClosed(helperCompressed: helped, onThisCore: sameCore, recorderSlept: slept)
+            helperTookBeforeChunk = helperTook
         }
-        // The worker is idle until the next segment: its fields are ours to read.
+        // The stream is free and nothing is queued: its fields are ours to read.
         if let failure = shared.failure {
             shared.failure = nil
             throw failure
@@ -88,32 +112,37 @@ final class ChunkCompressor {
         return (shared.crc, shared.output.bytes)
     }
 
-    /// Lets the worker finish what it holds and ends it. Nothing may be
-    /// submitted afterwards.
+    /// Ends the helper. Segments it has not taken are dropped: nothing may be
+    /// submitted afterwards, so their chunk is never written.
     func stop() {
         guard let handle = thread else { return }
         thread = nil
         shared.lock()
         shared.stopping = true
-        pthread_cond_signal(shared.workAvailable)
+        pthread_cond_signal(shared.helperCanWork)
         shared.unlock()
         pthread_join(handle, nil)
+        shared.queue.removeAll()
     }
 
-    private func submit(_ chunk: borrowing ByteWriter, last: Bool) {
+    private func cut(_ chunk: borrowing ByteWriter, last: Bool) -> Segment {
         let segment = Segment(storage: chunk.storageHandle, base: UnsafeRawPointer(chunk.baseAddress),
                               start: submitted, end: chunk.count, last: last)
         submitted = last ? 0 : chunk.count
+        return segment
+    }
+
+    private func submitSegment(_ chunk: borrowing ByteWriter) {
+        let segment = cut(chunk, last: false)
         guard thread != nil else {
-            shared.compress(segment)
-            if last { shared.chunksFinished.add(1, ordering: .releasing) }
+            shared.compressByOwner(segment)
             return
         }
-        shared.lock()
-        shared.queue.append(segment)
-        shared.segmentsSubmitted.add(1, ordering: .releasing)
-        if shared.workerWaiting { pthread_cond_signal(shared.workAvailable) }
-        shared.unlock()
+        let (ordinal, wakeHelper) = shared.submit(segment, mayWake: wakePolicy.wakesHelper)
+        guard wakeHelper else { return }
+        pthread_cond_signal(shared.helperCanWork)
+        // Taken before the wake call returned: the helper ran on this core.
+        wakePolicy.woke(helperAlreadyTookIt: shared.dequeued.load(ordering: .acquiring) >= ordinal)
     }
 }
 
@@ -126,62 +155,241 @@ private struct Segment {
     let last: Bool
 }
 
-/// What the owner and the worker share. The queue and flags are guarded by
-/// `mutex`; the stream, output and CRC belong to whoever compresses (the
-/// worker while a chunk is in progress, the owner once it has finished).
+/// How long the helper spins for its next segment before it sleeps.
 ///
-/// Each side spins a little before it sleeps: waking a sleeping thread
-/// costs tens of microseconds on a virtual machine, as long as compressing
-/// a segment, and a chunk has several.
+/// Spinning pays only where the helper has a core of its own and the next
+/// segment comes sooner than a sleeping thread wakes (tens of microseconds
+/// on a virtual machine; as long as compressing a segment). So the helper
+/// never spins on the CPU the recording thread last queued a segment from,
+/// nor when its recent waits for a segment (a moving average, `gap_ns`)
+/// exceed `maximum_ns`, as when a replay writes its trace at flight rates;
+/// otherwise it spins for twice that average, up to `maximum_ns`. The
+/// monotonic clock read here decides only how long to spin, never what is
+/// written.
+private struct HelperSpin {
+    static let maximum_ns: UInt64 = 250_000
+    private var gap_ns: UInt64 = 100_000
+
+    func budget_ns(onOwnersCore: Bool) -> UInt64 {
+        onOwnersCore || gap_ns > Self.maximum_ns ? 0 : Swift.min(Self.maximum_ns, 2 * gap_ns)
+    }
+
+    /// Records how long the helper waited between two segments.
+    mutating func waited(_ wait_ns: UInt64) {
+        gap_ns = (3 * gap_ns + Swift.min(wait_ns, 1_000_000_000)) / 4
+    }
+
+}
+
+/// Spinning for another thread, bounded by the monotonic clock.
+private enum Spin {
+    /// Spins until `done` holds or `budget_ns` has passed; returns whether it held.
+    static func spin(for budget_ns: UInt64, until done: () -> Bool) -> Bool {
+        let start_ns = now_ns()
+        // Bounded by the clock; the count bounds it should the clock stall.
+        for round in 0..<1_000_000 {
+            for _ in 0..<16 {
+                if done() { return true }
+                td_spin_pause()
+            }
+            if round % 4 == 3 && now_ns() &- start_ns >= budget_ns { break }
+        }
+        return done()
+    }
+
+    static func now_ns() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+}
+
+/// When to wake a sleeping helper for a segment cut mid-chunk.
+///
+/// A wake is wasted when the helper compresses nothing of the chunk (it was
+/// not scheduled before the recording thread took its segments back); when
+/// it ran on the recording thread's core, which gains nothing (it took the
+/// segment before the wake call even returned, or it last compressed on
+/// the CPU the recording thread is on when the chunk closes); or when the
+/// recording thread had to sleep until the helper finished a segment (it
+/// was preempted, or shares its core). After a wasted wake the helper is
+/// left asleep for the next 1, 2, 4, … up to `maximumSkip` chunks; a chunk
+/// the helper does help with starts again from none. A helper that is
+/// already awake takes segments whatever this says.
+private struct WakePolicy {
+    static let maximumSkip = 64
+    private var skip = 0
+    private var chunksToSkip = 0
+    private var wokeThisChunk = false
+    private var wasted = false
+
+    var wakesHelper: Bool { chunksToSkip == 0 }
+
+    mutating func woke(helperAlreadyTookIt: Bool) {
+        wokeThisChunk = true
+        if helperAlreadyTookIt { wasted = true }
+    }
+
+    mutating func chunkClosed(helperCompressed: Bool, onThisCore: Bool, recorderSlept: Bool) {
+        defer { wokeThisChunk = false; wasted = false }
+        let helped = helperCompressed && !onThisCore && !recorderSlept
+        if chunksToSkip > 0 {
+            chunksToSkip -= 1
+            if helped { skip = 0; chunksToSkip = 0 }
+            return
+        }
+        guard wokeThisChunk else { return }
+        if wasted || !helped {
+            skip = skip == 0 ? 1 : Swift.min(Self.maximumSkip, skip * 2)
+            chunksToSkip = skip
+        } else {
+            skip = 0
+        }
+    }
+}
+
+/// What the recording thread (the owner) and the helper share.
+///
+/// One of them at a time holds the zstd stream (`streamInUse`) and
+/// compresses the segment at the head of the queue; segments are therefore
+/// compressed in order, each by one thread. The queue, the flags and the
+/// counts are guarded by `mutex`; the stream, output and CRC belong to
+/// whoever holds the stream, and to the owner once its chunk is finished.
 private final class Shared: @unchecked Sendable {
     let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    let workAvailable = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    let chunkFinished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Signalled when a segment is queued for a sleeping helper, and at stop.
+    let helperCanWork = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Signalled when the helper lets go of the stream and the owner sleeps.
+    let streamReleased = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
+    /// Submitted segments no one has taken: at most the open chunk's, one
+    /// per `segment_bytes` of it.
     var queue: [Segment] = []
-    var workerWaiting = false
-    var ownerWaiting = false
+    var streamInUse = false
+    var helperSleeping = false
+    var ownerSleeping = false
     var stopping = false
-    /// Chunks whose frame is complete (written by the worker, read by the owner while spinning).
-    let chunksFinished = Atomic<Int>(0)
-    /// Segments ever queued (for the worker's spin).
-    let segmentsSubmitted = Atomic<Int>(0)
+    /// (Tests) The helper may take a segment only while the owner sleeps.
+    let sharesOneCore: Bool
+    var compressedByOwner = 0
+    var compressedByHelper = 0
+
+    /// Segments ever queued, ever taken off the queue, and ever taken by
+    /// the helper (read without the lock).
+    let queued = Atomic<Int>(0)
+    let dequeued = Atomic<Int>(0)
+    let takenByHelper = Atomic<Int>(0)
+    /// The CPU the helper last compressed a segment on, and the one the
+    /// owner last queued a segment from.
+    let helperCPU = Atomic<Int32>(-1)
+    let ownerCPU = Atomic<Int32>(-1)
+    /// `streamInUse`, for the owner's spin.
+    let streamBusy = Atomic<Bool>(false)
 
     let stream: ZstdStream
     var output = ByteWriter(capacity: 1 << 16)
     var crc: UInt32 = 0
     var failure: MCAPError?
 
-    init(stream: ZstdStream) {
+    init(stream: ZstdStream, sharesOneCore: Bool) {
         self.stream = stream
+        self.sharesOneCore = sharesOneCore
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(workAvailable, nil)
-        pthread_cond_init(chunkFinished, nil)
+        pthread_cond_init(helperCanWork, nil)
+        pthread_cond_init(streamReleased, nil)
     }
 
     deinit {
-        pthread_cond_destroy(chunkFinished)
-        pthread_cond_destroy(workAvailable)
+        pthread_cond_destroy(streamReleased)
+        pthread_cond_destroy(helperCanWork)
         pthread_mutex_destroy(mutex)
-        chunkFinished.deallocate()
-        workAvailable.deallocate()
+        streamReleased.deallocate()
+        helperCanWork.deallocate()
         mutex.deallocate()
     }
+
+    /// How long the owner spins for the segment the helper holds: longer
+    /// than a segment takes to compress on a core of its own.
+    static let ownerSpin_ns: UInt64 = 200_000
 
     func lock() { pthread_mutex_lock(mutex) }
     func unlock() { pthread_mutex_unlock(mutex) }
 
-    /// About 0.5 to 2 ms of PAUSE instructions, more than a segment takes to
-    /// compress; a count, not a clock, so nothing here reads the time.
-    static let spinLimit = 20_000
+    /// Compresses a segment on the owner's thread with no helper running.
+    func compressByOwner(_ segment: Segment) {
+        compress(segment)
+        compressedByOwner += 1
+    }
 
-    /// Spins until `done` holds or the limit is reached; returns whether it held.
-    func spin(until done: (Shared) -> Bool) -> Bool {
-        for _ in 0..<Self.spinLimit {
-            if done(self) { return true }
-            td_spin_pause()
+    /// Queues a mid-chunk segment. Segments still queued, which the helper
+    /// has not picked up, are compressed here first. Returns the segment's
+    /// ordinal (segments ever queued, this one included) and whether the
+    /// caller should wake the helper: it sleeps and `mayWake`.
+    func submit(_ segment: Segment, mayWake: Bool) -> (ordinal: Int, wakeHelper: Bool) {
+        lock()
+        defer { unlock() }
+        while !streamInUse && !queue.isEmpty { compressHeadByOwner() }
+        queue.append(segment)
+        ownerCPU.store(td_current_cpu(), ordering: .relaxed)
+        let ordinal = queued.add(1, ordering: .releasing).newValue
+        return (ordinal, mayWake && helperSleeping)
+    }
+
+    /// Queues a chunk's last segment and returns once the chunk's frame is
+    /// complete, having compressed on this thread every segment the helper
+    /// did not hold. Each pass of the loop compresses a segment or waits
+    /// for the helper to finish one, so it ends after at most twice the
+    /// chunk's segments. Returns whether it slept waiting for the helper.
+    func finishChunk(with segment: Segment) -> Bool {
+        var slept = false
+        lock()
+        queue.append(segment)
+        queued.add(1, ordering: .releasing)
+        while !queue.isEmpty || streamInUse {
+            if !streamInUse {
+                compressHeadByOwner()
+                continue
+            }
+            // Spinning is useless where the helper shares this core: it cannot
+            // finish until this thread stops.
+            let helperOnThisCore = helperCPU.load(ordering: .relaxed) == td_current_cpu()
+            unlock()
+            let released = !helperOnThisCore
+                && Spin.spin(for: Self.ownerSpin_ns) { !streamBusy.load(ordering: .acquiring) }
+            lock()
+            if !released && streamInUse {
+                ownerSleeping = true
+                slept = true
+                if sharesOneCore { pthread_cond_signal(helperCanWork) }
+                pthread_cond_wait(streamReleased, mutex)
+                ownerSleeping = false
+            }
         }
-        return done(self)
+        unlock()
+        return slept
+    }
+
+    /// Takes the queue's head and compresses it, unlocking meanwhile.
+    /// Called with the lock held and the stream free.
+    private func compressHeadByOwner() {
+        let segment = take()
+        unlock()
+        compress(segment)
+        lock()
+        release()
+        compressedByOwner += 1
+    }
+
+    private func take() -> Segment {
+        streamInUse = true
+        streamBusy.store(true, ordering: .relaxed)
+        dequeued.add(1, ordering: .releasing)
+        return queue.removeFirst()
+    }
+
+    private func release() {
+        streamInUse = false
+        streamBusy.store(false, ordering: .releasing)
     }
 
     func compress(_ segment: Segment) {
@@ -200,34 +408,42 @@ private final class Shared: @unchecked Sendable {
         }
     }
 
-    /// The worker thread's loop.
+    /// The helper thread's loop: take a segment whenever the stream is free,
+    /// otherwise spin for the next one within its budget, then sleep.
     func work() {
-        var seen = 0
+        var spin = HelperSpin()
+        var idleSince_ns = Spin.now_ns()
         lock()
-        while true {
-            if queue.isEmpty && !stopping {
-                // Spin outside the lock for the next segment, then sleep.
+        while !stopping {
+            if !streamInUse && !queue.isEmpty && (!sharesOneCore || ownerSleeping) {
+                let segment = take()
+                takenByHelper.add(1, ordering: .releasing)
+                let cpu = td_current_cpu()
+                helperCPU.store(cpu, ordering: .relaxed)
                 unlock()
-                _ = spin(until: { $0.segmentsSubmitted.load(ordering: .acquiring) != seen })
+                spin.waited(Spin.now_ns() &- idleSince_ns)
+                compress(segment)
                 lock()
+                release()
+                compressedByHelper += 1
+                if ownerSleeping { pthread_cond_signal(streamReleased) }
+                idleSince_ns = Spin.now_ns()
+                continue
             }
-            while queue.isEmpty && !stopping {
-                workerWaiting = true
-                pthread_cond_wait(workAvailable, mutex)
-                workerWaiting = false
+            let budget_ns = spin.budget_ns(onOwnersCore: td_current_cpu() == ownerCPU.load(ordering: .relaxed))
+            if queue.isEmpty && budget_ns > 0 {
+                // Spin outside the lock for the next segment, then sleep.
+                let seen = queued.load(ordering: .relaxed)
+                unlock()
+                let arrived = Spin.spin(for: budget_ns) { queued.load(ordering: .acquiring) != seen }
+                lock()
+                if arrived { continue }
             }
-            seen = segmentsSubmitted.load(ordering: .relaxed)
-            if queue.isEmpty { break }  // stopping, and everything done
-            let segment = queue.removeFirst()
-            unlock()
-            compress(segment)
-            lock()
-            if segment.last {
-                chunksFinished.add(1, ordering: .releasing)
-                if ownerWaiting { pthread_cond_signal(chunkFinished) }
-            }
+            if stopping { break }
+            helperSleeping = true
+            pthread_cond_wait(helperCanWork, mutex)
+            helperSleeping = false
         }
         unlock()
     }
 }
-

@@ -27,10 +27,15 @@ public final class MCAPWriter {
         public var chunkSize_bytes: Int = 1 << 20
         public var chunkSpan_ns: UInt64 = 1_000_000_000
         public var profile: String = ""
-        /// Compress the open chunk on a second thread as it fills (zstd
-        /// only). The file's bytes are the same either way; only the time
-        /// the caller spends in the writer changes.
+        /// Let a second thread compress the open chunk as it fills (zstd
+        /// only), when it gets a core to run on; the recording thread
+        /// compresses whatever it has not picked up. The file's bytes are
+        /// the same either way; only the time the caller spends in the
+        /// writer changes.
         public var compressInBackground = true
+        /// (Tests) Let the compression thread take a segment only while the
+        /// recording thread sleeps, as when both are confined to one core.
+        var compressionThreadSharesOneCore = false
         /// How many bytes of ChunkIndex records (about 130 per chunk) the
         /// writer holds in memory before it moves them to a temporary file
         /// in `$TMPDIR` until `finish()`. The file's bytes do not depend on it.
@@ -45,6 +50,9 @@ public final class MCAPWriter {
     public var options: Options { core.pointee.options }
     /// ChunkIndex bytes moved to the temporary file so far (for tests).
     var spilledChunkIndex_bytes: UInt64 { core.pointee.spilledChunkIndex_bytes }
+    /// zstd segments compressed so far on the recording thread and on the
+    /// compression thread (for tests); zero without compression.
+    var segmentsCompressed: (onCaller: Int, onHelper: Int) { core.pointee.segmentsCompressed }
     // All state lives in one struct, reached through a pointer the class owns:
     // a stored `var` would cost a run-time exclusivity check per message.
     private let core: UnsafeMutablePointer<MCAPWriterCore>
@@ -144,6 +152,7 @@ struct MCAPWriterCore {
     private var messageEnd_ns: UInt64 = 0
 
     var spilledChunkIndex_bytes: UInt64 { chunkIndexRecords.movedToFile_bytes }
+    var segmentsCompressed: (onCaller: Int, onHelper: Int) { compressor?.segmentsCompressed ?? (0, 0) }
 
     init(sink: ByteSink, options: Options) throws {
         guard options.chunkSize_bytes > 0 else { throw MCAPError.invalidUse("chunk size must be positive") }
@@ -153,7 +162,8 @@ struct MCAPWriterCore {
         chunkIndexRecords = SpillBuffer(memoryLimit_bytes: options.chunkIndexMemory_bytes, directory: options.temporaryDirectory)
         chunk = ByteWriter(capacity: options.chunkSize_bytes + 4096)
         if case .zstd(let level) = options.compression {
-            compressor = try ChunkCompressor(level: level, background: options.compressInBackground)
+            compressor = try ChunkCompressor(level: level, background: options.compressInBackground,
+                                             sharesOneCore: options.compressionThreadSharesOneCore)
         } else {
             compressor = nil
         }
