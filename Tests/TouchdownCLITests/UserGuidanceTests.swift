@@ -4,16 +4,17 @@ import TouchdownTestSupport
 
 /// examples/swift-guidance: a user's package whose own executable is the
 /// whole touchdown CLI with its Swift guidance registered. scripts/test
-/// builds it before the suite; without it this test fails (it does not skip).
+/// builds it before the suite, into this checkout's .build (sharing the
+/// compiled modules); without it this test fails (it does not skip).
 @Suite struct UserGuidanceTests {
     var exampleExecutable: String {
-        TestPaths.repository.appendingPathComponent("examples/swift-guidance/.build/debug/my-touchdown").path
+        URL(fileURLWithPath: touchdownExecutable).deletingLastPathComponent().appendingPathComponent("my-touchdown").path
     }
 
     @Test func aUsersGuidanceIsNamedLikeABuiltInOne() throws {
         let exe = exampleExecutable
         #expect(FileManager.default.isExecutableFile(atPath: exe),
-                "\(exe) is missing: build it with `swift build --package-path examples/swift-guidance` (scripts/test does)")
+                "\(exe) is missing: build it with `swift build --package-path examples/swift-guidance --scratch-path .build` (scripts/test does)")
         let nominal = TestPaths.traces.appendingPathComponent("nominal.mcap").path
 
         let list = try run(exe, ["guidance", "list"])
