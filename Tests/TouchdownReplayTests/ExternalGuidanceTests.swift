@@ -149,4 +149,14 @@ struct ExternalGuidanceTests {
                                 guidance: .command(line: "read v; read c; while read l; do case \"$l\" in start) echo ready;; step*) echo output nan 0 0 0 0 0 0 0;; esac; done"))
         #expect(result.outcome == "guidance-invalid-output", "\(result.report)")
     }
+
+    /// Issue 13, item 14: a non-finite navigation value is invalid output
+    /// too (it ended as timeout, with null metrics), in both modes.
+    @Test(arguments: [Replay.Mode.closedLoop, .openLoop])
+    func nonFiniteNavigationIsInvalidOutput(_ mode: Replay.Mode) throws {
+        let result = try replay(tracePath("nominal"), guidance: .command(line: "read v; read c; while read l; do case \"$l\" in start) echo ready;; step*) echo output 0 0 0 0 -inf 0 0 0;; esac; done"),
+                                mode: mode)
+        #expect(result.outcome == "guidance-invalid-output", "\(result.report)")
+        #expect(result.failure?.detail.contains("nav_altitude_m -inf") == true, "\(result.report)")
+    }
 }

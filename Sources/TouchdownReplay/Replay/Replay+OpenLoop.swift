@@ -247,7 +247,7 @@ struct OpenLoopWalk {
             failure = (f, t)
             return nil
         }
-        if let invalid = o.invalidCommand(at: t) {
+        if let invalid = o.invalidOutput(at: t) {
             failure = (GuidanceFailure(.invalidOutput, invalid), t)
             return nil
         }

@@ -81,12 +81,21 @@ public struct GuidanceOutput: Sendable {
         self.events = events
     }
 
-    /// Why the command cannot be flown, if it cannot: a non-finite throttle
-    /// or pitch (the `guidance-invalid-output` outcome).
-    public func invalidCommand(at t: UInt64) -> String? {
-        let c = command
-        guard !(c.mainThrottle_fraction.isFinite && c.thrusterThrottle_fraction.isFinite && c.pitchCommand_rad.isFinite) else { return nil }
-        return "guidance returned a non-finite command at t=\(formatSecondsRounded(t)) s: main \(c.mainThrottle_fraction), thrusters \(c.thrusterThrottle_fraction), pitch \(c.pitchCommand_rad)"
+    /// Why the output cannot be used, if it cannot: a non-finite value in
+    /// any of its eight fields, the command's (it cannot be flown) or the
+    /// navigation's (no metric can be measured from it). The
+    /// `guidance-invalid-output` outcome.
+    public func invalidOutput(at t: UInt64) -> String? {
+        let c = command, n = navigation
+        let fields: [(String, Double)] = [
+            ("main_throttle_fraction", c.mainThrottle_fraction), ("thruster_throttle_fraction", c.thrusterThrottle_fraction),
+            ("pitch_command_rad", c.pitchCommand_rad), ("nav_downrange_m", n.downrange_m), ("nav_altitude_m", n.altitude_m),
+            ("nav_vertical_speed_mps", n.verticalSpeed_mps), ("nav_horizontal_speed_mps", n.horizontalSpeed_mps),
+            ("nav_pitch_rad", n.pitch_rad),
+        ]
+        let bad = fields.filter { !$0.1.isFinite }
+        guard !bad.isEmpty else { return nil }
+        return "guidance returned a non-finite output at t=\(formatSecondsRounded(t)) s: " + bad.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
     }
 }
 

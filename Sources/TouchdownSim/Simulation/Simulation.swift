@@ -186,7 +186,7 @@ public struct Simulation {
                 if let failure = guidance.failure {
                     return try endInFlight(Outcome.Kind(failure.kind), failure.report(at: t), failure: failure)
                 }
-                if let invalid = out.invalidCommand(at: t) {
+                if let invalid = out.invalidOutput(at: t) {
                     return try endInFlight(.guidanceInvalidOutput, invalid, failure: GuidanceFailure(.invalidOutput, invalid))
                 }
                 let c = out.command
