@@ -261,6 +261,23 @@ struct LibraryAPITests {
 
 @Suite("Faults are values")
 struct FaultValueTests {
+    /// Issue 13, item 8: times that overflow nanoseconds trapped the tool.
+    @Test(arguments: ["imu.latency=1e20s", "imu.latency=1s,jitter=1e20s", "altimeter.bias=+300m@1e20s..",
+                      "command.command-latency=1e20s", "imu.latency=2e7s"])
+    func timesPastTheLimitAreRefusedWhenParsed(_ spec: String) {
+        #expect {
+            try FaultSpec(parsing: spec)
+        } throws: { "\($0)".contains("at most 10000000 s") }
+    }
+
+    @Test func latenciesAtTheLimitAddUpWithoutOverflow() throws {
+        let result = try replay(tracePath("nominal"), mode: .openLoop,
+                                faults: ["imu.latency=1e7s", "imu.latency=9999999s,jitter=1e7s"])
+        #expect(result.number("faults.altered_messages")! > 0)
+        let closed = try replay(tracePath("nominal"), faults: ["command.command-latency=1e7s", "command.command-latency=9999999s"])
+        #expect(closed.outcome == "timeout" || closed.outcome == "crashed", "\(closed.report)")
+    }
+
     static let specs = [
         "altimeter.latency=1.5s", "altimeter.latency=250ms,jitter=20ms", "imu.drop=5%,burst=10", "imu.drop=0.123456789",
         "altimeter.acquire-below=900m", "altimeter.bias=+300m@120s..180s", "velocimeter.noise=0.5m/s@..2km",

@@ -34,12 +34,12 @@ struct ActuatorFaultPath {
         for f in faults where f.spec.kind == .commandLatency && f.spec.window.contains(time_ns: t, altitudeAGL_m: altitudeAGL_m) {
             total += f.spec.amount
         }
-        return UInt64((total * 1e9).rounded())
+        return UInt64(min((total * 1e9).rounded(), 1.8e19))  // saturates below UInt64.max
     }
 
     mutating func commanded(_ command: CommandSample, at t: UInt64) {
         guard hasLatency else { return }
-        pending.append((t &+ latency_ns(at: t), command))
+        pending.append((t.addingSaturated(latency_ns(at: t)), command))
     }
 
     private mutating func updateActing(at t: UInt64) {

@@ -90,6 +90,10 @@ extension FaultSpec {
                 let expected = allowed.map { "a \($0.rawValue) (\($0 == .fraction ? "a number or %" : $0.unitList))" }
                 throw FaultSpecError.badValue(spec: text, part: part, expected: expected.joined(separator: " or "))
             }
+            // Times become whole nanoseconds: bounded so that no sum of them overflows.
+            if q.1 == .time, !(abs(q.0) <= FaultSpec.maximumTime_s) {
+                throw FaultSpecError.badValue(spec: text, part: part, expected: "a time of at most \(Int(FaultSpec.maximumTime_s)) s")
+            }
             return q
         }
         func required(_ what: String) throws -> String {
@@ -202,6 +206,9 @@ extension FaultSpec {
                 if s.isEmpty { return nil }
                 guard let q = parseFaultQuantity(s), q.1 == .time || q.1 == .length, q.0.isFinite, q.0 >= 0 else {
                     throw FaultSpecError.badWindow(spec: text, window: w, problem: "has \"\(s)\", not a time or altitude of 0 or more")
+                }
+                guard q.1 != .time || q.0 <= FaultSpec.maximumTime_s else {
+                    throw FaultSpecError.badWindow(spec: text, window: w, problem: "has \"\(s)\"; times in a window are at most \(Int(FaultSpec.maximumTime_s)) s")
                 }
                 return q
             }

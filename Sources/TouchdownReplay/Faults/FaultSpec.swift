@@ -87,6 +87,11 @@ public struct FaultSpec: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { text }
 
+    /// The longest time a fault spec may give (a latency, a jitter, a window's
+    /// end): 10,000,000 s, about 116 days. In nanoseconds a hundred thousand
+    /// such times still add up without overflowing.
+    public static let maximumTime_s = 10_000_000.0
+
     /// The order faults act in, whatever order they were given in: by topic,
     /// then the sensor's own failings before the bus's (acquisition and
     /// range limits, stuck, bias, drift, scale, noise, spike, NaN; then

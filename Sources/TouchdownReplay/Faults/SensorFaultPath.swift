@@ -89,7 +89,7 @@ struct SensorFaultPath {
         }
         lastProduced[topic] = reading
         for item in items {
-            let due = max(t &+ item.delay_ns, lastDue_ns[topic])
+            let due = max(t.addingSaturated(item.delay_ns), lastDue_ns[topic])
             lastDue_ns[topic] = due
             if due <= t && queueHead == queue.count {
                 try deliver(item.reading)
@@ -187,8 +187,8 @@ struct SensorFaultPath {
         case .latency:
             for k in items.indices {
                 var d = UInt64((spec.amount * 1e9).rounded())
-                if spec.jitter_ns > 0 { d += UInt64((faults[i].random.uniform() * Double(spec.jitter_ns)).rounded()) }
-                items[k].delay_ns += d
+                if spec.jitter_ns > 0 { d = d.addingSaturated(UInt64((faults[i].random.uniform() * Double(spec.jitter_ns)).rounded())) }
+                items[k].delay_ns = items[k].delay_ns.addingSaturated(d)
             }
             faults[i].altered += items.count
         case .drop:
@@ -286,5 +286,14 @@ struct SensorFaultPath {
         case .thrustShortfall, .commandLatency, .stuckThrottle, .engineOut:
             break
         }
+    }
+}
+
+extension UInt64 {
+    /// The sum, or `UInt64.max` where it would overflow: a time that far
+    /// out is never reached.
+    func addingSaturated(_ other: UInt64) -> UInt64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
     }
 }
