@@ -129,6 +129,20 @@ import TouchdownTrace
         #expect(r.stderr.contains(message), "\(filled): \(r.stderr)")
     }
 
+    /// Issue 13, item 17: a FIFO given as the trace blocked every command
+    /// forever. Run under timeout(1), so the old behaviour fails (exit 124)
+    /// instead of hanging the suite.
+    @Test func aFIFOIsRefusedNotWaitedOn() throws {
+        let fifo = try TestPaths.scratch().appendingPathComponent("trace.mcap").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for args in [["replay", fifo], ["trace", "info", fifo], ["trace", "check", fifo], ["trace", "cat", fifo]] {
+            let r = try run("/usr/bin/timeout", ["20", touchdownExecutable] + args)
+            #expect(r.status != 124 && r.status != 0, "\(args): exit \(r.status)")
+            #expect(r.stderr.contains("is a FIFO, not a regular file"), "\(args): \(r.stderr)")
+        }
+        #expect(try run("/usr/bin/timeout", ["20", touchdownExecutable, "replay", fifo]).status == 2)
+    }
+
     @Test func catOnATopicTheTraceLacksNamesTheTopicsItHas() throws {
         let r = try touchdown(["trace", "cat", nominal, "--topic", "/lidar"])
         #expect(r.status == 2)

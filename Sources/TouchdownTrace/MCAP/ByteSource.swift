@@ -24,7 +24,9 @@ public final class FileSource: ByteSource {
 
     public init(path: String) throws {
         name = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so that opening a FIFO does not wait for a writer;
+        // anything but a regular file is then refused.
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { throw MCAPError.io(path: path, operation: "open", errno: errno) }
         var st = stat()
         if fstat(fd, &st) != 0 {
@@ -32,10 +34,23 @@ public final class FileSource: ByteSource {
             _ = close(fd)
             throw MCAPError.io(path: path, operation: "stat", errno: e)
         }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
+        let type = st.st_mode & S_IFMT
+        if type == S_IFDIR {
             _ = close(fd)
             throw MCAPError.io(path: path, operation: "open", errno: EISDIR)
         }
+        guard type == S_IFREG else {
+            _ = close(fd)
+            let kind = switch type {
+            case S_IFIFO: "a FIFO"
+            case S_IFCHR: "a character device"
+            case S_IFBLK: "a block device"
+            case S_IFSOCK: "a socket"
+            default: "not a regular file"
+            }
+            throw MCAPError.notARegularFile(path: path, kind: kind)
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         size = UInt64(st.st_size)
     }
 

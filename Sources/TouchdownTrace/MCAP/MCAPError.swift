@@ -28,6 +28,9 @@ public enum MCAPError: Error, Sendable, Equatable {
     case invalidUse(String)
     /// The operating system refused a read or write.
     case io(path: String, operation: String, errno: Int32)
+    /// A path that is not a regular file (a FIFO, a device, a socket):
+    /// reading it could block forever or never end.
+    case notARegularFile(path: String, kind: String)
 }
 
 extension MCAPError: CustomStringConvertible {
@@ -57,6 +60,8 @@ extension MCAPError: CustomStringConvertible {
             return text
         case .io(let path, let operation, let errno):
             return "\(operation) \(path): \(String(cString: strerror(errno)))"
+        case .notARegularFile(let path, let kind):
+            return "\(path) is \(kind), not a regular file; traces are read from regular files only"
         }
     }
 }
