@@ -37,6 +37,10 @@ int td_open_unlinked_temporary(char *path_template) {
     return fd;
 }
 
+int td_open_temporary(char *path_template) {
+    return mkostemp(path_template, O_CLOEXEC);
+}
+
 int td_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }

@@ -42,6 +42,7 @@ func errorKind(_ error: any Error) -> String {
     case is GuidanceStartError: "guidance-cannot-start"
     case is PlanError, is CommandLineError, is FaultSpecError: "bad-plan"
     case is TraceInputError: "trace-not-usable"
+    case is OutputIsInputError: "output-is-input"
     case is MCAPError, is CDRError: "damaged-trace"
     case is ScenarioError: "bad-scenario"
     default: "bad-input"

@@ -92,6 +92,7 @@ struct ReplayCommand: ParsableCommand {
         }
         plan.output = out
         try plan.validate()
+        if let out, let faultsFile { try OutputGuard.refuse(output: out, sameAsAnyOf: [faultsFile]) }
         return plan
     }
 

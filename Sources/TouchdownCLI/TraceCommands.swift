@@ -107,7 +107,7 @@ extension TraceCommand {
         @Argument(help: "Where to write the rebuilt trace.") var output: String
 
         func run() {
-            guard input != output else { fail("the output must be a different file from the input") }
+            do { try OutputGuard.refuse(output: output, sameAsAnyOf: [input]) } catch { fail("\(error)", code: 2) }
             let report: RecoveryReport
             do { report = try TraceRecovery.recover(input: input, output: output) } catch {
                 fail("nothing recovered from \(input): \(error)", code: 1)

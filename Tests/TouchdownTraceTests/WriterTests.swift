@@ -208,12 +208,16 @@ import TouchdownTestSupport
         #expect(read == written)
     }
 
-    /// A writer killed mid-trace leaves every closed chunk readable: only the
-    /// open chunk is lost.
+    /// A writer killed mid-trace leaves every closed chunk readable, under
+    /// the sink's temporary name (the final name appears only when the trace
+    /// is finished): only the open chunk is lost.
     @Test func unfinishedTraceKeepsClosedChunks() throws {
         let dir = try TestPaths.scratch()
-        let path = dir.appendingPathComponent("killed.mcap").path
-        let recorder = try TraceRecorder(path: path)
+        let sink = try FileSink(path: dir.appendingPathComponent("killed.mcap").path)
+        #expect(!FileManager.default.fileExists(atPath: sink.path))
+        let path = sink.temporaryPath
+        #expect(path.hasSuffix(".killed.mcap.partial-") == false && path.contains("/.killed.mcap.partial-"))
+        let recorder = TraceRecorder(writer: try MCAPWriter(sink: sink))
         let topic = try recorder.topic("/altimeter", AltimeterSample.self)
         for i in 0..<100 {
             try recorder.record(AltimeterSample(stamp_ns: UInt64(i), range_m: Double(i), valid: true), on: topic, logTime_ns: UInt64(i) * 10_000_000)
@@ -238,8 +242,9 @@ import TouchdownTestSupport
     /// Blocks reserved ahead of the writes never show in the file's size,
     /// and closing gives back what was not used.
     @Test func reservedBlocksNeverShowAndAreGivenBack() throws {
-        let path = try TestPaths.scratch().appendingPathComponent("sink.bin").path
-        let sink = try FileSink(path: path)
+        let final = try TestPaths.scratch().appendingPathComponent("sink.bin").path
+        let sink = try FileSink(path: final)
+        let path = sink.temporaryPath
         var random = SeededRandom(seed: 9, stream: "sink")
         var expected: [UInt8] = []
         for i in 0..<40 {
@@ -257,10 +262,12 @@ import TouchdownTestSupport
             #expect(try fileSize(path).size == expected.count, "after write \(i)")
         }
         try sink.close()
-        let (size, allocated) = try fileSize(path)
+        // Closed, the file is under its final name, and only there.
+        #expect(!FileManager.default.fileExists(atPath: path))
+        let (size, allocated) = try fileSize(final)
         #expect(size == expected.count)
         #expect(allocated < expected.count + 65_536, "\(allocated) bytes allocated for \(expected.count) written")
-        let sameBytes = try Array(Data(contentsOf: URL(fileURLWithPath: path))) == expected
+        let sameBytes = try Array(Data(contentsOf: URL(fileURLWithPath: final))) == expected
         #expect(sameBytes)
     }
 

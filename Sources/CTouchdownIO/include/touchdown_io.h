@@ -28,6 +28,11 @@ void td_spin_pause(void);
 /// ends. Returns the descriptor, or -1 with errno set.
 int td_open_unlinked_temporary(char *path_template);
 
+/// Creates and opens a new file from `path_template` (ending in XXXXXX,
+/// which is replaced), mode 0600, close-on-exec from the start. Returns the
+/// descriptor, or -1 with errno set.
+int td_open_temporary(char *path_template);
+
 /// A pipe whose two ends are close-on-exec from the start (`pipe2` with
 /// `O_CLOEXEC`), so a process another thread starts cannot inherit them.
 /// Returns 0, or -1 with errno set.

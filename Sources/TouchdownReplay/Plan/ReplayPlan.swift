@@ -114,6 +114,15 @@ public struct ReplayPlan: Codable, Sendable, Equatable {
         }
     }
 
+    /// Every file the run reads: the trace or scenario, and a scenario
+    /// named instead of the stored one.
+    public var inputPaths: [String] {
+        switch source {
+        case .trace(let path, let scenario): [path] + (scenario.map { [$0] } ?? [])
+        case .scenario(let path): [path]
+        }
+    }
+
     /// The tolerance of each compared field, in `DivergenceFields.names`
     /// order (a field's own, else the one for every field); nil: bit for bit.
     var fieldTolerances: [Double?] {

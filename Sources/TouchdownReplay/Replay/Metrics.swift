@@ -19,7 +19,6 @@ public struct Metric: Sendable, Equatable {
     public var series: [TimedValue]?
 
     public var number: Double? { if case .number(let v) = value { v } else { nil } }
-    public var isMeasured: Bool { if case .notMeasured = value { false } else { true } }
 
     /// As the text report shows it: the number, the word, or `not measured`.
     public var text: String {

@@ -66,6 +66,9 @@ public struct Replay: Sendable {
     ///   outcome, and the verdict fails unless it was expected.
     public func run() throws -> ReplayResult {
         try plan.validate()
+        if let output = plan.output {
+            try OutputGuard.refuse(output: output, sameAsAnyOf: plan.inputPaths)
+        }
         let source = try RunSource(plan, loaded: loaded)
         let faultSeed = plan.seed ?? source.seed
         let (label, sim) = try simulation(source)

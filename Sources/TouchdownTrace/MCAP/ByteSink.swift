@@ -33,9 +33,20 @@ extension ByteSink {
 /// what was reserved and not used. A writer killed before `close` leaves
 /// that reserve (at most `reserveStep_bytes`) allocated past the end of the
 /// file, invisible to readers, until the file is next truncated or deleted.
+/// A trace file being written. The bytes go to a temporary file beside
+/// the destination (`.NAME.partial-XXXXXX`), renamed over the destination
+/// only by a successful `close()`: a failed run never leaves a half-written
+/// file under the final name nor clobbers the one there, and a run that is
+/// killed leaves its partial recording under the temporary name for
+/// `touchdown trace recover`. A sink dropped without `close()` removes its
+/// temporary file.
 public final class FileSink: ByteSink {
+    /// The destination.
     public let path: String
+    /// Where the bytes go until `close()`.
+    public let temporaryPath: String
     private var fd: Int32
+    private var committed = false
     /// Bytes handed to the kernel: the file's size.
     private var size: Int64 = 0
     /// Blocks are reserved up to here.
@@ -44,16 +55,42 @@ public final class FileSink: ByteSink {
     private var reserving = true
     static let reserveStep_bytes: Int64 = 4 << 20
 
+    /// - Throws: `MCAPError.notARegularFile` when the destination exists and
+    ///   is not a regular file (a device, a FIFO: it would be replaced by a
+    ///   file), or `MCAPError.io` when no temporary file can be made beside it.
     public init(path: String) throws {
-        self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw MCAPError.io(path: path, operation: "open for writing", errno: errno) }
+        // An existing destination reached through symbolic links is written
+        // where they lead, not by replacing the link.
+        var destination = path
+        var st = stat()
+        if stat(path, &st) == 0 {
+            let type = st.st_mode & S_IFMT
+            guard type == S_IFREG else {
+                throw MCAPError.notARegularFile(path: path, kind: type == S_IFDIR ? "a directory" : type == S_IFCHR ? "a character device"
+                    : type == S_IFBLK ? "a block device" : type == S_IFIFO ? "a FIFO" : type == S_IFSOCK ? "a socket" : "not a regular file")
+            }
+            if let resolved = realpath(path, nil) {
+                destination = String(cString: resolved)
+                free(resolved)
+            }
+        }
+        self.path = destination
+        let slash = destination.lastIndex(of: "/")
+        let folder = slash.map { String(destination[...$0]) } ?? ""
+        let name = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
+        var template = Array("\(folder).\(name).partial-XXXXXX".utf8CString)
+        fd = template.withUnsafeMutableBufferPointer { td_open_temporary($0.baseAddress!) }
+        if fd < 0 { throw MCAPError.io(path: path, operation: "create a temporary file beside", errno: errno) }
+        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        _ = fchmod(fd, 0o644)
     }
 
     deinit {
-        guard fd >= 0 else { return }
-        if reservedEnd > size { _ = ftruncate(fd, off_t(size)) }
-        _ = Glibc.close(fd)
+        if fd >= 0 {
+            if reservedEnd > size { _ = ftruncate(fd, off_t(size)) }
+            _ = Glibc.close(fd)
+        }
+        if !committed { _ = unlink(temporaryPath) }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws { try write(gathering: [bytes]) }
@@ -115,7 +152,11 @@ public final class FileSink: ByteSink {
         }
         let rc = Glibc.close(fd)
         fd = -1
-        if rc != 0 { throw MCAPError.io(path: path, operation: "close", errno: errno) }
+        if rc != 0 { throw MCAPError.io(path: temporaryPath, operation: "close", errno: errno) }
+        guard rename(temporaryPath, path) == 0 else {
+            throw MCAPError.io(path: path, operation: "rename \(temporaryPath) to", errno: errno)
+        }
+        committed = true
     }
 }
 

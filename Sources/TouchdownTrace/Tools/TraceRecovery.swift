@@ -23,6 +23,7 @@ public struct RecoveryReport: Sendable {
 /// definition was lost cannot be decoded and count as lost.
 public enum TraceRecovery {
     public static func recover(input: String, output: String) throws -> RecoveryReport {
+        try OutputGuard.refuse(output: output, sameAsAnyOf: [input])
         let source = try FileSource(path: input)
         var report = RecoveryReport()
         let size = source.size
