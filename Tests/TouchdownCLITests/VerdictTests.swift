@@ -143,6 +143,22 @@ import TouchdownTrace
         #expect(try run("/usr/bin/timeout", ["20", touchdownExecutable, "replay", fifo]).status == 2)
     }
 
+    /// Issue 13, item 9: recover_count=1e20 trapped; -1, 2.5, a negative
+    /// gate and a zero count were accepted.
+    @Test(arguments: [("recover_count=1e20", "recover_count must be a whole number from 1 to 100000"),
+                      ("recover_count=-1", "recover_count must be a whole number from 1 to 100000"),
+                      ("recover_count=2.5", "recover_count must be a whole number from 1 to 100000"),
+                      ("gate_sigma=-1", "gate_sigma must be a number from 0.1 to 1000"),
+                      ("acquire_count=0", "acquire_count must be a whole number from 1 to 100000"),
+                      ("max_tilt_deg=nan", "max_tilt_deg must be a number from 0 to 90")])
+    func guidanceParametersHaveATypeAndARange(_ setting: String, _ message: String) throws {
+        for command in [["replay", nominal], ["simulate", "--scenario", nominalScenario]] {
+            let r = try touchdown(command + ["--set", setting])
+            #expect(r.status == 2, "\(command) --set \(setting): exit \(r.status)")
+            #expect(r.stderr.contains(message), "\(r.stderr)")
+        }
+    }
+
     @Test func catOnATopicTheTraceLacksNamesTheTopicsItHas() throws {
         let r = try touchdown(["trace", "cat", nominal, "--topic", "/lidar"])
         #expect(r.status == 2)

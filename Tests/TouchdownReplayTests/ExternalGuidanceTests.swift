@@ -159,4 +159,22 @@ struct ExternalGuidanceTests {
         #expect(result.outcome == "guidance-invalid-output", "\(result.report)")
         #expect(result.failure?.detail.contains("nav_altitude_m -inf") == true, "\(result.report)")
     }
+
+    /// Issue 13, item 13: a guidance could make the tool hold gigabytes of
+    /// events in one step; past 1 MiB of event lines it is invalid output.
+    @Test func aFloodOfEventsIsInvalidOutput() throws {
+        let flood = "read v; read c; while read l; do case \"$l\" in start) echo ready;; step*) d=$(head -c 60000 /dev/zero | tr '\\0' x); i=0; while [ $i -lt 20 ]; do echo \"event big 0 $d\"; i=$((i+1)); done; echo output 0 0 0 0 0 0 0 0;; esac; done"
+        let result = try replay(tracePath("nominal"), guidance: .command(line: flood), mode: .openLoop)
+        #expect(result.outcome == "guidance-invalid-output", "\(result.report)")
+        #expect(result.failure?.detail.contains("bytes of events in one step") == true, "\(result.report)")
+    }
+
+    /// Issue 13, item 15: the step budget was per line, so a guidance that
+    /// kept sending events inside one step was never timed out.
+    @Test func theStepBudgetCoversTheWholeStep() throws {
+        let chatty = "read v; read c; while read l; do case \"$l\" in start) echo ready;; step*) for i in 1 2 3 4 5 6 7 8; do echo \"event tick 0 $i\"; sleep 0.25; done; echo output 0 0 0 0 0 0 0 0;; esac; done"
+        let result = try replay(tracePath("nominal"), guidance: .command(line: chatty), mode: .openLoop, stepBudget_s: 1)
+        #expect(result.outcome == "guidance-timeout", "\(result.report)")
+        #expect(result.failure?.time_s == 0, "the first step, not a later one")
+    }
 }

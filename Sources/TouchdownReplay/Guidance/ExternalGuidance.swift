@@ -46,6 +46,10 @@ public final class ExternalGuidance: Guidance {
     private var lastOutput: GuidanceOutput
     /// Longest line accepted from the guidance.
     static var lineLimit: Int { GuidanceConfig.lineLimit }
+    /// The most events, and bytes of event lines, one step may send: what a
+    /// guidance can make the tool hold per step.
+    static let eventsPerStepLimit = 10_000
+    static let eventBytesPerStepLimit = 1 << 20
     /// The most of its standard error kept (the end of it).
     static let stderrKeep_bytes = 8192
 
@@ -290,10 +294,12 @@ public final class ExternalGuidance: Guidance {
     }
 
     /// Reads one line within the budget. Nil (and `failure` set) if none comes.
-    private func readLine(budget: Int32, at t: UInt64) -> String? {
+    /// Reads one line, within `budget` counted from `start` (default: now):
+    /// a step's lines share the step's one budget.
+    private func readLine(budget: Int32, at t: UInt64, since start: timespec? = nil) -> String? {
         guard failure == nil else { return nil }
-        var start = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &start)
+        var start = start ?? timespec()
+        if start.tv_sec == 0 && start.tv_nsec == 0 { clock_gettime(CLOCK_MONOTONIC, &start) }
         while true {
             if let nl = incoming[incomingHead...].firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: incoming[incomingHead..<nl], as: UTF8.self)
@@ -347,15 +353,20 @@ public final class ExternalGuidance: Guidance {
         lastTime_ns = time_ns
         guard failure == nil else { return lastOutput }
         append("step \(time_ns)\n")
+        // The budget is the step's: sending, every event line and the output.
+        var stepStart = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &stepStart)
         guard send(budget: stepBudget_ms, at: time_ns) else { return lastOutput }
         var events: [GuidanceEvent] = []
-        while let line = readLine(budget: stepBudget_ms, at: time_ns) {
+        var eventBytes = 0
+        while let line = readLine(budget: stepBudget_ms, at: time_ns, since: stepStart) {
             let words = line.split(separator: " ", omittingEmptySubsequences: true)
             if words.first == "event", words.count >= 3 {
                 let detail = words.count > 3 ? words[3...].joined(separator: " ") : ""
                 events.append(GuidanceEvent(kind: String(words[1]), detail: detail, anomaly: words[2] == "1"))
-                guard events.count <= 10_000 else {
-                    fail(.invalidOutput, "sent more than 10000 events in one step at t=\(formatSecondsRounded(time_ns)) s")
+                eventBytes += line.utf8.count
+                guard events.count <= Self.eventsPerStepLimit, eventBytes <= Self.eventBytesPerStepLimit else {
+                    fail(.invalidOutput, "sent more than \(Self.eventsPerStepLimit) events or \(Self.eventBytesPerStepLimit) bytes of events in one step at t=\(formatSecondsRounded(time_ns)) s")
                     return lastOutput
                 }
                 continue

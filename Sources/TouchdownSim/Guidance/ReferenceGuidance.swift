@@ -81,10 +81,21 @@ public struct ReferenceGuidance: Guidance {
     typealias Setter = @Sendable (inout Parameters, String) throws -> Void
     static let table: [(GuidanceParameter, Setter)] = {
         func entry(_ p: GuidanceParameter, _ set: @escaping Setter) -> (GuidanceParameter, Setter) { (p, set) }
-        func number(_ name: String, _ help: String, _ get: @escaping @Sendable (Parameters) -> Double,
+        /// A number within `range`; the help says the range.
+        func number(_ name: String, _ range: ClosedRange<Double>, _ help: String, _ get: @escaping @Sendable (Parameters) -> Double,
                     _ set: @escaping @Sendable (inout Parameters, Double) -> Void) -> (GuidanceParameter, @Sendable (inout Parameters, String) throws -> Void) {
-            (GuidanceParameter(name: name, defaultValue: formatNumber(get(Parameters())), help: help), { p, text in
-                guard let v = Double(text), v.isFinite else { throw GuidanceError("\(name) must be a number, not \"\(text)\"") }
+            let accepted = "a number from \(formatNumber(range.lowerBound)) to \(formatNumber(range.upperBound))"
+            return (GuidanceParameter(name: name, defaultValue: formatNumber(get(Parameters())), help: "\(help) [\(accepted)]"), { p, text in
+                guard let v = Double(text), v.isFinite, range.contains(v) else { throw GuidanceError("\(name) must be \(accepted), not \"\(text)\"") }
+                set(&p, v)
+            })
+        }
+        /// A whole number within `range`.
+        func integer(_ name: String, _ range: ClosedRange<Int>, _ help: String, _ get: @escaping @Sendable (Parameters) -> Int,
+                     _ set: @escaping @Sendable (inout Parameters, Int) -> Void) -> (GuidanceParameter, @Sendable (inout Parameters, String) throws -> Void) {
+            let accepted = "a whole number from \(range.lowerBound) to \(range.upperBound)"
+            return (GuidanceParameter(name: name, defaultValue: String(get(Parameters())), help: "\(help) [\(accepted)]"), { p, text in
+                guard let v = Int(text), range.contains(v) else { throw GuidanceError("\(name) must be \(accepted), not \"\(text)\"") }
                 set(&p, v)
             })
         }
@@ -103,30 +114,30 @@ public struct ReferenceGuidance: Guidance {
                 guard let gate = Gate(rawValue: v) else { throw GuidanceError("gate must be latching or recovering, not \"\(v)\"") }
                 p.gate = gate
             }),
-            number("gate_sigma", "altimeter innovation gate, in standard deviations", { $0.gateSigma }, { $0.gateSigma = $1 }),
-            number("gate_floor_m", "smallest gate half-width", { $0.gateFloor_m }, { $0.gateFloor_m = $1 }),
-            number("recover_count", "recovering gate: consecutive agreeing rejections that mean new terrain", { Double($0.recoverCount) }, { $0.recoverCount = max(1, Int($1)) }),
-            number("recover_spread_m", "recovering gate: how closely those rejections must agree", { $0.recoverSpread_m }, { $0.recoverSpread_m = $1 }),
+            number("gate_sigma", 0.1...1_000, "altimeter innovation gate, in standard deviations", { $0.gateSigma }, { $0.gateSigma = $1 }),
+            number("gate_floor_m", 0...1_000_000, "smallest gate half-width", { $0.gateFloor_m }, { $0.gateFloor_m = $1 }),
+            integer("recover_count", 1...100_000, "recovering gate: consecutive agreeing rejections that mean new terrain", { $0.recoverCount }, { $0.recoverCount = $1 }),
+            number("recover_spread_m", 0...1_000_000, "recovering gate: how closely those rejections must agree", { $0.recoverSpread_m }, { $0.recoverSpread_m = $1 }),
             flag("acquire_reset", "initialise altitude from the first consistent ranges, whatever their disagreement", { $0.acquireReset }, { $0.acquireReset = $1 }),
-            number("acquire_count", "consistent ranges needed for acquire_reset", { Double($0.acquireCount) }, { $0.acquireCount = max(1, Int($1)) }),
-            number("blind_descent_speed_mps", "descent-speed limit with no recent range below blind_altitude_m (0: none)", { $0.blindDescentSpeed_mps }, { $0.blindDescentSpeed_mps = $1 }),
-            number("blind_altitude_m", "altitude below which the blind limit applies", { $0.blindAltitude_m }, { $0.blindAltitude_m = $1 }),
-            number("blind_deceleration_mps2", "deceleration the blind limit plans for above blind_altitude_m", { $0.blindDeceleration_mps2 }, { $0.blindDeceleration_mps2 = $1 }),
-            number("range_timeout_s", "a range older than this is not recent", { $0.rangeTimeout_s }, { $0.rangeTimeout_s = $1 }),
-            number("approach_altitude_m", "approach gate altitude", { $0.approachAltitude_m }, { $0.approachAltitude_m = $1 }),
-            number("approach_downrange_m", "approach gate distance before the site", { $0.approachDownrange_m }, { $0.approachDownrange_m = $1 }),
-            number("approach_horizontal_speed_mps", "approach gate horizontal speed", { $0.approachHorizontalSpeed_mps }, { $0.approachHorizontalSpeed_mps = $1 }),
-            number("approach_vertical_speed_mps", "approach gate descent speed", { $0.approachVerticalSpeed_mps }, { $0.approachVerticalSpeed_mps = $1 }),
-            number("braking_min_time_to_go_s", "braking hands over to approach when its time-to-go falls below this", { $0.brakingMinTimeToGo_s }, { $0.brakingMinTimeToGo_s = $1 }),
-            number("descent_speed_at_1km_mps", "approach descent speed at 1 km", { $0.descentSpeedAt1km_mps }, { $0.descentSpeedAt1km_mps = $1 }),
-            number("terminal_altitude_m", "terminal gate altitude, above the site", { $0.terminalAltitude_m }, { $0.terminalAltitude_m = $1 }),
-            number("terminal_descent_speed_mps", "descent speed at the terminal gate", { $0.terminalDescentSpeed_mps }, { $0.terminalDescentSpeed_mps = $1 }),
-            number("final_descent_speed_mps", "constant descent speed near the ground", { $0.finalDescentSpeed_mps }, { $0.finalDescentSpeed_mps = $1 }),
-            number("cutoff_altitude_m", "engine cut-off altitude, confirmed by a recent range", { $0.cutoffAltitude_m }, { $0.cutoffAltitude_m = $1 }),
-            number("max_tilt_deg", "largest tilt in the terminal phase", { $0.maxTilt_deg }, { $0.maxTilt_deg = $1 }),
-            number("altimeter_noise_m", "altimeter noise the filter assumes (1 σ)", { $0.altimeterNoise_m }, { $0.altimeterNoise_m = $1 }),
-            number("velocimeter_noise_mps", "velocimeter noise the filter assumes (1 σ)", { $0.velocimeterNoise_mps }, { $0.velocimeterNoise_mps = $1 }),
-            number("accel_noise_mps2", "process noise of the filter's propagation (1 σ)", { $0.accelNoise_mps2 }, { $0.accelNoise_mps2 = $1 }),
+            integer("acquire_count", 1...100_000, "consistent ranges needed for acquire_reset", { $0.acquireCount }, { $0.acquireCount = $1 }),
+            number("blind_descent_speed_mps", 0...10_000, "descent-speed limit with no recent range below blind_altitude_m (0: none)", { $0.blindDescentSpeed_mps }, { $0.blindDescentSpeed_mps = $1 }),
+            number("blind_altitude_m", 0...1_000_000, "altitude below which the blind limit applies", { $0.blindAltitude_m }, { $0.blindAltitude_m = $1 }),
+            number("blind_deceleration_mps2", 0.001...100, "deceleration the blind limit plans for above blind_altitude_m", { $0.blindDeceleration_mps2 }, { $0.blindDeceleration_mps2 = $1 }),
+            number("range_timeout_s", 0...1_000_000, "a range older than this is not recent", { $0.rangeTimeout_s }, { $0.rangeTimeout_s = $1 }),
+            number("approach_altitude_m", 0...1_000_000, "approach gate altitude", { $0.approachAltitude_m }, { $0.approachAltitude_m = $1 }),
+            number("approach_downrange_m", 0...10_000_000, "approach gate distance before the site", { $0.approachDownrange_m }, { $0.approachDownrange_m = $1 }),
+            number("approach_horizontal_speed_mps", 0...10_000, "approach gate horizontal speed", { $0.approachHorizontalSpeed_mps }, { $0.approachHorizontalSpeed_mps = $1 }),
+            number("approach_vertical_speed_mps", 0...10_000, "approach gate descent speed", { $0.approachVerticalSpeed_mps }, { $0.approachVerticalSpeed_mps = $1 }),
+            number("braking_min_time_to_go_s", 0...100_000, "braking hands over to approach when its time-to-go falls below this", { $0.brakingMinTimeToGo_s }, { $0.brakingMinTimeToGo_s = $1 }),
+            number("descent_speed_at_1km_mps", 0...10_000, "approach descent speed at 1 km", { $0.descentSpeedAt1km_mps }, { $0.descentSpeedAt1km_mps = $1 }),
+            number("terminal_altitude_m", 0...1_000_000, "terminal gate altitude, above the site", { $0.terminalAltitude_m }, { $0.terminalAltitude_m = $1 }),
+            number("terminal_descent_speed_mps", 0...10_000, "descent speed at the terminal gate", { $0.terminalDescentSpeed_mps }, { $0.terminalDescentSpeed_mps = $1 }),
+            number("final_descent_speed_mps", 0...10_000, "constant descent speed near the ground", { $0.finalDescentSpeed_mps }, { $0.finalDescentSpeed_mps = $1 }),
+            number("cutoff_altitude_m", 0...10_000, "engine cut-off altitude, confirmed by a recent range", { $0.cutoffAltitude_m }, { $0.cutoffAltitude_m = $1 }),
+            number("max_tilt_deg", 0...90, "largest tilt in the terminal phase", { $0.maxTilt_deg }, { $0.maxTilt_deg = $1 }),
+            number("altimeter_noise_m", 0.001...100_000, "altimeter noise the filter assumes (1 σ)", { $0.altimeterNoise_m }, { $0.altimeterNoise_m = $1 }),
+            number("velocimeter_noise_mps", 0.001...10_000, "velocimeter noise the filter assumes (1 σ)", { $0.velocimeterNoise_mps }, { $0.velocimeterNoise_mps = $1 }),
+            number("accel_noise_mps2", 0...100, "process noise of the filter's propagation (1 σ)", { $0.accelNoise_mps2 }, { $0.accelNoise_mps2 = $1 }),
         ]
     }()
 
