@@ -124,6 +124,22 @@ struct CDRMessageDefinitionTests {
         }
     }
 
+    /// Issue 13, item 12: a schema 50,000 types deep overflowed the stack.
+    @Test("Nesting past the limit is an error naming the line, at the limit it compiles")
+    func nestingDepth() throws {
+        func chain(_ depth: Int) -> String {
+            var text = "pkg/T1 child\n"
+            for i in 1..<depth {
+                text += "================================================================================\nMSG: pkg/T\(i)\npkg/T\(i + 1) child\n"
+            }
+            return text + "================================================================================\nMSG: pkg/T\(depth)\nuint8 leaf\n"
+        }
+        _ = try CompiledMessageSchema(schemaName: "pkg/Root", schemaText: chain(255))
+        #expect {
+            _ = try CompiledMessageSchema(schemaName: "pkg/Root", schemaText: chain(50_000))
+        } throws: { "\($0)".contains("nest more than 256 deep") }
+    }
+
     @Test("Schema names other than pkg/Name or pkg/msg/Name are rejected", arguments: ["Imu", "sensor_msgs/", "/Imu", "a/b/c/D", "Sensor/Imu", ""])
     func badSchemaName(_ name: String) {
         #expect(throws: MessageDefinitionError.invalidSchemaName(name)) {

@@ -233,8 +233,15 @@ struct MessagePlanCompiler {
         }
     }
 
+    /// How deep message types may nest: compiling and decoding recurse once
+    /// per level, and a schema 50,000 deep overflowed the stack.
+    static let nestingLimit = 256
+
     mutating func compile(_ typeName: MessageTypeName, referencedBy field: FieldDefinition?) throws(MessageDefinitionError) -> Int {
         if let index = planIndexByName[typeName] { return index }
+        guard inProgress.count < Self.nestingLimit else {
+            throw .nestedTooDeep(lineNumber: field?.lineNumber ?? 0, line: field?.line ?? "", limit: Self.nestingLimit)
+        }
         if let start = inProgress.firstIndex(of: typeName) {
             throw .recursiveType(
                 lineNumber: field?.lineNumber ?? 0, line: field?.line ?? "",

@@ -254,6 +254,8 @@ public enum MessageDefinitionError: Error, CustomStringConvertible, Equatable {
     case undefinedType(lineNumber: Int, line: String, typeName: MessageTypeName, definedTypes: [String])
     /// A message type contains itself, which CDR cannot encode.
     case recursiveType(lineNumber: Int, line: String, cycle: [String])
+    /// Types nested deeper than the decoder goes (each level is a call).
+    case nestedTooDeep(lineNumber: Int, line: String, limit: Int)
 
     /// One sentence: where, what was wrong, what is accepted.
     public var description: String {
@@ -281,6 +283,8 @@ public enum MessageDefinitionError: Error, CustomStringConvertible, Equatable {
             return "line \(lineNumber) \"\(line)\": type \(typeName) is not defined in the schema; defined types: \(defined) (builtin_interfaces/Time and Duration are implied)"
         case .recursiveType(let lineNumber, let line, let cycle):
             return "line \(lineNumber) \"\(line)\": type cycle \(cycle.joined(separator: " -> ")); a message cannot contain itself"
+        case .nestedTooDeep(let lineNumber, let line, let limit):
+            return "line \(lineNumber) \"\(line)\": message types nest more than \(limit) deep; accepted: at most \(limit) levels"
         }
     }
 }
