@@ -177,4 +177,27 @@ struct ExternalGuidanceTests {
         #expect(result.outcome == "guidance-timeout", "\(result.report)")
         #expect(result.failure?.time_s == 0, "the first step, not a later one")
     }
+
+    /// Issue 13, item 16: a guidance that starts a process of its own left
+    /// it running after a normal replay (its process group was ended only
+    /// on failure). Now it is ended when the guidance exits, on every path.
+    @Test(arguments: ["end", "crash"])
+    func whatAGuidanceLeavesRunningIsEnded(_ how: String) throws {
+        let pidFile = try TestPaths.scratch("leftover-\(how)").appendingPathComponent("sleeper.pid").path
+        let exitOnStep = how == "crash" ? "exit 3;;" : "echo output 0 0 0 0 0 0 0 0;;"
+        let line = "sleep 1000 & echo $! > \(pidFile); read v; read c; while read l; do case \"$l\" in start) echo ready;; step*) \(exitOnStep) end) exit 0;; esac; done"
+        let result = try replay(tracePath("nominal"), guidance: .command(line: line), mode: .openLoop)
+        #expect(result.outcome == (how == "crash" ? "guidance-crashed" : "diverged"), "\(result.report)")
+        let sleeper = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Gone, or a zombie waiting for init to reap it: not running.
+        var running = false
+        for _ in 0..<50 {
+            let stat = (try? String(contentsOfFile: "/proc/\(sleeper)/stat", encoding: .utf8)) ?? ""
+            running = !stat.isEmpty && !stat.contains(") Z ")
+            if !running { break }
+            usleep(20_000)
+        }
+        #expect(!running, "the guidance's sleep \(sleeper) is still running")
+        if running { kill(sleeper, SIGKILL) }
+    }
 }

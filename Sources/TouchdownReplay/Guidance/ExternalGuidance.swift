@@ -124,15 +124,31 @@ public final class ExternalGuidance: Guidance {
         guard pid > 0 else { return }
         close(toChild)
         toChild = -1
-        // Give it a moment to exit on its own, then make sure.
-        var status: Int32 = 0
+        // Give it a moment to exit on its own (ending whatever it left
+        // running in its process group), then make sure.
         for _ in 0..<50 {
-            if waitpid(pid, &status, WNOHANG) == pid { return }
+            if reapIfExited() != nil { return }
             usleep(2000)
         }
         kill(-pid, SIGKILL)
         kill(pid, SIGKILL)
+        var status: Int32 = 0
         _ = waitpid(pid, &status, 0)
+    }
+
+    /// If the process has exited: ends what is left of its process group
+    /// (children it started and left running), reaps it and returns its
+    /// wait status. The group is signalled while the exited leader is not
+    /// yet reaped, so its id cannot have been given to another process.
+    private func reapIfExited() -> Int32? {
+        guard pid > 0 else { return nil }
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info.si_signo == SIGCHLD else { return nil }
+        kill(-pid, SIGKILL)
+        var status: Int32 = 0
+        guard waitpid(pid, &status, 0) == pid else { return nil }
+        pid = 0
+        return status
     }
 
     /// Where `touchdown-guidance-host` is: `TOUCHDOWN_GUIDANCE_HOST`, or
@@ -241,15 +257,19 @@ public final class ExternalGuidance: Guidance {
     /// How the process ended, once it has: "killed by signal 11 (SIGSEGV)".
     private func exitStatus() -> String {
         if let ended { return ended.text }
-        var status: Int32 = 0
-        var r: pid_t = 0
+        var reaped: Int32?
         for _ in 0..<100 {
-            r = waitpid(pid, &status, WNOHANG)
-            if r != 0 { break }
+            reaped = reapIfExited()
+            if reaped != nil { break }
             usleep(1000)
         }
-        guard r == pid else { return "closed its output" }
-        pid = 0
+        guard let status = reaped else { return "closed its output" }
+        return noteEnd(status)
+    }
+
+    /// Records how the process ended from its wait status, and says it.
+    @discardableResult
+    private func noteEnd(_ status: Int32) -> String {
         let signal = status & 0x7f
         if signal == 0 {
             let code = (status >> 8) & 0xff
@@ -327,9 +347,18 @@ public final class ExternalGuidance: Guidance {
             // chatty guidance never blocks on a full stderr pipe.
             var p = [pollfd(fd: fromChild, events: Int16(POLLIN), revents: 0),
                      pollfd(fd: errFromChild, events: Int16(POLLIN), revents: 0)]
-            if left <= 0 || poll(&p, errFromChild >= 0 ? 2 : 1, left) == 0 {
+            if left <= 0 {
                 fail(.timeout, "no answer within \(budget) ms at t=\(formatSecondsRounded(t)) s")
                 return nil
+            }
+            // In slices: a process that exited while something it started
+            // holds its output open is a crash, not a timeout.
+            if poll(&p, errFromChild >= 0 ? 2 : 1, min(left, 50)) == 0 {
+                if let status = reapIfExited() {
+                    fail(.crashed, "\(noteEnd(status)) at t=\(formatSecondsRounded(t)) s")
+                    return nil
+                }
+                continue
             }
             if p[1].revents != 0 { drainStderr() }
         }
