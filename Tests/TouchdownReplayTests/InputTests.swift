@@ -110,4 +110,25 @@ struct InputTests {
         let guidanceFlagged = flagged.filter { $0.kind != "propellant-exhausted" && $0.kind != "crashed" }.count
         #expect(Double(guidanceFlagged) == result.number("guidance.anomalies"))
     }
+
+    /// Issue 13, item 7: a trace whose stored seed was flipped from 1 to 3
+    /// (a metadata record, covered only by the data section CRC) replayed
+    /// as a different flight with exit 0. It is refused, naming DataEnd.
+    @Test func aDamagedTraceIsRefusedNotReplayed() throws {
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tracePath("nominal"))))
+        let needle: [UInt8] = [4, 0, 0, 0] + Array("seed".utf8) + [1, 0, 0, 0] + Array("1".utf8)
+        let at = try #require((0...(bytes.count - needle.count)).first { Array(bytes[$0..<($0 + needle.count)]) == needle })
+        bytes[at + needle.count - 1] = UInt8(ascii: "3")
+        let path = try TestPaths.scratch().appendingPathComponent("flipped.mcap").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        for mode in [Replay.Mode.closedLoop, .openLoop] {
+            #expect {
+                try replay(path, mode: mode)
+            } throws: { error in
+                guard case MCAPError.crcMismatch(let record, _, _, _) = error else { return false }
+                return record.contains("DataEnd")
+            }
+        }
+        #expect(try LoadedTrace(path: tracePath("nominal")).dataSection == .verified)
+    }
 }

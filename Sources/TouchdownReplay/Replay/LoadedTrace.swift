@@ -28,6 +28,8 @@ public final class LoadedTrace: @unchecked Sendable {
     /// The channels and schemas, read once from the summary.
     public let channels: [Channel]
     public let schemas: [Schema]
+    /// Whether the data section CRC was verified, or the file stores none.
+    public let dataSection: IndexedReader.DataSectionCheck
     /// Messages per channel, from the summary's Statistics (nil without one).
     public let channelMessageCounts: [(channelID: UInt16, count: UInt64)]?
     let source: FileSource
@@ -39,6 +41,10 @@ public final class LoadedTrace: @unchecked Sendable {
         self.scenarioPath = scenarioPath
         source = try FileSource(path: path)
         let reader = try IndexedReader(source: source)
+        // Damaged input is refused, not replayed: the data section CRC
+        // covers the metadata and attachments the run is built from (chunks
+        // are checked against their own CRCs as they are read).
+        dataSection = try reader.verifyDataSection()
         channels = reader.channels
         schemas = reader.schemas
         channelMessageCounts = reader.statistics?.channelMessageCounts

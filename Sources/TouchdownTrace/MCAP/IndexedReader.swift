@@ -241,6 +241,37 @@ public final class IndexedReader {
     }
 
     /// The CRC-32 of `range` of the source, read a MiB at a time.
+    /// What verifying the data section found.
+    public enum DataSectionCheck: Sendable, Equatable {
+        /// Its CRC matches: every byte before the summary is as written.
+        case verified
+        /// The file stores no data section CRC (0), or no DataEnd record
+        /// where the summary begins: nothing to verify against.
+        case notStored
+    }
+
+    /// Verifies the data section CRC (the DataEnd record's, over every byte
+    /// from the magic to DataEnd): the one check that covers records
+    /// without a CRC of their own, such as Metadata and the Schema and
+    /// Channel records outside chunks. Reads the data section once.
+    /// - Throws: `MCAPError.crcMismatch` naming DataEnd and its offset.
+    public func verifyDataSection() throws -> DataSectionCheck {
+        let dataEndSize: UInt64 = 1 + 8 + 4
+        guard footer.summaryStart >= 8 + dataEndSize else { return .notStored }
+        let at = footer.summaryStart - dataEndSize
+        var record = [UInt8](repeating: 0, count: Int(dataEndSize))
+        try record.withUnsafeMutableBytes { try source.read(at: at, count: $0.count, into: $0) }
+        let length = record[1..<9].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard record[0] == Opcode.dataEnd.rawValue, length == 4 else { return .notStored }
+        let stored = record[9..<13].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        guard stored != 0 else { return .notStored }
+        let actual = try Self.checksum(source, 0..<at)
+        guard actual == stored else {
+            throw MCAPError.crcMismatch(record: "DataEnd (data section)", offset: at, expected: stored, actual: actual)
+        }
+        return .verified
+    }
+
     private static func checksum(_ source: ByteSource, _ range: Range<UInt64>) throws -> UInt32 {
         var crc: UInt32 = 0
         var buffer = [UInt8](repeating: 0, count: Int(min(UInt64(1 << 20), UInt64(range.count))))
