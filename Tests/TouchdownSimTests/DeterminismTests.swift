@@ -36,10 +36,23 @@ struct DeterminismTests {
     func checkedInTraceIsReRecordedByteForByte(_ name: String) throws {
         let path = TestPaths.traces.appendingPathComponent("\(name).mcap").path
         let stored = try #require(FileManager.default.contents(atPath: path), "missing \(path)")
-        #expect(stored.count < 5_000_000, "\(name).mcap is \(stored.count) bytes")
+        #expect(stored.count < 6_000_000, "\(name).mcap is \(stored.count) bytes")
         let (_, bytes) = try fly(name)
         let difference = try firstDifference(Array(stored), bytes)
         #expect(difference == nil, "traces/\(name).mcap: \(difference ?? "")")
+    }
+
+    /// Issue 13, item 3: simulated traces closed chunks every 10 s, so a
+    /// recorder killed with SIGKILL lost up to 10 s although docs/traces.md
+    /// promises 1 s. What a kill loses is at most the open chunk: every
+    /// chunk of every recorded trace spans at most 1 s of log time.
+    @Test(arguments: ["nominal", "m1-crater-rim", "m2-late-altimeter"])
+    func aKillLosesAtMostOneSecond(_ name: String) throws {
+        let reader = try IndexedReader(path: TestPaths.traces.appendingPathComponent("\(name).mcap").path)
+        var longest: UInt64 = 0
+        try reader.forEachChunkIndex { longest = max(longest, $0.messageEndTime_ns - $0.messageStartTime_ns) }
+        #expect(reader.chunkIndexCount > 900)
+        #expect(longest <= 1_000_000_000, "\(name): a chunk spans \(longest) ns")
     }
 
     @Test func traceIsSelfContained() throws {
