@@ -239,6 +239,21 @@ import TouchdownTestSupport
 }
 
 @Suite struct FileSinkTests {
+    /// Issue 13, item 10: when the very first write (magic and Header)
+    /// failed, as on a full disk, the writer's deinit freed a core it never
+    /// made and the tool died of SIGSEGV. Run in an exit test, so the old
+    /// behaviour fails this test rather than the whole run.
+    @Test func aWriterWhoseFirstWriteFailsThrowsAndDoesNotCrash() async {
+        await #expect(processExitsWith: .success) {
+            do {
+                _ = try MCAPWriter(sink: FillingSink(capacity_bytes: 0))
+                exit(3)  // a full disk took the Header?
+            } catch {
+                exit("\(error)".contains("No space left") ? 0 : 4)
+            }
+        }
+    }
+
     /// Blocks reserved ahead of the writes never show in the file's size,
     /// and closing gives back what was not used.
     @Test func reservedBlocksNeverShowAndAreGivenBack() throws {

@@ -58,13 +58,13 @@ public final class MCAPWriter {
     private let core: UnsafeMutablePointer<MCAPWriterCore>
 
     public init(sink: ByteSink, options: Options = Options()) throws {
+        // The core is made before `core` is set: a class whose stored
+        // properties are all set runs its deinit when its init throws, and
+        // that deinit must never meet an uninitialised core (it crashed when
+        // the first write, the magic and Header, failed on a full disk).
+        let made = try MCAPWriterCore(sink: sink, options: options)
         core = .allocate(capacity: 1)
-        do {
-            core.initialize(to: try MCAPWriterCore(sink: sink, options: options))
-        } catch {
-            core.deallocate()
-            throw error
-        }
+        core.initialize(to: made)
     }
 
     deinit {
