@@ -96,7 +96,10 @@ public final class ExternalGuidance: Guidance {
             if line.hasPrefix("error ") { throw GuidanceStartError.refused(guidance: label, reason: String(line.dropFirst(6))) }
             throw GuidanceStartError.badHandshake(guidance: label, line: line)
         }
-        let f = failure!
+        // send and readLine set `failure` whenever they give up.
+        guard let f = failure else {
+            throw GuidanceStartError.cannotSpawn(guidance: label, reason: "the handshake ended without an answer or a reason")
+        }
         failure = nil
         if f.kind == .timeout {
             throw GuidanceStartError.noAnswer(guidance: label, budget_ms: budget, stderrTail: f.stderrTail)
