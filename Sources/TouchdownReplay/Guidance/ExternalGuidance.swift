@@ -284,6 +284,13 @@ public final class ExternalGuidance: Guidance {
         return ended!.text
     }
 
+    /// The monotonic clock, for budgets (never for what is recorded).
+    static func now() -> timespec {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return t
+    }
+
     private func elapsed(since start: timespec) -> Int32 {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
@@ -293,8 +300,7 @@ public final class ExternalGuidance: Guidance {
     /// Writes everything buffered. False (and `failure` set) if it cannot.
     private func send(budget: Int32, at t: UInt64) -> Bool {
         guard failure == nil else { return false }
-        var start = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &start)
+        let start = Self.now()
         var sent = 0
         defer { outgoing.removeAll(keepingCapacity: true) }
         while sent < outgoing.count {
@@ -319,10 +325,8 @@ public final class ExternalGuidance: Guidance {
     /// Reads one line within the budget. Nil (and `failure` set) if none comes.
     /// Reads one line, within `budget` counted from `start` (default: now):
     /// a step's lines share the step's one budget.
-    private func readLine(budget: Int32, at t: UInt64, since start: timespec? = nil) -> String? {
+    private func readLine(budget: Int32, at t: UInt64, since start: timespec = ExternalGuidance.now()) -> String? {
         guard failure == nil else { return nil }
-        var start = start ?? timespec()
-        if start.tv_sec == 0 && start.tv_nsec == 0 { clock_gettime(CLOCK_MONOTONIC, &start) }
         while true {
             if let nl = incoming[incomingHead...].firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: incoming[incomingHead..<nl], as: UTF8.self)
@@ -386,8 +390,7 @@ public final class ExternalGuidance: Guidance {
         guard failure == nil else { return lastOutput }
         append("step \(time_ns)\n")
         // The budget is the step's: sending, every event line and the output.
-        var stepStart = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &stepStart)
+        let stepStart = Self.now()
         guard send(budget: stepBudget_ms, at: time_ns) else { return lastOutput }
         var events: [GuidanceEvent] = []
         var eventBytes = 0

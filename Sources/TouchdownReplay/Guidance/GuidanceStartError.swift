@@ -52,9 +52,10 @@ import TouchdownSim
 extension GuidanceRegistry {
     /// The factory of a registered guidance; an unknown name cannot start.
     static func resolve(_ name: String) throws -> any GuidanceFactory {
-        guard let f = all.first(where: { $0.name == name }) else {
+        do {
+            return try factory(named: name)
+        } catch {
             throw GuidanceStartError.unknownGuidance(name: name, available: all.map(\.name))
         }
-        return f
     }
 }

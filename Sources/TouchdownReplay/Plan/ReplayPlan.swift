@@ -47,6 +47,9 @@ public struct ReplayPlan: Codable, Sendable, Equatable {
             case .recorded(let s), .named(_, let s), .library(_, let s), .command(_, let s): s
             }
         }
+
+        /// The settings as the guidance interfaces take them.
+        var settingPairs: [(name: String, value: String)] { settings.map { ($0.name, $0.value) } }
     }
 
     /// A bound on how far an open-loop field may stray from the recording.

@@ -87,7 +87,7 @@ public struct Replay: Sendable {
         if let swiftGuidance {
             return (swiftGuidance.label, Simulation(scenario: source.scenario, guidance: swiftGuidance.label, settings: [], seed: source.seed))
         }
-        let settings = plan.guidance.settings.map { (name: $0.name, value: $0.value) }
+        let settings = plan.guidance.settingPairs
         let (label, name, all): (String, String, [(name: String, value: String)]) = switch plan.guidance {
         case .recorded: (source.guidanceName, source.guidanceName, source.callerSettings + settings)
         case .named(let name, _):
@@ -100,7 +100,7 @@ public struct Replay: Sendable {
 
     func makeGuidance(_ simulation: Simulation) throws -> any Guidance {
         if let swiftGuidance { return try swiftGuidance.make(simulation.knowledge) }
-        let settings = plan.guidance.settings.map { (name: $0.name, value: $0.value) }
+        let settings = plan.guidance.settingPairs
         switch plan.guidance {
         case .recorded, .named:
             let factory = try GuidanceRegistry.resolve(simulation.guidanceName)

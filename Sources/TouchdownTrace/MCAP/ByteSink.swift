@@ -66,8 +66,7 @@ public final class FileSink: ByteSink {
         if stat(path, &st) == 0 {
             let type = st.st_mode & S_IFMT
             guard type == S_IFREG else {
-                throw MCAPError.notARegularFile(path: path, kind: type == S_IFDIR ? "a directory" : type == S_IFCHR ? "a character device"
-                    : type == S_IFBLK ? "a block device" : type == S_IFIFO ? "a FIFO" : type == S_IFSOCK ? "a socket" : "not a regular file")
+                throw MCAPError.notARegularFile(path: path, kind: fileKind(type))
             }
             if let resolved = realpath(path, nil) {
                 destination = String(cString: resolved)

@@ -41,14 +41,7 @@ public final class FileSource: ByteSource {
         }
         guard type == S_IFREG else {
             _ = close(fd)
-            let kind = switch type {
-            case S_IFIFO: "a FIFO"
-            case S_IFCHR: "a character device"
-            case S_IFBLK: "a block device"
-            case S_IFSOCK: "a socket"
-            default: "not a regular file"
-            }
-            throw MCAPError.notARegularFile(path: path, kind: kind)
+            throw MCAPError.notARegularFile(path: path, kind: fileKind(type))
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         size = UInt64(st.st_size)
@@ -157,5 +150,17 @@ struct ReadWindow {
             storage = []
             windowCount = 0
         }
+    }
+}
+
+/// What a file of this type (`st_mode & S_IFMT`) is, for messages.
+func fileKind(_ type: mode_t) -> String {
+    switch type {
+    case S_IFDIR: "a directory"
+    case S_IFIFO: "a FIFO"
+    case S_IFCHR: "a character device"
+    case S_IFBLK: "a block device"
+    case S_IFSOCK: "a socket"
+    default: "not a regular file"
     }
 }
