@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // libzstd and liblz4 from the system (Debian libzstd-dev, liblz4-dev).
@@ -84,7 +85,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TouchdownTraceTests",
-            dependencies: ["TouchdownTrace", "TouchdownTestSupport"]
+            dependencies: ["TouchdownTrace", "TouchdownTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "TouchdownSimTests",

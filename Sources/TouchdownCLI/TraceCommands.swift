@@ -102,21 +102,42 @@ extension TraceCommand {
     struct Recover: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Rebuild a valid, indexed trace from a truncated or damaged one.",
-            discussion: "Exit status: 0 when nothing was lost, 3 when something was, 1 when nothing could be recovered.")
+            discussion: """
+                Keeps what a CRC vouches for, drops what fails one, says what no CRC covers, and counts what was lost \
+                from evidence (docs/traces.md, "Recovering a damaged trace"). Exit status: 0 when nothing was lost \
+                and a CRC verified everything kept, 4 when nothing was lost but some records kept could not be \
+                verified, 3 when something was lost, 1 when no message could be recovered, 2 for bad arguments.
+                """)
         @Argument(help: "The damaged trace.") var input: String
-        @Argument(help: "Where to write the rebuilt trace.") var output: String
+        @Argument(help: "Where to write the rebuilt trace (never the input itself).") var output: String
+        @Flag(name: .customLong("keep-unverified"),
+              help: "Keep records that only a failing data section CRC covers (Metadata, definitions and messages outside chunks), reported as unverified, instead of dropping them.")
+        var keepUnverified = false
 
         func run() {
             do { try OutputGuard.refuse(output: output, sameAsAnyOf: [input]) } catch { fail("\(error)", code: 2) }
             let report: RecoveryReport
-            do { report = try TraceRecovery.recover(input: input, output: output) } catch {
+            do { report = try TraceRecovery.recover(input: input, output: output, keepUnverified: keepUnverified) } catch {
                 fail("nothing recovered from \(input): \(error)", code: 1)
             }
             for d in report.damage { FileHandleStderr.write("damage: \(d)\n") }
-            let lost = report.lostCountUnknown ? (report.lostMessages > 0 ? "at least \(report.lostMessages)" : "an unknown number of") : String(report.lostMessages)
-            print("kept \(report.keptMessages) messages (\(report.keptChannels) channels, \(report.keptSchemas) schemas); lost \(lost) messages; wrote \(output)")
-            if report.keptMessages == 0 && report.lostAnything { Glibc.exit(1) }
+            for r in report.lostRecords { FileHandleStderr.write("lost: \(r)\n") }
+            for u in report.unverified { FileHandleStderr.write("not verified: \(u)\n") }
+            let lost: String
+            if report.lostCountUnknown {
+                lost = report.lostMessages > 0 ? "at least \(report.lostMessages) messages (the damage hides how many more)" : "an unknown number of messages (the damage hides how many)"
+            } else {
+                lost = "\(report.lostMessages) messages, counted from \(report.lostEvidence)"
+            }
+            var line = "kept \(report.keptMessages) messages (\(report.keptChannels) channels, \(report.keptSchemas) schemas"
+            if report.keptMetadata > 0 { line += ", \(report.keptMetadata) metadata" }
+            if report.keptAttachments > 0 { line += ", \(report.keptAttachments) attachments" }
+            line += "); lost \(lost)"
+            if !report.lostRecords.isEmpty { line += "; lost \(report.lostRecords.count) other records" }
+            print(line + "; wrote \(output)")
+            if report.keptMessages == 0 && (report.lostMessages > 0 || report.lostCountUnknown) { Glibc.exit(1) }
             if report.lostAnything { Glibc.exit(3) }
+            if !report.unverified.isEmpty { Glibc.exit(4) }
         }
     }
 

@@ -7,6 +7,8 @@ import TouchdownTrace
 /// `mcap-ros2-support`) in both directions. `scripts/test` exports
 /// TOUCHDOWN_PYTHON; without it these tests fail, they do not skip.
 @Suite(.serialized) struct InteropTests {
+    func touchdown(_ args: String...) throws -> ProcessResult { try run(touchdownExecutable, args) }
+
     static func python() throws -> String {
         guard let p = referencePython else {
             throw InteropSetupError("TOUCHDOWN_PYTHON is not set: run the suite through scripts/test, which builds the .venv with the reference tools")
@@ -56,6 +58,50 @@ import TouchdownTrace
             let check = try TraceCheck.run(path: file)
             #expect(check.messageCount == UInt64(mine.count))
         }
+    }
+
+    /// The audit's Python-written cases for `trace recover`. In a zstd file
+    /// the reference writer puts the Schema and Channel records inside the
+    /// first chunk: with that chunk damaged, the summary's copies keep every
+    /// other chunk (it kept 0 of 391). In an unchunked file the data section
+    /// CRC is all that covers the messages: a flip there drops them rather
+    /// than passing altered messages on with exit 0 (or, with
+    /// --keep-unverified, keeps them with exit 4).
+    @Test func recoveryOfPythonWrittenFiles() throws {
+        let dir = try TestPaths.scratch()
+        let script = TestPaths.repository.appendingPathComponent("Tests/Interop/write_reference.py").path
+        let made = try run(try Self.python(), [script, dir.path])
+        #expect(made.status == 0, "\(made.stderr)")
+
+        var zstd = try [UInt8](Data(contentsOf: dir.appendingPathComponent("chunked-zstd.mcap")))
+        let firstChunk = 8 + 9 + zstd[9..<17].reversed().reduce(0) { $0 << 8 | Int($1) }
+        #expect(zstd[firstChunk] == 0x06, "the reference writer's first record after the header is a Chunk")
+        let chunkLength = zstd[(firstChunk + 1)..<(firstChunk + 9)].reversed().reduce(0) { $0 << 8 | Int($1) }
+        zstd[firstChunk + 9 + chunkLength - 20] ^= 0x01
+        let damaged = dir.appendingPathComponent("damaged-zstd.mcap").path
+        try Data(zstd).write(to: URL(fileURLWithPath: damaged))
+        let out = dir.appendingPathComponent("recovered-zstd.mcap").path
+        let r = try touchdown("trace", "recover", damaged, out)
+        #expect(r.status == 3, "\(r.stdout) \(r.stderr)")
+        let reader = try IndexedReader(path: out)
+        let kept = reader.statistics!.messageCount
+        #expect(kept > 300 && kept < 391, "kept \(kept) of 391")
+        #expect(r.stdout.contains("lost \(391 - kept) messages, counted from the summary's Statistics"), "\(r.stdout)")
+        #expect(reader.channels.count == 3)
+
+        var unchunked = try [UInt8](Data(contentsOf: dir.appendingPathComponent("unchunked.mcap")))
+        unchunked[unchunked.count / 3] ^= 0x04
+        let flipped = dir.appendingPathComponent("flipped-unchunked.mcap").path
+        try Data(unchunked).write(to: URL(fileURLWithPath: flipped))
+        let u = try touchdown("trace", "recover", flipped, dir.appendingPathComponent("recovered-unchunked.mcap").path)
+        #expect(u.status == 1, "\(u.stdout) \(u.stderr)")
+        #expect(u.stderr.contains("the data section fails its CRC") && u.stderr.contains("--keep-unverified"), "\(u.stderr)")
+        let kept2 = try touchdown("trace", "recover", "--keep-unverified", flipped, dir.appendingPathComponent("kept-unchunked.mcap").path)
+        // Kept as asked: every message is there (the verified summary counts
+        // them), one of them perhaps altered, so exit 4, not 0.
+        #expect(kept2.status == 4, "\(kept2.stdout) \(kept2.stderr)")
+        #expect(kept2.stderr.contains("not verified:"), "\(kept2.stderr)")
+        #expect(kept2.stdout.contains("kept 391 messages") && kept2.stdout.contains("lost 0 messages"), "\(kept2.stdout)")
     }
 
     @Test func tracesWeWriteReadTheSameInPython() throws {

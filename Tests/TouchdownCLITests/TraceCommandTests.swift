@@ -92,5 +92,36 @@ import TouchdownTrace
         let r1 = try touchdown("trace", "recover", junk, dir.appendingPathComponent("r1.mcap").path)
         #expect(r1.status == 1)
         #expect(r1.stderr.contains("magic"))
+
+        // Only the magic and the header record: nothing recovered is exit 1, not 0.
+        let headerOnly = dir.appendingPathComponent("header-only.mcap").path
+        let firstRecord = 8 + 9 + bytes[9..<17].reversed().reduce(0) { $0 << 8 | Int($1) }
+        try Data(bytes[..<firstRecord]).write(to: URL(fileURLWithPath: headerOnly))
+        let rh = try touchdown("trace", "recover", headerOnly, dir.appendingPathComponent("rh.mcap").path)
+        #expect(rh.status == 1, "\(rh.stdout) \(rh.stderr)")
+        #expect(rh.stdout.contains("kept 0 messages") && rh.stdout.contains("lost an unknown number"))
+
+        // A cut exactly between two chunks: the later chunks are lost, with no
+        // index left to count them. Exit 3, never "lost 0".
+        let middle = try index.allChunkIndexes()[2]
+        let between = dir.appendingPathComponent("between.mcap").path
+        try Data(bytes[..<Int(middle.chunkStartOffset)]).write(to: URL(fileURLWithPath: between))
+        let rb = try touchdown("trace", "recover", between, dir.appendingPathComponent("rb.mcap").path)
+        #expect(rb.status == 3, "\(rb.stdout) \(rb.stderr)")
+        #expect(!rb.stdout.contains("lost 0"))
+        #expect(rb.stderr.contains("the file ends at offset \(middle.chunkStartOffset) before its DataEnd record"), "\(rb.stderr)")
+
+        // A file that stores no data section CRC: nothing lost, but the
+        // records outside chunks cannot be verified. Exit 4, and said.
+        var noCRC = bytes
+        let dataEnd = Int(index.footer.summaryStart) - 13
+        #expect(noCRC[dataEnd] == 0x0F)
+        for i in (dataEnd + 9)..<(dataEnd + 13) { noCRC[i] = 0 }
+        let unverifiable = dir.appendingPathComponent("no-data-crc.mcap").path
+        try Data(noCRC).write(to: URL(fileURLWithPath: unverifiable))
+        let r4 = try touchdown("trace", "recover", unverifiable, dir.appendingPathComponent("r4.mcap").path)
+        #expect(r4.status == 4, "\(r4.stdout) \(r4.stderr)")
+        #expect(r4.stdout.contains("kept \(total) messages") && r4.stdout.contains("lost 0 messages"))
+        #expect(r4.stderr.contains("not verified:") && r4.stderr.contains("stores no data section CRC"), "\(r4.stderr)")
     }
 }
