@@ -181,11 +181,12 @@ struct ExternalGuidanceTests {
     /// Issue 13, item 16: a guidance that starts a process of its own left
     /// it running after a normal replay (its process group was ended only
     /// on failure). Now it is ended when the guidance exits, on every path.
-    @Test(arguments: ["end", "crash"])
-    func whatAGuidanceLeavesRunningIsEnded(_ how: String) throws {
+    /// A child that left the process group with `setsid` is ended too.
+    @Test(arguments: [("end", ""), ("crash", ""), ("end", "setsid "), ("crash", "setsid ")])
+    func whatAGuidanceLeavesRunningIsEnded(_ how: String, _ detach: String) throws {
         let pidFile = try TestPaths.scratch("leftover-\(how)").appendingPathComponent("sleeper.pid").path
         let exitOnStep = how == "crash" ? "exit 3;;" : "echo output 0 0 0 0 0 0 0 0;;"
-        let line = "sleep 1000 & echo $! > \(pidFile); read v; read c; while read l; do case \"$l\" in start) echo ready;; step*) \(exitOnStep) end) exit 0;; esac; done"
+        let line = "\(detach)sleep 1000 & echo $! > \(pidFile); read v; read c; while read l; do case \"$l\" in start) echo ready;; step*) \(exitOnStep) end) exit 0;; esac; done"
         let result = try replay(tracePath("nominal"), guidance: .command(line: line), mode: .openLoop)
         #expect(result.outcome == (how == "crash" ? "guidance-crashed" : "diverged"), "\(result.report)")
         let sleeper = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))

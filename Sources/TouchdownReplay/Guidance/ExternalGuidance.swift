@@ -29,6 +29,9 @@ public final class ExternalGuidance: Guidance {
     public private(set) var failure: GuidanceFailure?
     public let label: String
     private var pid: pid_t = 0
+    /// Carried in the environment of everything the guidance starts, to end
+    /// it all when the guidance ends (``GuidanceDescendants``).
+    private let descendantsMark = GuidanceDescendants.newMark()
     private var toChild: Int32 = -1
     private var fromChild: Int32 = -1
     /// The read end of the process's standard error, drained whenever the
@@ -116,6 +119,8 @@ public final class ExternalGuidance: Guidance {
             if toChild >= 0 { close(toChild) }
             if fromChild >= 0 { close(fromChild) }
             if errFromChild >= 0 { close(errFromChild) }
+            // What left the process group (setsid) is found by its mark.
+            GuidanceDescendants.endAll(marked: descendantsMark)
         }
         if pid > 0 && failure == nil && ended == nil {
             append("end\n")
@@ -195,7 +200,17 @@ public final class ExternalGuidance: Guidance {
         var cArgs = argv.map { strdup($0) }
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
-        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, environ)
+        // Our environment, with the mark that finds its descendants.
+        var environment: [UnsafeMutablePointer<CChar>?] = []
+        var e = environ
+        while let entry = e.pointee {
+            if !String(cString: entry).hasPrefix(GuidanceDescendants.variable + "=") { environment.append(strdup(entry)) }
+            e += 1
+        }
+        environment.append(strdup("\(GuidanceDescendants.variable)=\(descendantsMark)"))
+        environment.append(nil)
+        defer { for p in environment { free(p) } }
+        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, environment)
         close(input[0]); close(output[1]); close(errors[1])
         guard rc == 0 else {
             close(input[1]); close(output[0]); close(errors[0])
@@ -218,6 +233,7 @@ public final class ExternalGuidance: Guidance {
             kill(-pid, SIGKILL)
             kill(pid, SIGKILL)
         }
+        GuidanceDescendants.endAll(marked: descendantsMark)
         drainStderr(untilClosed: true)
         failure = GuidanceFailure(kind, detail, exitStatus: ended?.exitStatus, signal: ended?.signal, stderrTail: stderrLines())
     }
