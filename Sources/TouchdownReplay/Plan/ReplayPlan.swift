@@ -1,3 +1,5 @@
+import TouchdownSim
+
 /// Everything one run is: where its sensors come from, the guidance under
 /// test, the mode, the faults, what outcome is expected, the assertions and
 /// the seed. A plain value: the command line, `touchdown demo`, campaigns and
@@ -78,6 +80,9 @@ public struct ReplayPlan: Codable, Sendable, Equatable {
     /// Seeds the simulated sensors' noise (default: the trace's or the
     /// scenario's seed). Another seed flies a different flight.
     public var simulationSeed: UInt64?
+    /// Values of the scenario replaced before it is flown (a campaign's
+    /// dispersions); closed loop only.
+    public var scenarioOverrides: [ScenarioOverride] = []
     /// How long an out-of-process guidance may take to answer one step.
     public var stepBudget_s: Double
     /// Where to write the run's trace, if anywhere.
@@ -86,6 +91,41 @@ public struct ReplayPlan: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case source, guidance, mode, faults, expectation = "expect", assertions, tolerances, seed
         case simulationSeed = "simulation_seed", stepBudget_s = "step_budget_s", output
+        case scenarioOverrides = "scenario_overrides"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        source = try c.decode(Source.self, forKey: .source)
+        guidance = try c.decode(Guidance.self, forKey: .guidance)
+        mode = try c.decode(Replay.Mode.self, forKey: .mode)
+        faults = try c.decode([FaultSpec].self, forKey: .faults)
+        expectation = try c.decode(Expectation.self, forKey: .expectation)
+        assertions = try c.decode([Assertion].self, forKey: .assertions)
+        tolerances = try c.decode([Tolerance].self, forKey: .tolerances)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
+        simulationSeed = try c.decodeIfPresent(UInt64.self, forKey: .simulationSeed)
+        scenarioOverrides = try c.decodeIfPresent([ScenarioOverride].self, forKey: .scenarioOverrides) ?? []
+        stepBudget_s = try c.decode(Double.self, forKey: .stepBudget_s)
+        output = try c.decodeIfPresent(String.self, forKey: .output)
+    }
+
+    /// Every key, `scenario_overrides` only when there are some (a plain
+    /// replay's JSON stays as it was).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(source, forKey: .source)
+        try c.encode(guidance, forKey: .guidance)
+        try c.encode(mode, forKey: .mode)
+        try c.encode(faults, forKey: .faults)
+        try c.encode(expectation, forKey: .expectation)
+        try c.encode(assertions, forKey: .assertions)
+        try c.encode(tolerances, forKey: .tolerances)
+        try c.encodeIfPresent(seed, forKey: .seed)
+        try c.encodeIfPresent(simulationSeed, forKey: .simulationSeed)
+        if !scenarioOverrides.isEmpty { try c.encode(scenarioOverrides, forKey: .scenarioOverrides) }
+        try c.encode(stepBudget_s, forKey: .stepBudget_s)
+        try c.encodeIfPresent(output, forKey: .output)
     }
 
     public init(source: Source, guidance: Guidance = .recorded(), mode: Replay.Mode = .closedLoop,
@@ -138,6 +178,7 @@ public struct ReplayPlan: Codable, Sendable, Equatable {
     /// - Throws: `PlanError` naming what is wrong and what is accepted.
     public func validate() throws {
         if case .scenario = source, mode == .openLoop { throw PlanError.openLoopNeedsTrace(scenario: sourcePath) }
+        if !scenarioOverrides.isEmpty, mode == .openLoop { throw PlanError.overridesInOpenLoop(path: scenarioOverrides[0].path) }
         if mode == .openLoop, let f = faults.first(where: { $0.kind.isActuator }) {
             throw PlanError.actuatorFaultInOpenLoop(fault: f.text)
         }
@@ -246,6 +287,7 @@ extension Assertion: TextCoded {}
 /// and what is accepted.
 public enum PlanError: Error, Equatable, CustomStringConvertible {
     case openLoopNeedsTrace(scenario: String)
+    case overridesInOpenLoop(path: String)
     case actuatorFaultInOpenLoop(fault: String)
     case metricNotInMode(assertion: String, metric: String, mode: Replay.Mode)
     case badExpectation(String, mode: Replay.Mode?)
@@ -260,6 +302,8 @@ public enum PlanError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .openLoopNeedsTrace(let scenario):
             "\(scenario): open loop replays a recorded trace; a scenario file can only be flown (closed loop)"
+        case .overridesInOpenLoop(let path):
+            "scenario value \(path) is replaced, but an open-loop replay feeds the recorded sensors and flies no scenario; use closed loop"
         case .actuatorFaultInOpenLoop(let fault):
             "fault \"\(fault)\" acts on the engines, which only a closed-loop replay flies; use --mode closed-loop"
         case .metricNotInMode(let assertion, let metric, let mode):

@@ -20,6 +20,8 @@ public final class LoadedTrace: @unchecked Sendable {
     /// The scenario file named instead of the stored one, if any.
     public let scenarioPath: String?
     public let scenario: Scenario
+    /// The stored scenario's text and files, to read it again with overrides.
+    private let scenarioText: ScenarioText?
     public let guidanceName: String
     /// Every setting the recording guidance ran with, in order (the
     /// scenario's own parameters first).
@@ -55,9 +57,12 @@ public final class LoadedTrace: @unchecked Sendable {
         func field(_ key: String) -> String? { simulation?.last { $0.key == key }?.value }
         if let scenarioPath {
             scenario = try Scenario.load(path: scenarioPath)
+            scenarioText = nil
         } else {
             guard simulation != nil else { throw TraceInputError.noScenario(trace: path) }
-            scenario = try Self.storedScenario(reader, path: path, file: field("scenario_file"))
+            let stored = try Self.storedScenario(reader, path: path, file: field("scenario_file"))
+            scenario = stored.scenario
+            scenarioText = stored.text
         }
         guidanceName = field("guidance") ?? scenario.guidance.name
         settings = field("settings").map { line in
@@ -72,7 +77,22 @@ public final class LoadedTrace: @unchecked Sendable {
     /// A reader of the trace's messages for one run.
     func reader() throws -> IndexedReader { try IndexedReader(source: source) }
 
-    private static func storedScenario(_ reader: IndexedReader, path: String, file: String?) throws -> Scenario {
+    /// The scenario with `overrides` applied (a campaign's dispersions),
+    /// read again from the same text.
+    public func scenario(overriding overrides: [ScenarioOverride]) throws -> Scenario {
+        guard !overrides.isEmpty else { return scenario }
+        guard let scenarioText else { return try Scenario.load(path: scenarioPath!, overrides: overrides) }
+        do {
+            return try Scenario.parse(text: scenarioText.text, file: scenarioText.file, folder: nil,
+                                      attachedFiles: scenarioText.attached, overrides: overrides)
+        } catch {
+            throw TraceInputError.storedScenario(trace: path, underlying: "\(error)")
+        }
+    }
+
+    typealias ScenarioText = (text: String, file: String, attached: [(name: String, text: String)])
+
+    private static func storedScenario(_ reader: IndexedReader, path: String, file: String?) throws -> (scenario: Scenario, text: ScenarioText) {
         var yaml: Attachment?
         var others: [Attachment] = []
         for a in reader.attachmentIndexes {
@@ -84,9 +104,9 @@ public final class LoadedTrace: @unchecked Sendable {
         }
         guard let yaml else { throw TraceInputError.noScenario(trace: path) }
         let files = others.map { (name: $0.name, text: String(decoding: $0.data, as: UTF8.self)) }
+        let text = String(decoding: yaml.data, as: UTF8.self)
         do {
-            return try Scenario.parse(text: String(decoding: yaml.data, as: UTF8.self), file: yaml.name,
-                                      folder: nil, attachedFiles: files)
+            return (try Scenario.parse(text: text, file: yaml.name, folder: nil, attachedFiles: files), (text, yaml.name, files))
         } catch {
             throw TraceInputError.storedScenario(trace: path, underlying: "\(error)")
         }

@@ -166,12 +166,12 @@ struct RunSource {
                 t = try LoadedTrace(path: path, scenarioPath: scenarioPath)
             }
             trace = t
-            scenario = t.scenario
+            scenario = try t.scenario(overriding: plan.scenarioOverrides)
             guidanceName = t.guidanceName
             callerSettings = t.callerSettings
             seed = plan.simulationSeed ?? t.seed
         case .scenario(let path):
-            scenario = try Scenario.load(path: path)
+            scenario = try Scenario.load(path: path, overrides: plan.scenarioOverrides)
             guidanceName = scenario.guidance.name
             callerSettings = []
             seed = plan.simulationSeed ?? scenario.seed

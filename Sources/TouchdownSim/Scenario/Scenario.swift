@@ -1,6 +1,48 @@
 import Foundation
 import Yams
 
+/// A value of a scenario file replaced before it is read: `path` names it
+/// (dotted, as written in the file), `value` is the new text (`25012.5 m`).
+public struct ScenarioOverride: Codable, Sendable, Equatable {
+    public var path: String
+    public var value: String
+    public init(path: String, value: String) {
+        self.path = path
+        self.value = value
+    }
+
+    static func replace(in node: Node, at path: ArraySlice<String>, with value: String, file: String, full: String) throws -> Node {
+        guard let head = path.first else {
+            guard case .scalar = node else {
+                throw ScenarioSection.error(file, node, "\(full) is a section, not a value: name one of its values")
+            }
+            var scalar = Node.Scalar(value)
+            scalar.mark = node.mark
+            return .scalar(scalar)
+        }
+        let done = full.split(separator: ".").dropLast(path.count).joined(separator: ".")
+        let here = done.isEmpty ? "the top level" : done
+        switch node {
+        case .mapping(var mapping):
+            guard let key = mapping.first(where: { $0.key.string == head })?.key, let child = mapping[key] else {
+                let keys = mapping.compactMap { $0.key.string }.joined(separator: ", ")
+                throw ScenarioSection.error(file, node, "\(full): this scenario has no '\(head)' at \(here) (it has: \(keys))")
+            }
+            mapping[key] = try replace(in: child, at: path.dropFirst(), with: value, file: file, full: full)
+            return .mapping(mapping)
+        case .sequence(var sequence):
+            guard let i = Int(head), i >= 0, i < sequence.count else {
+                throw ScenarioSection.error(file, node, "\(full): \(here) is a list of \(sequence.count); '\(head)' is not an index into it (0 to \(sequence.count - 1))")
+            }
+            let index = sequence.index(sequence.startIndex, offsetBy: i)
+            sequence[index] = try replace(in: sequence[index], at: path.dropFirst(), with: value, file: file, full: full)
+            return .sequence(sequence)
+        default:
+            throw ScenarioSection.error(file, node, "\(full): \(here) is a value, it has no '\(head)'")
+        }
+    }
+}
+
 /// Everything a simulated descent depends on, read from a YAML file in
 /// `fixtures/scenarios/`. All values are SI inside; the file writes units.
 /// See docs/scenarios.md for every key.
@@ -159,7 +201,7 @@ public enum TerrainFeature: Sendable, Equatable {
 
 extension Scenario {
     /// Reads and checks a scenario file. Errors name the file, the line and what is accepted.
-    public static func load(path: String) throws -> Scenario {
+    public static func load(path: String, overrides: [ScenarioOverride] = []) throws -> Scenario {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ScenarioError(file: path, line: 0, column: 0, message: "cannot read the file")
         }
@@ -167,24 +209,28 @@ extension Scenario {
             throw ScenarioError(file: path, line: 0, column: 0, message: "not UTF-8 text")
         }
         let folder = (path as NSString).deletingLastPathComponent
-        return try parse(text: text, file: path, folder: folder)
+        return try parse(text: text, file: path, folder: folder, overrides: overrides)
     }
 
     /// Parses scenario text. A terrain profile named in it is taken from
     /// `attachedFiles` (by the name as written: a trace's attachments), else
     /// read from disk, a relative path resolved against `folder`.
+    ///
+    /// `overrides` replace values of the file before it is read (a campaign's
+    /// dispersions): each names an existing value by its dotted path
+    /// (`initial.altitude`; a number picks an element of a list,
+    /// `terrain.features.0.bowl.depth`) and gives the new value as the file
+    /// would write it (`25012.5 m`). They are checked like the file's own.
     public static func parse(text: String, file: String, folder: String?,
-                             attachedFiles: [(name: String, text: String)] = []) throws -> Scenario {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else {
-                throw ScenarioError(file: file, line: 0, column: 0, message: "the file is empty")
+                             attachedFiles: [(name: String, text: String)] = [],
+                             overrides: [ScenarioOverride] = []) throws -> Scenario {
+        var root = try ScenarioError.composeYAML(text, file: file)
+        for o in overrides {
+            let segments = o.path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !o.path.isEmpty, !segments.contains(where: \.isEmpty) else {
+                throw ScenarioError(file: file, line: 0, column: 0, message: "'\(o.path)' is not a field path (names joined by dots)")
             }
-            root = node
-        } catch let e as ScenarioError {
-            throw e
-        } catch let e as YamlError {
-            throw ScenarioError(file: file, line: e.line, column: e.column, message: "not valid YAML: \(e.problem)")
+            root = try ScenarioOverride.replace(in: root, at: segments[...], with: o.value, file: file, full: o.path)
         }
         var top = try ScenarioSection(file: file, path: "", node: root)
         let name = try top.string("name") ?? { throw top.missing("name") }()
@@ -415,20 +461,22 @@ extension Scenario {
     }
 }
 
+/// Where a YAML file is broken, for messages in the file:line:column form
+/// (scenario and campaign files alike).
 extension YamlError {
-    var line: Int {
+    public var line: Int {
         switch self {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
         default: 0
         }
     }
-    var column: Int {
+    public var column: Int {
         switch self {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.column
         default: 0
         }
     }
-    var problem: String {
+    public var problem: String {
         switch self {
         case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
         default: "\(self)"

@@ -1,13 +1,35 @@
 import Foundation
 import Yams
 
-/// A scenario file that cannot be used, with where and what is accepted.
+/// A scenario file (or another YAML input, such as a campaign file) that
+/// cannot be used, with where and what is accepted.
 public struct ScenarioError: Error, CustomStringConvertible, Sendable {
     public let file: String
     /// 1-based; 0 when the problem has no single place (an empty file).
     public let line: Int
     public let column: Int
     public let message: String
+
+    public init(file: String, line: Int, column: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    /// The document in `text`, or where it is broken.
+    public static func composeYAML(_ text: String, file: String) throws -> Node {
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw ScenarioError(file: file, line: 0, column: 0, message: "the file is empty")
+            }
+            return node
+        } catch let e as ScenarioError {
+            throw e
+        } catch let e as YamlError {
+            throw ScenarioError(file: file, line: e.line, column: e.column, message: "not valid YAML: \(e.problem)")
+        }
+    }
 
     public var description: String {
         line > 0 ? "\(file):\(line):\(column): \(message)" : "\(file): \(message)"
