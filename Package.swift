@@ -58,6 +58,13 @@ let package = Package(
             dependencies: ["TouchdownSim", "TouchdownTrace", "TouchdownGuidanceServer", "CTouchdownIO",
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Fault-injection campaigns: the campaign file, its runs and their
+        // seeds, workers, shards and results.
+        .target(
+            name: "TouchdownCampaign",
+            dependencies: ["TouchdownReplay", "TouchdownSim", "TouchdownTrace", .product(name: "Yams", package: "Yams"),
+                           .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // The command line as a library: `touchdown` is one call into it, and
         // a user's package builds its own with its guidances registered.
         .target(
@@ -66,6 +73,7 @@ let package = Package(
                 "TouchdownTrace",
                 "TouchdownSim",
                 "TouchdownReplay",
+                "TouchdownCampaign",
                 "TouchdownGuidanceServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -94,6 +102,10 @@ let package = Package(
         .testTarget(
             name: "TouchdownReplayTests",
             dependencies: ["TouchdownReplay", "TouchdownSim", "TouchdownTrace", "TouchdownTestSupport"]
+        ),
+        .testTarget(
+            name: "TouchdownCampaignTests",
+            dependencies: ["TouchdownCampaign", "TouchdownReplay", "TouchdownSim", "TouchdownTrace", "TouchdownTestSupport"]
         ),
         .testTarget(
             name: "TouchdownCLITests",

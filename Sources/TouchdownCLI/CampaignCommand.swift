@@ -1,0 +1,224 @@
+import ArgumentParser
+import Foundation
+import TouchdownCampaign
+import TouchdownReplay
+import TouchdownTrace
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct CampaignCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "campaign",
+        abstract: "Run a fault-injection campaign: a matrix of faults and Monte Carlo dispersions (docs/campaigns.md).",
+        discussion: "Exit status: 0 when every run passes, 1 when any fails or could not run, 2 for a bad campaign file or bad input.")
+
+    @Argument(help: "The campaign file (YAML).") var file: String
+    @Option(help: "Runs at a time, each in a worker process (default: the number of cores).") var jobs: Int?
+    @Option(name: .customLong("results"), help: "Append one JSON line per run to this file as runs end.") var results: String?
+    @Flag(help: "Finish the campaign in --results, skipping the runs it already holds.") var resume = false
+    @Option(name: .customLong("only"), help: "Run only this run id (repeatable); ids come from --list.") var only: [String] = []
+    @Flag(help: "Print the runs (id and inputs) without running them.") var list = false
+    @Flag(help: "With --list: one JSON object per run.") var json = false
+
+    func validate() throws {
+        if let jobs, !(1...256).contains(jobs) { throw ValidationError("--jobs \(jobs) is not accepted: 1 to 256") }
+        if resume && results == nil { throw ValidationError("--resume continues the file given with --results; give it") }
+    }
+
+    func run() {
+        let campaign: Campaign
+        var runs: [CampaignRun]
+        do {
+            campaign = try Campaign.load(path: file)
+            runs = try campaign.runs()
+        } catch {
+            fail("\(error)", code: 2)
+        }
+        if !only.isEmpty {
+            for id in only where !runs.contains(where: { $0.id == id }) {
+                fail("run id \(id) is not in \(file); `touchdown campaign \(file) --list` prints the ids", code: 2)
+            }
+            runs = runs.filter { only.contains($0.id) }
+        }
+        if list {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            for r in runs {
+                if json {
+                    print(String(decoding: (try? encoder.encode(r)) ?? Data(), as: UTF8.self))
+                } else {
+                    print(Self.describe(r))
+                }
+            }
+            return
+        }
+
+        // Results: appended as runs end; an existing file is continued only with --resume.
+        var done: Set<String> = []
+        var sink: Int32 = -1
+        if let results {
+            do {
+                try OutputGuard.refuse(output: results, sameAsAnyOf: [file] + campaign.traces.map(campaign.resolved) + campaign.scenarios.map(campaign.resolved))
+            } catch {
+                fail("\(error)", code: 2)
+            }
+            if FileManager.default.fileExists(atPath: results) {
+                guard resume else {
+                    fail("\(results) exists: --resume continues it, or remove it first (results are never overwritten)", code: 2)
+                }
+                done = Self.finishedRuns(in: results, campaign: campaign)
+            }
+            sink = open(results, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard sink >= 0 else { fail("cannot open \(results): \(String(cString: strerror(errno)))", code: 2) }
+        }
+        let skipped = runs.filter { done.contains($0.id) }.count
+        runs = runs.filter { !done.contains($0.id) }
+        if skipped > 0 { FileHandleStderr.write("resuming \(results!): \(skipped) runs already done, \(runs.count) to go\n") }
+
+        guard let exe = currentExecutablePath() else { fail("cannot find this executable to start workers", code: 2) }
+        let runner = CampaignRunner(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+                                    runTimeout_s: campaign.runTimeout_s, workerCommand: [exe, "campaign-worker"])
+        var records: [RunRecord] = []
+        var progress = Progress(total: runs.count)
+        do {
+            try runner.run(runs) { record in
+                let line = record.line(campaign: campaign, rerun: Self.rerun(file, record.run.id)) + "\n"
+                if sink >= 0 {
+                    var bytes = Array(line.utf8)
+                    var sent = 0
+                    while sent < bytes.count {
+                        let n = bytes[sent...].withUnsafeMutableBytes { write(sink, $0.baseAddress, $0.count) }
+                        if n < 0 && errno == EINTR { continue }
+                        guard n > 0 else { fail("cannot write \(results!): \(String(cString: strerror(errno)))", code: 2) }
+                        sent += n
+                    }
+                }
+                progress.note(record)
+                records.append(record)
+            }
+        } catch {
+            fail("\(error)", code: 2)
+        }
+        progress.end()
+        if sink >= 0 { close(sink) }
+        print(Self.summary(campaign: campaign, records: records, file: file, skipped: skipped))
+        if records.contains(where: { $0.verdict != .pass }) { Glibc.exit(1) }
+    }
+
+    static func rerun(_ file: String, _ id: String) -> String { "touchdown campaign \(file) --only \(id)" }
+
+    static func describe(_ r: CampaignRun) -> String {
+        var parts = [r.id, r.source, r.guidance]
+        if !r.cell.isEmpty { parts.append(r.cell.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) }
+        if let c = r.caseIndex { parts.append("case \(c + 1): " + r.faults.joined(separator: " ")) }
+        parts.append("sample \(r.sample)")
+        if !r.draws.isEmpty { parts.append(r.draws.map { "\($0.path)=\($0.value)" }.joined(separator: " ")) }
+        return parts.joined(separator: "  ")
+    }
+
+    /// The ids of the runs a results file already holds for this campaign.
+    /// A torn last line (a run killed while writing) is ignored.
+    static func finishedRuns(in path: String, campaign: Campaign) -> Set<String> {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        struct Line: Decodable { var id: String; var fingerprint: String }
+        var ids: Set<String> = []
+        let decoder = JSONDecoder()
+        var bytes = Array(data)
+        // Only complete lines count; a torn tail is cut off so appending continues cleanly.
+        if let last = bytes.lastIndex(of: 0x0A), last + 1 < bytes.count {
+            FileHandleStderr.write("resuming \(path): its last line is incomplete (\(bytes.count - last - 1) bytes), dropped\n")
+            truncate(path, off_t(last + 1))
+            bytes = Array(bytes[...last])
+        } else if !bytes.isEmpty && bytes.last != 0x0A {
+            truncate(path, 0)
+            bytes = []
+        }
+        for line in bytes.split(separator: 0x0A) {
+            guard let l = try? decoder.decode(Line.self, from: Data(line)) else { continue }
+            if l.fingerprint != campaign.fingerprint {
+                fail("\(path) holds results of another version of \(campaign.file) (fingerprint \(l.fingerprint), now \(campaign.fingerprint)); use a new results file", code: 2)
+            }
+            ids.insert(l.id)
+        }
+        return ids
+    }
+
+    static func summary(campaign: Campaign, records: [RunRecord], file: String, skipped: Int) -> String {
+        let pass = records.filter { $0.verdict == .pass }.count
+        let fail = records.filter { $0.verdict == .fail }.count
+        let error = records.filter { $0.verdict == .error }.count
+        var lines = ["campaign \(campaign.name): \(records.count) runs, \(pass) passed, \(fail) failed, \(error) could not run"
+                     + (skipped > 0 ? " (\(skipped) more done before resuming)" : "")]
+        if !campaign.matrix.isEmpty {
+            // Pass rate per matrix cell, in the campaign's order.
+            var cells: [(key: String, pass: Int, total: Int)] = []
+            for r in records where r.run.caseIndex == nil {
+                let key = r.run.cell.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                if let i = cells.firstIndex(where: { $0.key == key }) {
+                    cells[i].total += 1
+                    if r.verdict == .pass { cells[i].pass += 1 }
+                } else {
+                    cells.append((key, r.verdict == .pass ? 1 : 0, 1))
+                }
+            }
+            let width = cells.map(\.key.count).max() ?? 0
+            lines.append("")
+            lines.append("cell".padding(toLength: width, withPad: " ", startingAt: 0) + "  passed")
+            for c in cells {
+                lines.append(c.key.padding(toLength: width, withPad: " ", startingAt: 0) + "  \(c.pass)/\(c.total)")
+            }
+        }
+        let failed = records.filter { $0.verdict != .pass }
+        if !failed.isEmpty {
+            lines.append("")
+            lines.append("failed (first \(min(10, failed.count)) of \(failed.count)):")
+            for r in failed.prefix(10) {
+                let why = r.error ?? "outcome \(r.outcome ?? "?")"
+                lines.append("  \(r.run.id) \(r.verdict.rawValue): \(why)")
+                lines.append("    \(rerun(file, r.run.id))")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// One progress line on a terminal; a plain line every 10 s otherwise.
+struct Progress {
+    let total: Int
+    var done = 0
+    var failed = 0
+    let terminal = isatty(2) != 0
+    let start_s = Progress.now_s()
+    var last_s = Progress.now_s()
+
+    init(total: Int) { self.total = total }
+
+    static func now_s() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    mutating func note(_ r: RunRecord) {
+        done += 1
+        if r.verdict != .pass { failed += 1 }
+        let now = Progress.now_s()
+        guard now - last_s >= (terminal ? 0.2 : 10) || done == total else { return }
+        last_s = now
+        let rate = Double(done) / max(1e-9, now - start_s)
+        let left = rate > 0 ? Double(total - done) / rate : 0
+        let text = "\(done)/\(total) runs, \(failed) failed, \(String(format: "%.1f", rate)) runs/s, \(Int(left.rounded())) s left"
+        FileHandleStderr.write(terminal ? "\r\u{1B}[K" + text : text + "\n")
+    }
+
+    func end() { if terminal { FileHandleStderr.write("\n") } }
+}
+
+/// `touchdown campaign-worker`: runs the orders a campaign sends it (hidden).
+struct CampaignWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "campaign-worker", abstract: "Run campaign orders from standard input (started by `touchdown campaign`).",
+        shouldDisplay: false)
+    func run() { CampaignWorker.serve() }
+}

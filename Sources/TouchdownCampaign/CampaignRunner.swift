@@ -1,0 +1,271 @@
+import CTouchdownIO
+import Foundation
+import TouchdownReplay
+
+/// How one run ended, as the results file records it.
+public struct RunRecord: Sendable {
+    public enum Verdict: String, Sendable { case pass, fail, error }
+    public var run: CampaignRun
+    public var verdict: Verdict
+    /// The `replay --json` object, when the run ran.
+    public var resultJSON: String?
+    /// Why it could not run (bad input, a worker that died or hung).
+    public var error: String?
+    public var outcome: String?
+    public var digest: String?
+
+    /// The results line: the run's inputs, its verdict, and the replay's
+    /// result. Nothing in it depends on time, worker or order.
+    public func line(campaign: Campaign, rerun: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let runJSON = (try? encoder.encode(run)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        var fields = [
+            "\"campaign\":\(jsonString(campaign.name))",
+            "\"fingerprint\":\"\(campaign.fingerprint)\"",
+            "\"id\":\"\(run.id)\"",
+            "\"run\":\(runJSON)",
+            "\"verdict\":\"\(verdict.rawValue)\"",
+            "\"rerun\":\(jsonString(rerun))",
+        ]
+        if let resultJSON { fields.append("\"result\":\(resultJSON)") }
+        if let error { fields.append("\"error\":\(jsonString(error))") }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+}
+
+/// Runs a campaign's runs in worker processes, `jobs` at a time.
+///
+/// A worker runs many runs; one that dies (a guidance that traps or
+/// segfaults in process) or overruns `runTimeout_s` costs its one run,
+/// reported as an error with the signal or the limit, and is replaced.
+/// Records are handed to `onRecord` in run order, whatever order they
+/// finish in.
+public final class CampaignRunner {
+    public var jobs: Int
+    public var runTimeout_s: Double
+    /// The command that starts a worker (`touchdown campaign-worker`).
+    public var workerCommand: [String]
+
+    public init(jobs: Int, runTimeout_s: Double, workerCommand: [String]) {
+        self.jobs = max(1, jobs)
+        self.runTimeout_s = runTimeout_s
+        self.workerCommand = workerCommand
+    }
+
+    public func run(_ runs: [CampaignRun], onRecord: (RunRecord) throws -> Void) throws {
+        var workers: [Worker] = []
+        defer { for w in workers { w.stop() } }
+        var next = 0
+        var pending: [Int: RunRecord] = [:]   // finished, waiting for earlier runs
+        var emitted = 0
+        func finish(_ record: RunRecord, at position: Int) throws {
+            pending[position] = record
+            while let r = pending.removeValue(forKey: emitted) {
+                try onRecord(r)
+                emitted += 1
+            }
+        }
+        let decoder = JSONDecoder()
+        while emitted < runs.count {
+            // Keep every worker busy.
+            while next < runs.count {
+                if let idle = workers.firstIndex(where: { $0.current == nil && !$0.closed }) {
+                    try workers[idle].start(runs[next], position: next, timeout_s: runTimeout_s)
+                    next += 1
+                } else if workers.count < jobs {
+                    workers.append(try Worker(command: workerCommand))
+                } else {
+                    break
+                }
+            }
+            // Wait for a line, an exit or a deadline.
+            var fds = workers.map { pollfd(fd: $0.output, events: Int16(POLLIN), revents: 0) }
+            let now = Worker.monotonic_s()
+            let soonest = workers.compactMap { $0.deadline_s }.min() ?? now + 1
+            let wait_ms = Int32(max(0, min(1000, (soonest - now) * 1000)).rounded(.up))
+            _ = poll(&fds, nfds_t(fds.count), wait_ms)
+            for (i, w) in workers.enumerated() {
+                w.drainStderr()
+                if fds[i].revents != 0 { w.readAvailable() }
+                while let line = w.takeLine() {
+                    guard let (run, position) = w.current else { continue }
+                    w.current = nil
+                    w.deadline_s = nil
+                    try finish(Self.record(run, line: line, decoder: decoder), at: position)
+                }
+                if let (run, position) = w.current {
+                    if w.closed {
+                        let ended = w.reap()
+                        try finish(RunRecord(run: run, verdict: .error, error: "the worker running it \(ended)\(w.stderrTailText)"), at: position)
+                        workers[i] = try Worker(command: workerCommand)
+                    } else if let d = w.deadline_s, Worker.monotonic_s() > d {
+                        w.stop()
+                        try finish(RunRecord(run: run, verdict: .error,
+                                             error: "did not finish within the run timeout of \(Self.seconds(runTimeout_s)) (limits.run_timeout); the worker was killed"),
+                                   at: position)
+                        workers[i] = try Worker(command: workerCommand)
+                    }
+                } else if w.closed {
+                    _ = w.reap()
+                    workers[i] = try Worker(command: workerCommand)
+                }
+            }
+        }
+    }
+
+    static func seconds(_ s: Double) -> String { s == s.rounded() ? "\(Int(s)) s" : "\(s) s" }
+
+    private struct Answer: Decodable {
+        struct Result: Decodable {
+            var verdict: String
+            var outcome: String
+            var digest: String
+        }
+        var id: String
+        var result: Result?
+        var error: String?
+    }
+
+    static func record(_ run: CampaignRun, line: String, decoder: JSONDecoder) -> RunRecord {
+        guard let answer = try? decoder.decode(Answer.self, from: Data(line.utf8)), answer.id == run.id else {
+            return RunRecord(run: run, verdict: .error, error: "the worker answered something unreadable: \(line.prefix(200))")
+        }
+        if let error = answer.error { return RunRecord(run: run, verdict: .error, error: error) }
+        guard let r = answer.result, let start = line.range(of: ",\"result\":") else {
+            return RunRecord(run: run, verdict: .error, error: "the worker's answer has no result")
+        }
+        let raw = String(line[start.upperBound..<line.index(before: line.endIndex)])
+        return RunRecord(run: run, verdict: r.verdict == "pass" ? .pass : .fail, resultJSON: raw, outcome: r.outcome, digest: r.digest)
+    }
+}
+
+/// One worker process and what it is running.
+final class Worker {
+    let pid: pid_t
+    let input: Int32
+    let output: Int32
+    let errors: Int32
+    var current: (run: CampaignRun, position: Int)?
+    var deadline_s: Double?
+    private(set) var closed = false
+    private var buffer: [UInt8] = []
+    private var stderrTail: [UInt8] = []
+    private var reaped: String?
+
+    init(command: [String]) throws {
+        var i: [Int32] = [-1, -1], o: [Int32] = [-1, -1], e: [Int32] = [-1, -1]
+        guard td_pipe_cloexec(&i) == 0, td_pipe_cloexec(&o) == 0, td_pipe_cloexec(&e) == 0 else {
+            throw CampaignError(file: command.joined(separator: " "), line: 0, column: 0, message: "cannot create pipes for a worker")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, i[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, o[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, e[1], 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        var argv = command.map { strdup($0) }
+        argv.append(nil)
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, environ)
+        close(i[0]); close(o[1]); close(e[1])
+        guard rc == 0 else {
+            close(i[1]); close(o[0]); close(e[0])
+            throw CampaignError(file: command[0], line: 0, column: 0, message: "cannot start a worker: \(String(cString: strerror(rc)))")
+        }
+        self.pid = pid
+        input = i[1]
+        output = o[0]
+        errors = e[0]
+        _ = fcntl(output, F_SETFL, fcntl(output, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(errors, F_SETFL, fcntl(errors, F_GETFL) | O_NONBLOCK)
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    deinit {
+        close(input); close(output); close(errors)
+    }
+
+    static func monotonic_s() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    func start(_ run: CampaignRun, position: Int, timeout_s: Double) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var bytes = Array(try encoder.encode(WorkOrder(id: run.id, plan: run.plan)))
+        bytes.append(UInt8(ascii: "\n"))
+        current = (run, position)
+        deadline_s = Worker.monotonic_s() + timeout_s
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { write(input, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { closed = true; return }   // the worker is gone: reported when reaped
+            sent += n
+        }
+    }
+
+    func readAvailable() {
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
+            if n > 0 { buffer += chunk[..<n]; continue }
+            if n == 0 { closed = true }
+            return
+        }
+    }
+
+    func takeLine() -> String? {
+        guard let nl = buffer.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let line = String(decoding: buffer[..<nl], as: UTF8.self)
+        buffer.removeSubrange(...nl)
+        return line
+    }
+
+    func drainStderr() {
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(errors, $0.baseAddress, $0.count) }
+            guard n > 0 else { return }
+            stderrTail += chunk[..<n]
+            if stderrTail.count > 8192 { stderrTail.removeFirst(stderrTail.count - 8192) }
+        }
+    }
+
+    var stderrTailText: String {
+        drainStderr()
+        let lines = String(decoding: stderrTail, as: UTF8.self).split(separator: "\n").suffix(5)
+        return lines.isEmpty ? "" : "; its stderr ended: " + lines.joined(separator: " | ")
+    }
+
+    /// Waits for the process and says how it ended.
+    func reap() -> String {
+        if let reaped { return reaped }
+        var status: Int32 = 0
+        kill(-pid, SIGKILL)
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text: String
+        if status & 0x7f == 0 {
+            text = "exited with status \((status >> 8) & 0xff)"
+        } else {
+            let s = status & 0x7f
+            text = "was killed by signal \(s) (\(String(cString: strsignal(s))))"
+        }
+        reaped = text
+        return text
+    }
+
+    func stop() {
+        kill(-pid, SIGKILL)
+        _ = reap()
+    }
+}
