@@ -18,12 +18,17 @@ struct CampaignCommand: ParsableCommand {
     @Option(name: .customLong("results"), help: "Append one JSON line per run to this file as runs end.") var results: String?
     @Flag(help: "Finish the campaign in --results, skipping the runs it already holds.") var resume = false
     @Option(name: .customLong("only"), help: "Run only this run id (repeatable); ids come from --list.") var only: [String] = []
+    @Option(help: "Run slice I of N (0/4 is the first of four). Without it, the slice an engine's variables give (docs/campaigns.md).") var shard: String?
+    @Option(help: "The shard count, for engines whose variables give only the index (Kubernetes, AWS Batch).") var shards: Int?
+    @Option(name: .customLong("junit"), help: "Write a JUnit XML report (default: $XML_OUTPUT_FILE under Bazel).") var junit: String?
     @Flag(help: "Print the runs (id and inputs) without running them.") var list = false
     @Flag(help: "With --list: one JSON object per run.") var json = false
 
     func validate() throws {
         if let jobs, !(1...256).contains(jobs) { throw ValidationError("--jobs \(jobs) is not accepted: 1 to 256") }
         if resume && results == nil { throw ValidationError("--resume continues the file given with --results; give it") }
+        if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError(error.description) } }
+        if let shards, !(1...1_000_000).contains(shards) { throw ValidationError("--shards \(shards) is not accepted: 1 to 1000000") }
     }
 
     func run() {
@@ -34,6 +39,18 @@ struct CampaignCommand: ParsableCommand {
             runs = try campaign.runs()
         } catch {
             fail("\(error)", code: 2)
+        }
+        let total = runs.count
+        let environment = ProcessInfo.processInfo.environment
+        let slice: Shard?
+        do {
+            slice = try shard.map { try Shard(parsing: $0) } ?? Shard.fromEnvironment(environment, shards: shards)
+        } catch {
+            fail("\(error)", code: 2)
+        }
+        if let slice {
+            runs = runs.filter(slice.contains)
+            FileHandleStderr.write("\(slice.description): \(runs.count) of \(total) runs\n")
         }
         if !only.isEmpty {
             for id in only where !runs.contains(where: { $0.id == id }) {
@@ -83,7 +100,7 @@ struct CampaignCommand: ParsableCommand {
         var progress = Progress(total: runs.count)
         do {
             try runner.run(runs) { record in
-                let line = record.line(campaign: campaign, rerun: Self.rerun(file, record.run.id)) + "\n"
+                let line = record.line(campaign: campaign, total: total, rerun: Self.rerun(file, record.run.id)) + "\n"
                 if sink >= 0 {
                     var bytes = Array(line.utf8)
                     var sent = 0
@@ -102,7 +119,13 @@ struct CampaignCommand: ParsableCommand {
         }
         progress.end()
         if sink >= 0 { close(sink) }
-        print(Self.summary(campaign: campaign, records: records, file: file, skipped: skipped))
+        if let path = junit ?? environment["XML_OUTPUT_FILE"] {
+            let xml = JUnitReport.xml(campaign: campaign.name, records: records) { Self.rerun(file, $0.run.id) }
+            do { try writeReplacing(path, xml, inputs: [file]) } catch { fail("\(error)", code: 2) }
+        }
+        // Bazel: this test knows about sharding.
+        if let status = environment["TEST_SHARD_STATUS_FILE"] { _ = FileManager.default.createFile(atPath: status, contents: nil) }
+        print(Self.summary(name: campaign.name, records: records, skipped: skipped) { Self.rerun(file, $0.run.id) })
         if records.contains(where: { $0.verdict != .pass }) { Glibc.exit(1) }
     }
 
@@ -144,13 +167,13 @@ struct CampaignCommand: ParsableCommand {
         return ids
     }
 
-    static func summary(campaign: Campaign, records: [RunRecord], file: String, skipped: Int) -> String {
+    static func summary(name: String, records: [RunRecord], skipped: Int, rerun: (RunRecord) -> String) -> String {
         let pass = records.filter { $0.verdict == .pass }.count
         let fail = records.filter { $0.verdict == .fail }.count
         let error = records.filter { $0.verdict == .error }.count
-        var lines = ["campaign \(campaign.name): \(records.count) runs, \(pass) passed, \(fail) failed, \(error) could not run"
+        var lines = ["campaign \(name): \(records.count) runs, \(pass) passed, \(fail) failed, \(error) could not run"
                      + (skipped > 0 ? " (\(skipped) more done before resuming)" : "")]
-        if !campaign.matrix.isEmpty {
+        if records.contains(where: { !$0.run.cell.isEmpty }) {
             // Pass rate per matrix cell, in the campaign's order.
             var cells: [(key: String, pass: Int, total: Int)] = []
             for r in records where r.run.caseIndex == nil {
@@ -174,9 +197,8 @@ struct CampaignCommand: ParsableCommand {
             lines.append("")
             lines.append("failed (first \(min(10, failed.count)) of \(failed.count)):")
             for r in failed.prefix(10) {
-                let why = r.error ?? "outcome \(r.outcome ?? "?")"
-                lines.append("  \(r.run.id) \(r.verdict.rawValue): \(why)")
-                lines.append("    \(rerun(file, r.run.id))")
+                lines.append("  \(r.run.id) \(r.verdict.rawValue): \(r.problems.joined(separator: "; "))")
+                lines.append("    \(rerun(r))")
             }
         }
         return lines.joined(separator: "\n")
@@ -213,6 +235,58 @@ struct Progress {
     }
 
     func end() { if terminal { FileHandleStderr.write("\n") } }
+}
+
+/// `touchdown merge`: one campaign's results from its shards.
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Combine the results files of a campaign's shards; report missing, repeated and contradictory runs.",
+        discussion: "Exit status: 0 when every run is there once and passed, 1 when a run is missing, contradicted or did not pass, 2 for unreadable input or results of different campaigns.")
+    @Argument(help: "Results files (JSONL), from `touchdown campaign --results`.") var files: [String]
+    @Option(name: .customLong("results"), help: "Write the merged results here, one line per run in run order.") var results: String?
+    @Option(name: .customLong("junit"), help: "Write a JUnit XML report.") var junit: String?
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give one or more results files") }
+    }
+
+    func run() {
+        let merged: MergedResults
+        do { merged = try Results.merge(paths: files) } catch { fail("\(error)", code: 2) }
+        for n in merged.notes { FileHandleStderr.write("note: \(n)\n") }
+        do {
+            if let results {
+                try writeReplacing(results, merged.lines.map { $0.text + "\n" }.joined(), inputs: files)
+            }
+            if let junit {
+                let reruns = Dictionary(merged.lines.map { ($0.id, $0.rerun) }, uniquingKeysWith: { a, _ in a })
+                let xml = JUnitReport.xml(campaign: merged.campaign, records: merged.lines.map(\.record)) { reruns[$0.run.id] ?? "" }
+                try writeReplacing(junit, xml, inputs: files)
+            }
+        } catch {
+            fail("\(error)", code: 2)
+        }
+        let reruns = Dictionary(merged.lines.map { ($0.id, $0.rerun) }, uniquingKeysWith: { a, _ in a })
+        print(CampaignCommand.summary(name: merged.campaign, records: merged.lines.map(\.record), skipped: 0) { reruns[$0.run.id] ?? "" })
+        if !merged.missing.isEmpty {
+            let shown = merged.missing.prefix(20).map { "#\($0)" }.joined(separator: ", ")
+            print("MISSING \(merged.missing.count) of \(merged.total) runs (by position: \(shown)\(merged.missing.count > 20 ? ", …" : "")): a shard is lost or unfinished")
+        }
+        for d in merged.duplicates { print("repeated (identical, kept once): \(d)") }
+        for c in merged.conflicts { print("CONTRADICTED: \(c)") }
+        if !merged.complete || merged.lines.contains(where: { $0.verdict != .pass }) { Glibc.exit(1) }
+    }
+}
+
+/// Writes `text` to `path` through a temporary file renamed into place,
+/// refusing a path that is one of `inputs`.
+func writeReplacing(_ path: String, _ text: String, inputs: [String]) throws {
+    try OutputGuard.refuse(output: path, sameAsAnyOf: inputs)
+    let sink = try FileSink(path: path)
+    var bytes = Array(text.utf8)
+    try bytes.withUnsafeMutableBytes { try sink.write(UnsafeRawBufferPointer($0)) }
+    try sink.close()
 }
 
 /// `touchdown campaign-worker`: runs the orders a campaign sends it (hidden).

@@ -4,19 +4,47 @@ import TouchdownReplay
 
 /// How one run ended, as the results file records it.
 public struct RunRecord: Sendable {
-    public enum Verdict: String, Sendable { case pass, fail, error }
+    public enum Verdict: String, Sendable, Codable { case pass, fail, error }
     public var run: CampaignRun
     public var verdict: Verdict
-    /// The `replay --json` object, when the run ran.
+    /// The replay's result, when the run ran.
+    public var result: ReplayResult?
+    /// The same as `replay --json` wrote it (the worker's bytes).
     public var resultJSON: String?
     /// Why it could not run (bad input, a worker that died or hung).
     public var error: String?
-    public var outcome: String?
-    public var digest: String?
+    /// How long it took (for JUnit only: results lines hold nothing that
+    /// depends on time).
+    public var elapsed_s: Double?
+
+    public init(run: CampaignRun, verdict: Verdict, result: ReplayResult? = nil, resultJSON: String? = nil,
+                error: String? = nil, elapsed_s: Double? = nil) {
+        self.run = run
+        self.verdict = verdict
+        self.result = result
+        self.resultJSON = resultJSON
+        self.error = error
+        self.elapsed_s = elapsed_s
+    }
+
+    public var outcome: String? { result?.outcome }
+    public var digest: String? { result?.digest }
+
+    /// What went wrong, one line each: the outcome if not expected, each
+    /// failing assertion, the guidance's failure, or why the run could not run.
+    public var problems: [String] {
+        if let error { return [error] }
+        guard let r = result else { return [] }
+        var out: [String] = []
+        if !r.outcomeExpected { out.append("outcome \(r.outcome), expected \(r.plan.expectation.text)") }
+        if let f = r.failure { out.append("\(f.kind) at \(f.time_s) s: \(f.detail)") }
+        out += r.assertions.filter { !$0.passed }.map { "FAIL \($0.detail)" }
+        return out
+    }
 
     /// The results line: the run's inputs, its verdict, and the replay's
-    /// result. Nothing in it depends on time, worker or order.
-    public func line(campaign: Campaign, rerun: String) -> String {
+    /// result. Nothing in it depends on time, worker, shard or order.
+    public func line(campaign: Campaign, total: Int, rerun: String) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let runJSON = (try? encoder.encode(run)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
@@ -24,6 +52,7 @@ public struct RunRecord: Sendable {
             "\"campaign\":\(jsonString(campaign.name))",
             "\"fingerprint\":\"\(campaign.fingerprint)\"",
             "\"id\":\"\(run.id)\"",
+            "\"total\":\(total)",
             "\"run\":\(runJSON)",
             "\"verdict\":\"\(verdict.rawValue)\"",
             "\"rerun\":\(jsonString(rerun))",
@@ -90,9 +119,10 @@ public final class CampaignRunner {
                 if fds[i].revents != 0 { w.readAvailable() }
                 while let line = w.takeLine() {
                     guard let (run, position) = w.current else { continue }
+                    let elapsed = w.started_s.map { Worker.monotonic_s() - $0 }
                     w.current = nil
                     w.deadline_s = nil
-                    try finish(Self.record(run, line: line, decoder: decoder), at: position)
+                    try finish(Self.record(run, line: line, decoder: decoder, elapsed_s: elapsed), at: position)
                 }
                 if let (run, position) = w.current {
                     if w.closed {
@@ -117,26 +147,25 @@ public final class CampaignRunner {
     static func seconds(_ s: Double) -> String { s == s.rounded() ? "\(Int(s)) s" : "\(s) s" }
 
     private struct Answer: Decodable {
-        struct Result: Decodable {
-            var verdict: String
-            var outcome: String
-            var digest: String
-        }
         var id: String
-        var result: Result?
+        var result: ReplayResult?
         var error: String?
     }
 
-    static func record(_ run: CampaignRun, line: String, decoder: JSONDecoder) -> RunRecord {
-        guard let answer = try? decoder.decode(Answer.self, from: Data(line.utf8)), answer.id == run.id else {
-            return RunRecord(run: run, verdict: .error, error: "the worker answered something unreadable: \(line.prefix(200))")
+    static func record(_ run: CampaignRun, line: String, decoder: JSONDecoder, elapsed_s: Double?) -> RunRecord {
+        let answer: Answer
+        do { answer = try decoder.decode(Answer.self, from: Data(line.utf8)) } catch {
+            return RunRecord(run: run, verdict: .error, error: "the worker answered something unreadable (\(error)): \(line.prefix(200))")
         }
-        if let error = answer.error { return RunRecord(run: run, verdict: .error, error: error) }
+        guard answer.id == run.id else {
+            return RunRecord(run: run, verdict: .error, error: "the worker answered for run \(answer.id), not \(run.id)")
+        }
+        if let error = answer.error { return RunRecord(run: run, verdict: .error, error: error, elapsed_s: elapsed_s) }
         guard let r = answer.result, let start = line.range(of: ",\"result\":") else {
             return RunRecord(run: run, verdict: .error, error: "the worker's answer has no result")
         }
         let raw = String(line[start.upperBound..<line.index(before: line.endIndex)])
-        return RunRecord(run: run, verdict: r.verdict == "pass" ? .pass : .fail, resultJSON: raw, outcome: r.outcome, digest: r.digest)
+        return RunRecord(run: run, verdict: r.passed ? .pass : .fail, result: r, resultJSON: raw, elapsed_s: elapsed_s)
     }
 }
 
@@ -148,6 +177,7 @@ final class Worker {
     let errors: Int32
     var current: (run: CampaignRun, position: Int)?
     var deadline_s: Double?
+    var started_s: Double?
     private(set) var closed = false
     private var buffer: [UInt8] = []
     private var stderrTail: [UInt8] = []
@@ -204,7 +234,8 @@ final class Worker {
         var bytes = Array(try encoder.encode(WorkOrder(id: run.id, plan: run.plan)))
         bytes.append(UInt8(ascii: "\n"))
         current = (run, position)
-        deadline_s = Worker.monotonic_s() + timeout_s
+        started_s = Worker.monotonic_s()
+        deadline_s = started_s! + timeout_s
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { write(input, $0.baseAddress, $0.count) }

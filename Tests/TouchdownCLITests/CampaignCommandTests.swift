@@ -2,8 +2,16 @@ import Foundation
 import Testing
 import TouchdownTestSupport
 
+/// This process's environment without the variables through which job
+/// engines hand out shards: the suite may itself run as a sharded CI job.
+let unshardedEnvironment = ProcessInfo.processInfo.environment.filter { key, _ in
+    !["TEST_SHARD_INDEX", "TEST_TOTAL_SHARDS", "TEST_SHARD_STATUS_FILE", "XML_OUTPUT_FILE", "SLURM_ARRAY_TASK_ID",
+      "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "JOB_COMPLETION_INDEX", "CI_NODE_INDEX",
+      "CI_NODE_TOTAL", "AWS_BATCH_JOB_ARRAY_INDEX"].contains(key)
+}
+
 @Suite(.serialized) struct CampaignCommandTests {
-    func touchdown(_ args: String...) throws -> ProcessResult { try run(touchdownExecutable, args) }
+    func touchdown(_ args: String...) throws -> ProcessResult { try run(touchdownExecutable, args, environment: unshardedEnvironment) }
 
     static let trace = TestPaths.repository.appendingPathComponent("traces/nominal.mcap").path
 
@@ -91,5 +99,92 @@ import TouchdownTestSupport
         #expect(t.status == 1)
         #expect(t.stdout.contains("2 could not run"), "\(t.stdout)")
         #expect(t.stdout.components(separatedBy: "run timeout of 0.2 s").count == 3, "\(t.stdout)")
+    }
+}
+
+@Suite(.serialized) struct CampaignShardTests {
+    func touchdown(_ args: String..., environment: [String: String] = unshardedEnvironment) throws -> ProcessResult {
+        try run(touchdownExecutable, args, environment: environment)
+    }
+
+    /// Shards, merged, equal the unsharded run: same ids, outcomes and
+    /// digests, byte for byte. A lost shard is reported, never a smaller
+    /// passing campaign.
+    @Test func shardsMergeToTheUnshardedRun() throws {
+        let dir = try TestPaths.scratch()
+        let path = try CampaignCommandTests.file(dir)
+        func p(_ name: String) -> String { dir.appendingPathComponent(name).path }
+        #expect(try touchdown("campaign", path, "--results", p("all.jsonl")).status == 0)
+        let s0 = try touchdown("campaign", path, "--shard", "0/2", "--results", p("s0.jsonl"))
+        #expect(s0.status == 0 && s0.stderr.contains("shard 0/2 (from --shard): 1 of 2 runs"), "\(s0.stderr)")
+        // The second shard from Bazel's variables, which also asks for the
+        // status file and the JUnit file.
+        var env = unshardedEnvironment
+        env["TEST_SHARD_INDEX"] = "1"
+        env["TEST_TOTAL_SHARDS"] = "2"
+        env["TEST_SHARD_STATUS_FILE"] = p("shard-status")
+        env["XML_OUTPUT_FILE"] = p("bazel.xml")
+        let s1 = try touchdown("campaign", path, "--results", p("s1.jsonl"), environment: env)
+        #expect(s1.status == 0 && s1.stderr.contains("Bazel TEST_SHARD_INDEX/TEST_TOTAL_SHARDS"), "\(s1.stderr)")
+        #expect(FileManager.default.fileExists(atPath: p("shard-status")))
+        #expect(try String(contentsOfFile: p("bazel.xml"), encoding: .utf8).contains("tests=\"1\""))
+
+        let m = try touchdown("merge", p("s1.jsonl"), p("s0.jsonl"), "--results", p("merged.jsonl"), "--junit", p("merged.xml"))
+        #expect(m.status == 0, "\(m.stdout) \(m.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: p("merged.jsonl"))) == Data(contentsOf: URL(fileURLWithPath: p("all.jsonl"))))
+
+        let lost = try touchdown("merge", p("s0.jsonl"))
+        #expect(lost.status == 1)
+        #expect(lost.stdout.contains("MISSING 1 of 2 runs"), "\(lost.stdout)")
+        let twice = try touchdown("merge", p("s0.jsonl"), p("s0.jsonl"), p("s1.jsonl"))
+        #expect(twice.status == 0 && twice.stdout.contains("repeated (identical, kept once)"), "\(twice.stdout)")
+
+        // Results of another campaign do not merge in.
+        let other = try CampaignCommandTests.file(try TestPaths.scratch("other-campaign"), assert: "propellant_kg >= 1")
+        #expect(try touchdown("campaign", other, "--shard", "1/2", "--results", p("other.jsonl")).status == 0)
+        let mixed = try touchdown("merge", p("s0.jsonl"), p("other.jsonl"))
+        #expect(mixed.status == 2 && mixed.stderr.contains("one campaign at a time"), "\(mixed.stderr)")
+
+        // The JUnit file parses, with one testcase per run and its properties.
+        let check = """
+            import sys, xml.etree.ElementTree as ET
+            root = ET.parse(sys.argv[1]).getroot()
+            assert root.tag == "testsuites", root.tag
+            cases = root.findall("./testsuite/testcase")
+            assert len(cases) == 2, len(cases)
+            for c in cases:
+                names = [p.get("name") for p in c.findall("./properties/property")]
+                assert "run_id" in names and "digest" in names, names
+                assert c.get("classname") == "small.nominal", c.get("classname")
+            print("ok")
+            """
+        let py = try run("/usr/bin/python3", ["-c", check, p("merged.xml")])
+        #expect(py.stdout.contains("ok"), "\(py.stdout) \(py.stderr)")
+    }
+
+    /// Each engine's variables give the same slice; disagreeing ones are an error.
+    @Test func engineVariables() throws {
+        let dir = try TestPaths.scratch()
+        let path = try CampaignCommandTests.file(dir)
+        let base = unshardedEnvironment
+        let cases: [([String: String], [String], String)] = [
+            (["SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_MAX": "5"], [], "shard 1/2 (from Slurm SLURM_ARRAY_TASK_ID)"),
+            (["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2"], [], "shard 0/2 (from Slurm"),
+            (["JOB_COMPLETION_INDEX": "1"], ["--shards", "2"], "shard 1/2 (from Kubernetes JOB_COMPLETION_INDEX)"),
+            (["CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "2"], [], "shard 0/2 (from GitLab CI_NODE_INDEX/CI_NODE_TOTAL)"),
+            (["AWS_BATCH_JOB_ARRAY_INDEX": "0"], ["--shards", "2"], "shard 0/2 (from AWS Batch"),
+        ]
+        for (vars, extra, expected) in cases {
+            let env = base.merging(vars) { _, new in new }
+            let r = try run(touchdownExecutable, ["campaign", path, "--list"] + extra, environment: env)
+            #expect(r.status == 0 && r.stderr.contains(expected), "\(vars): \(r.stderr)")
+            #expect(r.stdout.split(separator: "\n").count == 1)
+        }
+        let conflict = base.merging(["TEST_SHARD_INDEX": "0", "TEST_TOTAL_SHARDS": "2", "CI_NODE_INDEX": "2", "CI_NODE_TOTAL": "2"]) { _, n in n }
+        let c = try run(touchdownExecutable, ["campaign", path, "--list"], environment: conflict)
+        #expect(c.status == 2 && c.stderr.contains("give --shard I/N"), "\(c.stderr)")
+        let k8s = base.merging(["JOB_COMPLETION_INDEX": "0"]) { _, n in n }
+        let k = try run(touchdownExecutable, ["campaign", path, "--list"], environment: k8s)
+        #expect(k.status == 2 && k.stderr.contains("--shards N"), "\(k.stderr)")
     }
 }

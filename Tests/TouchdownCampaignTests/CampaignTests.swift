@@ -130,3 +130,22 @@ import TouchdownTrace
         #expect(throws: DistributionError.self) { try Distribution(parsing: "truncnormal(0 m, 1 m, 10 m, 11 m)") }
     }
 }
+
+@Suite struct JUnitTests {
+    /// Names and messages with markup, quotes, control characters and
+    /// non-ASCII text come out as text, never as markup.
+    @Test func everythingIsEscaped() throws {
+        let c = try CampaignTests.campaign("""
+            name: "<script>alert('x')</script> & \\"more\\" – Mondlandung"
+            source: {traces: [\(CampaignTests.repo)/traces/nominal.mcap]}
+            guidance: {cmd: "echo '<b>' && exit 1"}
+            """)
+        let run = try #require(try c.runs().first)
+        let record = RunRecord(run: run, verdict: .error, error: "guidance said <oops> & \"quit\"\u{1}\n second line")
+        let xml = JUnitReport.xml(campaign: c.name, records: [record]) { _ in "touchdown campaign x --only \(run.id)" }
+        #expect(!xml.contains("<script>") && !xml.contains("<oops>") && !xml.contains("<b>"))
+        #expect(xml.contains("&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; &quot;more&quot; – Mondlandung"))
+        #expect(xml.contains("<error message=\"guidance said &lt;oops&gt; &amp; &quot;quit&quot;\u{FFFD}&#10; second line\""))
+        #expect(xml.contains("<property name=\"run_id\" value=\"\(run.id)\"/>"))
+    }
+}
