@@ -105,7 +105,8 @@ let package = Package(
         ),
         .testTarget(
             name: "TouchdownCampaignTests",
-            dependencies: ["TouchdownCampaign", "TouchdownReplay", "TouchdownSim", "TouchdownTrace", "TouchdownTestSupport"]
+            dependencies: ["TouchdownCampaign", "TouchdownReplay", "TouchdownSim", "TouchdownTrace", "TouchdownTestSupport",
+                           .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(
             name: "TouchdownCLITests",

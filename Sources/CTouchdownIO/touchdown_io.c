@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -71,4 +72,8 @@ int td_current_cpu(void) {
 #else
     return -1;
 #endif
+}
+
+int td_spawn_close_from(void *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, lowest);
 }

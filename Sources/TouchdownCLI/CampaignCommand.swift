@@ -167,7 +167,7 @@ struct CampaignCommand: ParsableCommand {
         return ids
     }
 
-    static func summary(name: String, records: [RunRecord], skipped: Int, rerun: (RunRecord) -> String) -> String {
+    static func summary(name: String, records: [RunRecord], skipped: Int, failuresShown: Int = 10, rerun: (RunRecord) -> String) -> String {
         let pass = records.filter { $0.verdict == .pass }.count
         let fail = records.filter { $0.verdict == .fail }.count
         let error = records.filter { $0.verdict == .error }.count
@@ -193,10 +193,10 @@ struct CampaignCommand: ParsableCommand {
             }
         }
         let failed = records.filter { $0.verdict != .pass }
-        if !failed.isEmpty {
+        if !failed.isEmpty && failuresShown > 0 {
             lines.append("")
-            lines.append("failed (first \(min(10, failed.count)) of \(failed.count)):")
-            for r in failed.prefix(10) {
+            lines.append("failed (first \(min(failuresShown, failed.count)) of \(failed.count)):")
+            for r in failed.prefix(failuresShown) {
                 lines.append("  \(r.run.id) \(r.verdict.rawValue): \(r.problems.joined(separator: "; "))")
                 lines.append("    \(rerun(r))")
             }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import TouchdownCampaign
 import TouchdownReplay
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +24,36 @@ struct DemoCommand: ParsableCommand {
         let rows = badInput(json: false) { try Demo.run(cases) }
         print(Demo.table(rows), terminator: "")
         print("traces: \(out)/ (\(rows.count) files)")
+        runCampaign(folder + "/../campaigns/demo.yaml")
         if !rows.allSatisfy(\.result.passed) { throw ExitCode(1) }
+    }
+
+    /// The demo's small campaign (altimeter latency × IMU frame drops over
+    /// dispersed flights), in worker processes: where the guidance breaks is
+    /// its finding, so its failures do not fail the demo; a campaign that
+    /// cannot run does.
+    func runCampaign(_ path: String) {
+        let file = (path as NSString).standardizingPath
+        let runs: [CampaignRun]
+        let campaign: Campaign
+        do {
+            campaign = try Campaign.load(path: file)
+            runs = try campaign.runs()
+        } catch {
+            fail("\(error)", code: 2)
+        }
+        guard let exe = currentExecutablePath() else { fail("cannot find this executable to start workers", code: 2) }
+        let runner = CampaignRunner(jobs: ProcessInfo.processInfo.activeProcessorCount, runTimeout_s: campaign.runTimeout_s,
+                                    workerCommand: [exe, "campaign-worker"])
+        var records: [RunRecord] = []
+        do { try runner.run(runs) { records.append($0) } } catch { fail("\(error)", code: 2) }
+        let results = out + "/campaign.jsonl"
+        let lines = records.map { $0.line(campaign: campaign, total: runs.count, rerun: CampaignCommand.rerun(file, $0.run.id)) + "\n" }
+        do { try writeReplacing(results, lines.joined(), inputs: [file]) } catch { fail("\(error)", code: 2) }
+        print("")
+        print(CampaignCommand.summary(name: campaign.name, records: records, skipped: 0, failuresShown: 0) { _ in "" })
+        print("results: \(results) (each run's inputs, draws, outcome, metrics and rerun command)")
+        if records.contains(where: { $0.verdict == .error }) { fail("some campaign runs could not run; see \(results)", code: 1) }
     }
 
     /// fixtures/scenarios in the working folder, else in the checkout the

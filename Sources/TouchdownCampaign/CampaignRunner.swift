@@ -1,5 +1,6 @@
 import CTouchdownIO
 import Foundation
+import Synchronization
 import TouchdownReplay
 
 /// How one run ended, as the results file records it.
@@ -182,8 +183,15 @@ final class Worker {
     private var buffer: [UInt8] = []
     private var stderrTail: [UInt8] = []
     private var reaped: String?
+    /// Set in the worker's environment, so whatever it started (guidance
+    /// processes) can be found and ended when it dies.
+    let mark: String
+    static let markVariable = "TOUCHDOWN_CAMPAIGN_WORKER"
+    private static let count = Mutex<Int>(0)
 
     init(command: [String]) throws {
+        let n = Worker.count.withLock { $0 += 1; return $0 }
+        mark = "\(getpid()).\(n)"
         var i: [Int32] = [-1, -1], o: [Int32] = [-1, -1], e: [Int32] = [-1, -1]
         guard td_pipe_cloexec(&i) == 0, td_pipe_cloexec(&o) == 0, td_pipe_cloexec(&e) == 0 else {
             throw CampaignError(file: command.joined(separator: " "), line: 0, column: 0, message: "cannot create pipes for a worker")
@@ -194,6 +202,8 @@ final class Worker {
         posix_spawn_file_actions_adddup2(&actions, i[0], 0)
         posix_spawn_file_actions_adddup2(&actions, o[1], 1)
         posix_spawn_file_actions_adddup2(&actions, e[1], 2)
+        // Nothing else: a descriptor we inherited would outlive us in the worker.
+        _ = td_spawn_close_from(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -203,7 +213,16 @@ final class Worker {
         argv.append(nil)
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, environ)
+        var environment: [UnsafeMutablePointer<CChar>?] = []
+        var entries = environ
+        while let entry = entries.pointee {
+            if !String(cString: entry).hasPrefix(Worker.markVariable + "=") { environment.append(strdup(entry)) }
+            entries += 1
+        }
+        environment.append(strdup("\(Worker.markVariable)=\(mark)"))
+        environment.append(nil)
+        defer { for p in environment { free(p) } }
+        let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, environment)
         close(i[0]); close(o[1]); close(e[1])
         guard rc == 0 else {
             close(i[1]); close(o[0]); close(e[0])
@@ -292,6 +311,9 @@ final class Worker {
             text = "was killed by signal \(s) (\(String(cString: strsignal(s))))"
         }
         reaped = text
+        // A worker killed mid-run cannot end the guidance processes it
+        // started: they carry its mark.
+        GuidanceDescendants.endAll(carrying: Worker.markVariable, mark)
         return text
     }
 

@@ -94,6 +94,26 @@ let unshardedEnvironment = ProcessInfo.processInfo.environment.filter { key, _ i
         #expect(f.stdout.contains("2 runs, 0 passed, 2 failed"), "\(f.stdout)")
         #expect(f.stdout.contains("touchdown campaign \(failing) --only "))
 
+        // A guidance that kills the worker running it (its shell's parent):
+        // that run is an error naming the signal; a new worker runs the next.
+        let killer = dir.appendingPathComponent("killer.yaml").path
+        try """
+            name: killer
+            source: {traces: [\(Self.trace)]}
+            guidance:
+              - {cmd: "echo $$ > \(dir.path)/guidance.pid; kill -KILL $PPID; sleep 300"}
+              - {name: reference}
+            """.write(toFile: killer, atomically: true, encoding: .utf8)
+        let k = try touchdown("campaign", killer, "--jobs", "1")
+        #expect(k.status == 1)
+        #expect(k.stdout.contains("2 runs, 1 passed, 0 failed, 1 could not run"), "\(k.stdout)")
+        #expect(k.stdout.contains("the worker running it was killed by signal 9"), "\(k.stdout)")
+        // The guidance the dead worker started is ended with it.
+        let guidancePID = try #require(Int32(try String(contentsOfFile: dir.path + "/guidance.pid", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let stat = (try? String(contentsOfFile: "/proc/\(guidancePID)/stat", encoding: .utf8)) ?? ""
+        #expect(stat.isEmpty || stat.contains(") Z "), "the dead worker's guidance \(guidancePID) still runs")
+
         let slow = try Self.file(dir, extra: "limits: {run_timeout: 0.2 s}")
         let t = try touchdown("campaign", slow, "--jobs", "1")
         #expect(t.status == 1)
@@ -186,5 +206,38 @@ let unshardedEnvironment = ProcessInfo.processInfo.environment.filter { key, _ i
         let k8s = base.merging(["JOB_COMPLETION_INDEX": "0"]) { _, n in n }
         let k = try run(touchdownExecutable, ["campaign", path, "--list"], environment: k8s)
         #expect(k.status == 2 && k.stderr.contains("--shards N"), "\(k.stderr)")
+    }
+}
+
+@Suite(.serialized) struct CIRecipeTests {
+    /// docs/ci/bazel/campaign_test.sh run as Bazel runs a sharded sh_test
+    /// (Bazel is not on this machine: its variables are set by hand), four
+    /// shards merged equal the unsharded run, and each shard touched its
+    /// status file and wrote JUnit where Bazel looks.
+    @Test func theBazelTestScriptShardsAsBazelAsks() throws {
+        let dir = try TestPaths.scratch()
+        func p(_ name: String) -> String { dir.appendingPathComponent(name).path }
+        let campaign = try CampaignCommandTests.file(dir)
+        #expect(try run(touchdownExecutable, ["campaign", campaign, "--results", p("all.jsonl")], environment: unshardedEnvironment).status == 0)
+        let script = TestPaths.repository.appendingPathComponent("docs/ci/bazel/campaign_test.sh").path
+        var outputs: [String] = []
+        for i in 0..<4 {
+            let out = p("outputs-\(i)")
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            var env = unshardedEnvironment
+            env["TOUCHDOWN"] = touchdownExecutable
+            env["TEST_SHARD_INDEX"] = "\(i)"
+            env["TEST_TOTAL_SHARDS"] = "4"
+            env["TEST_SHARD_STATUS_FILE"] = out + "/status"
+            env["XML_OUTPUT_FILE"] = out + "/test.xml"
+            env["TEST_UNDECLARED_OUTPUTS_DIR"] = out
+            let r = try run("/bin/bash", [script, campaign], environment: env)
+            #expect(r.status == 0, "shard \(i): \(r.stderr)")
+            #expect(FileManager.default.fileExists(atPath: out + "/status") && FileManager.default.fileExists(atPath: out + "/test.xml"))
+            outputs.append(out + "/results.jsonl")
+        }
+        let m = try run(touchdownExecutable, ["merge"] + outputs + ["--results", p("merged.jsonl")])
+        #expect(m.status == 0, "\(m.stdout)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: p("merged.jsonl"))) == Data(contentsOf: URL(fileURLWithPath: p("all.jsonl"))))
     }
 }

@@ -149,3 +149,49 @@ import TouchdownTrace
         #expect(xml.contains("<property name=\"run_id\" value=\"\(run.id)\"/>"))
     }
 }
+
+import Yams
+
+/// The CI recipes in docs/ci for engines not on this machine: each parses,
+/// and its shard count agrees with what it passes to touchdown.
+@Suite struct CIRecipeFileTests {
+    static func yaml(_ name: String) throws -> [String: Any] {
+        let text = try String(contentsOfFile: TestPaths.repository.appendingPathComponent("docs/ci/\(name)").path, encoding: .utf8)
+        return try #require(try Yams.load(yaml: text) as? [String: Any])
+    }
+
+    @Test func kubernetesIndexedJob() throws {
+        let job = try Self.yaml("kubernetes-indexed-job.yaml")
+        let spec = try #require(job["spec"] as? [String: Any])
+        #expect(spec["completionMode"] as? String == "Indexed")
+        let completions = try #require(spec["completions"] as? Int)
+        let template = try #require((spec["template"] as? [String: Any])?["spec"] as? [String: Any])
+        let container = try #require((template["containers"] as? [[String: Any]])?.first)
+        let line = try #require((container["args"] as? [String])?.first)
+        #expect(line.contains("touchdown campaign") && line.contains("--shards \(completions)") && line.contains("$JOB_COMPLETION_INDEX"))
+    }
+
+    @Test func githubActions() throws {
+        let workflow = try Self.yaml("github-actions.yml")
+        let jobs = try #require(workflow["jobs"] as? [String: Any])
+        let shard = try #require(jobs["shard"] as? [String: Any])
+        let shards = try #require(((shard["strategy"] as? [String: Any])?["matrix"] as? [String: Any])?["shard"] as? [Int])
+        #expect(shards == Array(0..<shards.count))
+        let steps = try #require(shard["steps"] as? [[String: Any]]).compactMap { $0["run"] as? String }
+        #expect(steps.contains { $0.contains("touchdown campaign") && $0.contains("--shard ${{ matrix.shard }}/\(shards.count)") })
+        let merge = try #require(jobs["merge"] as? [String: Any])
+        #expect(merge["needs"] as? String == "shard")
+        let mergeSteps = try #require(merge["steps"] as? [[String: Any]]).compactMap { $0["run"] as? String }
+        #expect(mergeSteps.contains { $0.contains("touchdown merge") && $0.contains("--junit") })
+    }
+
+    @Test func gitlabParallel() throws {
+        let ci = try Self.yaml("gitlab-ci.yml")
+        let campaign = try #require(ci["campaign"] as? [String: Any])
+        #expect((campaign["parallel"] as? Int ?? 0) > 1)
+        #expect((campaign["script"] as? [String])?.contains { $0.contains("touchdown campaign") && $0.contains("$CI_NODE_INDEX") } == true)
+        let merge = try #require(ci["merge"] as? [String: Any])
+        let reports = try #require((merge["artifacts"] as? [String: Any])?["reports"] as? [String: Any])
+        #expect(reports["junit"] as? String == "campaign.xml")
+    }
+}

@@ -38,6 +38,13 @@ int td_open_temporary(char *path_template);
 /// Returns 0, or -1 with errno set.
 int td_pipe_cloexec(int fds[2]);
 
+/// Adds to `actions` (a `posix_spawn_file_actions_t *`) the closing of
+/// every descriptor from `lowest` up in the child (glibc's
+/// `posix_spawn_file_actions_addclosefrom_np`), so a started process holds
+/// nothing but what it was given, whatever its parent inherited without
+/// close-on-exec. Returns 0, or an error number.
+int td_spawn_close_from(void *actions, int lowest);
+
 /// The CPU the calling thread is running on (Linux `sched_getcpu`, read
 /// without a system call where the kernel offers it), or -1.
 int td_current_cpu(void);

@@ -186,6 +186,9 @@ public final class ExternalGuidance: Guidance {
         posix_spawn_file_actions_adddup2(&actions, input[0], 0)
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
+        // Nothing else: a descriptor the tool inherited without
+        // close-on-exec (a caller's pipe) would be held open by the guidance.
+        _ = td_spawn_close_from(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

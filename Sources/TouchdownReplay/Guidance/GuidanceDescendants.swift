@@ -14,7 +14,7 @@ import Synchronization
 /// environment (`/proc/PID/environ`, as it was when the process started)
 /// carries the mark. A process that clears its environment before leaving
 /// the group escapes this: only a cgroup would hold it.
-enum GuidanceDescendants {
+public enum GuidanceDescendants {
     static let variable = "TOUCHDOWN_GUIDANCE_INSTANCE"
     private static let next = Atomic<UInt64>(0)
 
@@ -26,8 +26,12 @@ enum GuidanceDescendants {
 
     /// Sends SIGKILL to every process carrying `mark`, until none is left
     /// (a process may fork while it is being looked for); at most 20 rounds.
-    static func endAll(marked mark: String) {
-        let needle = Array("\(variable)=\(mark)".utf8) + [0]
+    static func endAll(marked mark: String) { endAll(carrying: variable, mark) }
+
+    /// Sends SIGKILL to every process whose start-up environment sets
+    /// `name` to `value` (a campaign's worker and all it started).
+    public static func endAll(carrying name: String, _ value: String) {
+        let needle = Array("\(name)=\(value)".utf8) + [0]
         for _ in 0..<20 {
             let found = processes(carrying: needle)
             if found.isEmpty { return }
