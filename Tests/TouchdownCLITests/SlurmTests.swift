@@ -42,10 +42,10 @@ import TouchdownTestSupport
             let log = (try? String(contentsOfFile: p("results/shard-\(i).jsonl"), encoding: .utf8)) ?? ""
             #expect(log.split(separator: "\n").count == 1, "array task \(i) ran \(log.split(separator: "\n").count) runs")
         }
-        let logs = try FileManager.default.contentsOfDirectory(atPath: p("results")).filter { $0.hasSuffix(".log") }.sorted()
+        let logs = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("campaign-") && $0.hasSuffix(".log") }.sorted()
         #expect(logs.count == 4)
         for l in logs {
-            let text = try String(contentsOfFile: p("results/" + l), encoding: .utf8)
+            let text = try String(contentsOfFile: p(l), encoding: .utf8)
             #expect(text.contains("(from Slurm SLURM_ARRAY_TASK_ID): 1 of 4 runs"), "\(l): \(text)")
         }
         let merged = try run(touchdownExecutable, ["merge"] + (0..<4).map { p("results/shard-\($0).jsonl") } + ["--results", p("merged.jsonl")])

@@ -9,7 +9,7 @@
 #SBATCH --job-name=touchdown-campaign
 #SBATCH --array=0-3
 #SBATCH --cpus-per-task=2
-#SBATCH --output=results/%A_%a.log
+#SBATCH --output=campaign-%A_%a.log
 set -euo pipefail
 campaign="${1:?usage: sbatch slurm-campaign.sh CAMPAIGN.yaml}"
 mkdir -p results
