@@ -119,6 +119,7 @@ struct CampaignCommand: ParsableCommand {
         }
         progress.end()
         if sink >= 0 { close(sink) }
+        FileHandleStderr.write("workers: \(runner.workersStarted) started, peak memory of one \(String(format: "%.1f", Double(runner.peakWorkerRSS_kB) / 1024)) MiB\n")
         if let path = junit ?? environment["XML_OUTPUT_FILE"] {
             let xml = JUnitReport.xml(campaign: campaign.name, records: records) { Self.rerun(file, $0.run.id) }
             do { try writeReplacing(path, xml, inputs: [file]) } catch { fail("\(error)", code: 2) }

@@ -77,6 +77,12 @@ public final class CampaignRunner {
     /// The command that starts a worker (`touchdown campaign-worker`).
     public var workerCommand: [String]
 
+    /// How many worker processes this runner started, and the most memory
+    /// (resident, KiB) any of them reached: a worker's memory must stay flat
+    /// however many runs it serves.
+    public private(set) var workersStarted = 0
+    public private(set) var peakWorkerRSS_kB = 0
+
     public init(jobs: Int, runTimeout_s: Double, workerCommand: [String]) {
         self.jobs = max(1, jobs)
         self.runTimeout_s = runTimeout_s
@@ -85,7 +91,12 @@ public final class CampaignRunner {
 
     public func run(_ runs: [CampaignRun], onRecord: (RunRecord) throws -> Void) throws {
         var workers: [Worker] = []
-        defer { for w in workers { w.stop() } }
+        func newWorker() throws -> Worker {
+            workersStarted += 1
+            return try Worker(command: workerCommand)
+        }
+        func retire(_ w: Worker) { peakWorkerRSS_kB = max(peakWorkerRSS_kB, w.finish()) }
+        defer { for w in workers { retire(w) } }
         var next = 0
         var pending: [Int: RunRecord] = [:]   // finished, waiting for earlier runs
         var emitted = 0
@@ -104,7 +115,7 @@ public final class CampaignRunner {
                     try workers[idle].start(runs[next], position: next, timeout_s: runTimeout_s)
                     next += 1
                 } else if workers.count < jobs {
-                    workers.append(try Worker(command: workerCommand))
+                    workers.append(try newWorker())
                 } else {
                     break
                 }
@@ -128,18 +139,19 @@ public final class CampaignRunner {
                 if let (run, position) = w.current {
                     if w.closed {
                         let ended = w.reap()
+                        retire(w)
                         try finish(RunRecord(run: run, verdict: .error, error: "the worker running it \(ended)\(w.stderrTailText)"), at: position)
-                        workers[i] = try Worker(command: workerCommand)
+                        workers[i] = try newWorker()
                     } else if let d = w.deadline_s, Worker.monotonic_s() > d {
-                        w.stop()
+                        retire(w)
                         try finish(RunRecord(run: run, verdict: .error,
                                              error: "did not finish within the run timeout of \(Self.seconds(runTimeout_s)) (limits.run_timeout); the worker was killed"),
                                    at: position)
-                        workers[i] = try Worker(command: workerCommand)
+                        workers[i] = try newWorker()
                     }
                 } else if w.closed {
-                    _ = w.reap()
-                    workers[i] = try Worker(command: workerCommand)
+                    retire(w)
+                    workers[i] = try newWorker()
                 }
             }
         }
@@ -173,7 +185,7 @@ public final class CampaignRunner {
 /// One worker process and what it is running.
 final class Worker {
     let pid: pid_t
-    let input: Int32
+    private(set) var input: Int32
     let output: Int32
     let errors: Int32
     var current: (run: CampaignRun, position: Int)?
@@ -238,7 +250,8 @@ final class Worker {
     }
 
     deinit {
-        close(input); close(output); close(errors)
+        if input >= 0 { close(input) }
+        close(output); close(errors)
     }
 
     static func monotonic_s() -> Double {
@@ -297,12 +310,17 @@ final class Worker {
         return lines.isEmpty ? "" : "; its stderr ended: " + lines.joined(separator: " | ")
     }
 
+    /// The most resident memory the process reached, in KiB, once reaped.
+    private(set) var peakRSS_kB = 0
+
     /// Waits for the process and says how it ended.
     func reap() -> String {
         if let reaped { return reaped }
         var status: Int32 = 0
+        var usage = rusage()
         kill(-pid, SIGKILL)
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        peakRSS_kB = Int(usage.ru_maxrss)
         let text: String
         if status & 0x7f == 0 {
             text = "exited with status \((status >> 8) & 0xff)"
@@ -320,5 +338,21 @@ final class Worker {
     func stop() {
         kill(-pid, SIGKILL)
         _ = reap()
+    }
+
+    /// Ends an idle worker the polite way (end of its input: it exits),
+    /// any other by SIGKILL; returns its peak memory in KiB.
+    func finish() -> Int {
+        if reaped == nil && current == nil {
+            close(input)
+            input = -1
+            for _ in 0..<200 {
+                var info = siginfo_t()
+                if waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_signo == SIGCHLD { break }
+                usleep(1000)
+            }
+        }
+        _ = reap()
+        return peakRSS_kB
     }
 }
