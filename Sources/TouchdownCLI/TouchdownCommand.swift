@@ -94,7 +94,15 @@ enum FileHandleStderr {
     }
 }
 
-/// Runs `body`, turning any error into a clear message and exit code 1.
+/// Runs `body`, turning any error into a clear message and exit code 1
+/// (2 for a trace past a read limit, see ``exitStatus(for:)``).
 func reporting<T>(_ body: () throws -> T) -> T {
-    do { return try body() } catch { fail("\(error)") }
+    do { return try body() } catch { fail("\(error)", code: exitStatus(for: error)) }
+}
+
+/// The exit code for an error that stopped a command: 2 for a trace that
+/// asks for more than a `ReadLimits` limit allows (bad input, however sound
+/// the file), 1 for anything else.
+func exitStatus(for error: any Error) -> Int32 {
+    (error as? MCAPError)?.isReadLimit == true ? 2 : 1
 }

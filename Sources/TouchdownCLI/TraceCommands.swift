@@ -51,7 +51,7 @@ extension TraceCommand {
             } catch {
                 if count { out.line(String(n)) }
                 out.flush()
-                fail("\(error)\n(\(n) messages were read before this)")
+                fail("\(error)\n(\(n) messages were read before this)", code: exitStatus(for: error))
             }
             if count { out.line(String(n)) }
             // A topic the trace does not have is a mistake, not an empty answer.
@@ -81,7 +81,7 @@ extension TraceCommand {
             } catch {
                 out.line("]}")
                 out.flush()
-                fail("\(error)")
+                fail("\(error)", code: exitStatus(for: error))
             }
             out.line("]}")
         }
