@@ -17,6 +17,12 @@ import TouchdownTestSupport
             try HostileTraces.oneLargeMessage(path: path)
             return path
         }
+        /// One message of 48 MiB (within the message limit) in 52 KB.
+        static let printableMessage = Result {
+            let path = try directory.get().appendingPathComponent("printable-message.mcap").path
+            try HostileTraces.oneLargeMessage(path: path, messageSize_bytes: 48 << 20)
+            return path
+        }
         /// 2,000 chunks of 1 MiB each, all spanning the same second, in 563 KB.
         static let overlapping = Result {
             let path = try directory.get().appendingPathComponent("overlapping.mcap").path
@@ -50,6 +56,25 @@ import TouchdownTestSupport
         let r = try Self.touchdownLimited(["trace"] + command + [path])
         Self.expectRefused(r, setting: "maxMessageSize_bytes", command.joined(separator: " "))
         #expect(r.stderr.contains("267386880 bytes, over the limit of 67108864 bytes"), "\(r.stderr.prefix(600))")
+    }
+
+    /// A message within the limit is printed, decoded and dumped in full
+    /// under the same address-space limit: its text (2 bytes per byte as
+    /// JSON numbers, 5 as dump's decimal strings) is written as it is
+    /// made, and `--count` checks it without building a value per byte.
+    @Test(arguments: [(["cat", "--json"], "0,0]}}\n", 2), (["cat"], "0,0]}\n", 2), (["cat", "--count"], "1\n", 0), (["dump"], "\n]}\n", 4)])
+    func aLargeMessageWithinTheLimitIsPrintedWhole(command: [String], ending: String, textPerByte: Int) throws {
+        let path = try Files.printableMessage.get()
+        let quoted = ([touchdownExecutable, "trace"] + command + [path]).map { "'" + $0 + "'" }.joined(separator: " ")
+        // Only touchdown is limited. The shell reports its exit status,
+        // `wc` counts what it printed and `tail` keeps the end, so the
+        // test holds none of it.
+        let script = "{ (ulimit -v \(1 << 20) && exec \(quoted)); echo \"status $?\" >&2; } | tee >(wc -c >&2) | tail -c 200"
+        let r = try run("/bin/bash", ["-c", script])
+        #expect(r.stderr.contains("status 0"), "\(r.stderr.prefix(600))")
+        #expect(r.stdout.hasSuffix(ending), "\(r.stdout)")
+        let printed = r.stderr.split(separator: "\n").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.first ?? 0
+        #expect(printed >= textPerByte * (48 << 20), "\(printed) bytes printed")
     }
 
     @Test(arguments: [["cat", "--json"], ["cat", "--count"]])
