@@ -81,6 +81,25 @@ public enum HostileTraces {
         }
     }
 
+    /// One chunk of `messageCount` empty `Blob` messages (39 bytes a
+    /// record), all at the same log time, with their MessageIndex: a
+    /// checker that keeps much per message needs many times the chunk.
+    public static func manySmallMessages(path: String, messageCount: Int) throws {
+        var options = MCAPWriter.Options()
+        options.compression = .zstd(level: 1)
+        options.compressInBackground = false
+        options.chunkSize_bytes = messageCount * 39 + 1
+        let writer = try MCAPWriter(sink: try FileSink(path: path), options: options)
+        let channel = try blobChannel(writer)
+        let empty = blob(size_bytes: 8, randomPrefix_bytes: 0)
+        try empty.withUnsafeBytes { data in
+            for i in 0..<messageCount {
+                try writer.write(channelID: channel, sequence: UInt32(truncatingIfNeeded: i), logTime_ns: 0, publishTime_ns: 0, payload: data)
+            }
+        }
+        try writer.finish()
+    }
+
     /// A writer with the `Blob` channel, a message of just under 1 MiB, and
     /// `body` called once per chunk.
     private static func writeChunks(path: String, chunkCount: Int,

@@ -88,4 +88,16 @@ import TouchdownTestSupport
         let r = try Self.touchdownLimited(["trace"] + command + [try Files.unindexed.get()])
         Self.expectRefused(r, setting: "maxHeldMessages_bytes", command.joined(separator: " "))
     }
+
+    /// A chunk of 1.7 million empty messages (64 MiB of records, 29 MB on
+    /// disk with its index) is checked in a process limited to 256 MiB of
+    /// address space; keeping 136 bytes a message, the check aborted.
+    @Test func aChunkOfManySmallMessagesIsCheckedInLittleMemory() throws {
+        let dir = try TestPaths.scratch()
+        let path = dir.appendingPathComponent("small-messages.mcap").path
+        try HostileTraces.manySmallMessages(path: path, messageCount: 1_700_000)
+        let r = try run("/bin/sh", ["-c", "ulimit -v \(256 << 10) && exec '\(touchdownExecutable)' trace check '\(path)'"])
+        #expect(r.status == 0, "\(r.stderr.prefix(400))")
+        #expect(r.stdout.contains("1700000 messages in 1 chunks"))
+    }
 }
