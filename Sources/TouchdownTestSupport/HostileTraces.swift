@@ -56,8 +56,8 @@ public enum HostileTraces {
     /// summary keeps its Schema, Channel and Statistics records but no
     /// ChunkIndex: a reader that sorts the messages of unindexed chunks
     /// holds them all.
-    public static func unindexedOutOfOrderChunks(path: String, chunkCount: Int = 2000) throws {
-        try writeChunks(path: path, chunkCount: chunkCount) { writer, channel, data, i in
+    public static func unindexedOutOfOrderChunks(path: String, chunkCount: Int = 2000, messageSize_bytes: Int = (1 << 20) - 256) throws {
+        try writeChunks(path: path, chunkCount: chunkCount, messageSize_bytes: messageSize_bytes) { writer, channel, data, i in
             try data.withUnsafeBytes {
                 try writer.write(channelID: channel, sequence: UInt32(i), logTime_ns: UInt64(chunkCount - i), publishTime_ns: 0, payload: $0)
             }
@@ -70,9 +70,9 @@ public enum HostileTraces {
     /// message at 0, then one of just under 1 MiB of zeros at 1 s), with
     /// their summary intact: a reader that merges chunks whose time ranges
     /// overlap holds every chunk's messages at once.
-    public static func overlappingChunks(path: String, chunkCount: Int = 2000) throws {
+    public static func overlappingChunks(path: String, chunkCount: Int = 2000, messageSize_bytes: Int = (1 << 20) - 256) throws {
         let small = blob(size_bytes: 16, randomPrefix_bytes: 0)
-        try writeChunks(path: path, chunkCount: chunkCount) { writer, channel, data, i in
+        try writeChunks(path: path, chunkCount: chunkCount, messageSize_bytes: messageSize_bytes) { writer, channel, data, i in
             try small.withUnsafeBytes { try writer.write(channelID: channel, sequence: UInt32(2 * i), logTime_ns: 0, publishTime_ns: 0, payload: $0) }
             try data.withUnsafeBytes {
                 try writer.write(channelID: channel, sequence: UInt32(2 * i + 1), logTime_ns: 1_000_000_000, publishTime_ns: 0, payload: $0)
@@ -100,9 +100,10 @@ public enum HostileTraces {
         try writer.finish()
     }
 
-    /// A writer with the `Blob` channel, a message of just under 1 MiB, and
-    /// `body` called once per chunk.
-    private static func writeChunks(path: String, chunkCount: Int,
+    /// A writer with the `Blob` channel, a message of `messageSize_bytes`
+    /// (by default just under 1 MiB, the floor of the compression-ratio
+    /// limit), and `body` called once per chunk.
+    private static func writeChunks(path: String, chunkCount: Int, messageSize_bytes: Int,
                                     _ body: (MCAPWriter, UInt16, [UInt8], Int) throws -> Void) throws {
         var options = MCAPWriter.Options()
         options.compression = .zstd(level: 1)
@@ -110,7 +111,7 @@ public enum HostileTraces {
         options.chunkSpan_ns = .max  // chunks close where `body` flushes
         let writer = try MCAPWriter(sink: try FileSink(path: path), options: options)
         let channel = try blobChannel(writer)
-        let data = blob(size_bytes: (1 << 20) - 256, randomPrefix_bytes: 0)
+        let data = blob(size_bytes: messageSize_bytes, randomPrefix_bytes: 0)
         for i in 0..<chunkCount { try body(writer, channel, data, i) }
         try writer.finish()
     }

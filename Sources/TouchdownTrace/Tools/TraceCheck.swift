@@ -103,9 +103,13 @@ public enum TraceCheck {
     }
 
     public static func run(path: String) throws -> TraceCheckReport {
+        try run(source: try FileSource(path: path))
+    }
+
+    /// Checks the trace in `source` (a file, or memory), reading it with `limits`.
+    public static func run(source: ByteSource, limits: ReadLimits = ReadLimits()) throws -> TraceCheckReport {
         var report = TraceCheckReport()
-        let source = try FileSource(path: path)
-        let stream = StreamReader(source: source)
+        let stream = StreamReader(source: source, limits: limits)
         var schemaIDs: [UInt16] = []
         var channelIDs: [UInt16] = []
         var channelCounts = [UInt64](repeating: 0, count: Int(UInt16.max) + 1)
@@ -123,7 +127,7 @@ public enum TraceCheck {
         // The summary is opened first so that its ChunkIndex records can be
         // walked beside the chunks; its problems are reported after the data
         // section's, in file order.
-        let summary = Result { try IndexedReader(source: source) }
+        let summary = Result { try IndexedReader(source: source, limits: limits) }
         var chunkIndexes = ChunkIndexWalk(summary)
         var mismatch: Error?
         func settleChunk() throws {

@@ -2,28 +2,33 @@
 /// sound one (log-time order, only the chunks needed), and by a streamed scan
 /// when it has none or it is damaged (file order, up to the damage).
 public final class TraceReader {
-    public let path: String
+    /// The source's name: the path of a file.
+    public var path: String { source.name }
     public let indexed: IndexedReader?
-    private let source: FileSource
+    private let source: ByteSource
+    public let limits: ReadLimits
     /// Why the summary could not be used, when it could not.
     public let summaryProblem: MCAPError?
     /// The topics of the channels met so far: every channel's once the
     /// summary is read, those scanned past otherwise. In order, each once.
     public private(set) var channelTopics: [String] = []
 
-    public init(path: String) throws {
-        self.path = path
-        let source = try FileSource(path: path)
+    public convenience init(path: String, limits: ReadLimits = ReadLimits()) throws {
+        try self.init(source: try FileSource(path: path), limits: limits)
+    }
+
+    public init(source: ByteSource, limits: ReadLimits = ReadLimits()) throws {
         self.source = source
+        self.limits = limits
         do {
-            indexed = try IndexedReader(source: source)
+            indexed = try IndexedReader(source: source, limits: limits)
             summaryProblem = nil
         } catch let e as MCAPError {
             if case .io = e { throw e }
             indexed = nil
             summaryProblem = e
-            // The file must at least start like an MCAP file.
-            _ = try StreamReader(source: source).next()
+            // The source must at least start like an MCAP file.
+            _ = try StreamReader(source: source, limits: limits).next()
         }
     }
 
@@ -143,7 +148,7 @@ public final class TraceReader {
             }
             return
         }
-        let stream = StreamReader(source: source)
+        let stream = StreamReader(source: source, limits: limits)
         var schemas: [Schema] = []
         let lo = start_ns ?? 0, hi = end_ns ?? .max
         while let record = try stream.next() {
