@@ -91,6 +91,14 @@ let package = Package(
             name: "TouchdownTestSupport",
             dependencies: ["TouchdownTrace"]
         ),
+        // The fuzz target over the readers, the checker and the CDR
+        // decoders (FuzzHarness): scripts/fuzz builds it with libFuzzer; a
+        // plain build runs the files it is given through the same harness.
+        .executableTarget(
+            name: "touchdown-fuzz",
+            dependencies: ["TouchdownTestSupport", "TouchdownTrace"],
+            path: "Sources/touchdown-fuzz"
+        ),
         .testTarget(
             name: "TouchdownTraceTests",
             dependencies: ["TouchdownTrace", "TouchdownTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]

@@ -57,28 +57,17 @@ struct TraceCommand: ParsableCommand {
     )
 }
 
-/// Buffered standard output: millions of lines go out in large writes.
-final class Output {
-    private var buffer: [UInt8] = []
-    init() { buffer.reserveCapacity(1 << 16) }
-    func line(_ s: String) {
-        var s = s
-        s.withUTF8 { buffer.append(contentsOf: $0) }
-        buffer.append(0x0A)
-        if buffer.count >= 1 << 16 { flush() }
-    }
-    func flush() {
-        buffer.withUnsafeBytes { b in
-            var done = 0
-            while done < b.count {
-                let n = write(1, b.baseAddress! + done, b.count - done)
-                if n <= 0 { if errno == EINTR { continue }; exit(1) }
-                done += n
-            }
+/// Buffered standard output: millions of lines, or one line of any length,
+/// go out in 64 KiB writes. A write that fails ends the process (exit 1).
+func standardOutput() -> TextOutput {
+    TextOutput { b in
+        var done = 0
+        while done < b.count {
+            let n = write(1, b.baseAddress! + done, b.count - done)
+            if n <= 0 { if errno == EINTR { continue }; exit(1) }
+            done += n
         }
-        buffer.removeAll(keepingCapacity: true)
     }
-    deinit { flush() }
 }
 
 /// Prints `error: …` to standard error and exits with `code`.
@@ -94,7 +83,15 @@ enum FileHandleStderr {
     }
 }
 
-/// Runs `body`, turning any error into a clear message and exit code 1.
+/// Runs `body`, turning any error into a clear message and exit code 1
+/// (2 for a trace past a read limit, see ``exitStatus(for:)``).
 func reporting<T>(_ body: () throws -> T) -> T {
-    do { return try body() } catch { fail("\(error)") }
+    do { return try body() } catch { fail("\(error)", code: exitStatus(for: error)) }
+}
+
+/// The exit code for an error that stopped a command: 2 for a trace that
+/// asks for more than a `ReadLimits` limit allows (bad input, however sound
+/// the file), 1 for anything else.
+func exitStatus(for error: any Error) -> Int32 {
+    (error as? MCAPError)?.isReadLimit == true ? 2 : 1
 }

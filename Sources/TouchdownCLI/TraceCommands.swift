@@ -35,25 +35,30 @@ extension TraceCommand {
             if let problem = reader.summaryProblem {
                 FileHandleStderr.write("note: summary not usable (\(problem)); reading front to back in file order\n")
             }
-            let out = Output()
+            // Each message's text is written as it is made: a large one is
+            // never held whole.
+            let out = standardOutput()
             var n: UInt64 = 0
             do {
                 try reader.forEachMessage(topics: topics.isEmpty ? nil : topics, start_ns: start, end_ns: end) { d, m in
                     if count {
                         try d.decode(m.data)
                     } else if json {
-                        out.line("{\"topic\": \(jsonString(d.channel.topic)), \"log_time_ns\": \(m.logTime_ns), \"sequence\": \(m.sequence), \"message\": \(try d.json(m.data))}")
+                        let prefix = "{\"topic\": \(jsonString(d.channel.topic)), \"log_time_ns\": \(m.logTime_ns), \"sequence\": \(m.sequence), \"message\": "
+                        try d.writeJSON(m.data, to: out, prefix: prefix)
+                        out.append("}\n")
                     } else {
-                        out.line("\(formatSecondsRounded(m.logTime_ns)) \(d.channel.topic) #\(m.sequence) \(try d.json(m.data))")
+                        try d.writeJSON(m.data, to: out, prefix: "\(formatSecondsRounded(m.logTime_ns)) \(d.channel.topic) #\(m.sequence) ")
+                        out.append("\n")
                     }
                     n += 1
                 }
             } catch {
-                if count { out.line(String(n)) }
+                if count { out.append("\(n)\n") }
                 out.flush()
-                fail("\(error)\n(\(n) messages were read before this)")
+                fail("\(error)\n(\(n) messages were read before this)", code: exitStatus(for: error))
             }
-            if count { out.line(String(n)) }
+            if count { out.append("\(n)\n") }
             // A topic the trace does not have is a mistake, not an empty answer.
             let missing = topics.filter { !reader.channelTopics.contains($0) }
             if !missing.isEmpty {
@@ -69,21 +74,23 @@ extension TraceCommand {
 
         func run() {
             let reader = reporting { try StreamReader(path: file) }
-            let out = Output()
-            out.line("{\"records\": [")
+            let out = standardOutput()
+            out.append("{\"records\": [\n")
             var first = true
             do {
                 while let record = try reader.next() {
-                    guard let json = record.conformanceJSON else { continue }
-                    out.line((first ? "  " : ", ") + json)
+                    guard record.hasConformanceJSON else { continue }
+                    out.append(first ? "  " : ", ")
+                    record.writeConformanceJSON(to: out)
+                    out.append("\n")
                     first = false
                 }
             } catch {
-                out.line("]}")
+                out.append("]}\n")
                 out.flush()
-                fail("\(error)")
+                fail("\(error)", code: exitStatus(for: error))
             }
-            out.line("]}")
+            out.append("]}\n")
         }
     }
 

@@ -58,6 +58,28 @@ struct CDRGoldenTests {
         }
     }
 
+    /// The JSON written while decoding is the value tree's JSON, and
+    /// validation accepts what decoding accepts, in whole and for every
+    /// prefix: the three visitors of one walk agree.
+    @Test("Streamed JSON and validation agree with the value tree", arguments: CDRGoldenCase.all)
+    func streamedJSONAndValidationAgreeWithDecode(_ golden: CDRGoldenCase) throws {
+        let schema = try CDRTestData.compile(golden.schemaName, golden.schemaText)
+        for length in 0...golden.bytes.count {
+            let bytes = Array(golden.bytes.prefix(length))
+            let decoded = Result { try schema.decode(bytes) }
+            let validated = Result { try bytes.withUnsafeBytes { try schema.validate($0) } }
+            let streamed = Result { try bytes.withUnsafeBytes { b in try TextOutput.collect { try schema.writeJSON(b, to: $0) } } }
+            switch decoded {
+            case .success(let value):
+                #expect(throws: Never.self, "prefix of \(length) bytes") { try validated.get() }
+                #expect(try streamed.get() == value.jsonText, "prefix of \(length) bytes")
+            case .failure(let error):
+                #expect(throws: error as! CDRError, "prefix of \(length) bytes") { try validated.get() }
+                #expect(throws: error as! CDRError, "prefix of \(length) bytes") { try streamed.get() }
+            }
+        }
+    }
+
     @Test("The schema texts are the exact texts the reference was given")
     func schemaTextsAreExact() {
         #expect(CDRGolden.imuSchemaText.utf8.count == CDRGolden.imuSchemaTextByteCount)

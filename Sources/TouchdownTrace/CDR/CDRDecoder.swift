@@ -52,12 +52,15 @@ public struct CompiledMessageSchema: Sendable {
         self.plans = compiler.plans
     }
 
-    /// Decodes one CDR message (encapsulation header included).
+    /// Decodes one CDR message (encapsulation header included) into a value
+    /// tree, which costs some tens of bytes per element: for a large message,
+    /// ``validate(_:)`` and ``writeJSON(_:to:)`` hold nothing per element.
     ///
     /// - Throws: ``CDRError`` with the byte offset and field path of the first problem.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(CDRError) -> MessageValue {
-        var reader = try CDRReader(bytes)
-        return try decodeMessage(planIndex: 0, from: &reader)
+        var builder = MessageValueBuilder()
+        try walk(bytes, &builder)
+        return builder.result
     }
 
     /// Decodes one CDR message held in an array.
@@ -68,65 +71,96 @@ public struct CompiledMessageSchema: Sendable {
         return try result.get()
     }
 
-    // MARK: Decoding
+    /// Checks that one CDR message decodes, as ``decode(_:)`` would, without
+    /// building anything: memory does not grow with the message.
+    ///
+    /// - Throws: the ``CDRError`` that ``decode(_:)`` would throw.
+    public func validate(_ bytes: UnsafeRawBufferPointer) throws(CDRError) {
+        var validator = CDRValidator()
+        try walk(bytes, &validator)
+    }
 
-    private func decodeMessage(planIndex: Int, from reader: inout CDRReader) throws(CDRError) -> MessageValue {
+    /// Writes one CDR message as the JSON of ``MessageValue/jsonText``, a
+    /// piece at a time as it decodes: memory does not grow with the message.
+    /// On an error, what was written before it stays written; call
+    /// ``validate(_:)`` first to write nothing then.
+    ///
+    /// - Throws: the ``CDRError`` that ``decode(_:)`` would throw.
+    public func writeJSON(_ bytes: UnsafeRawBufferPointer, to output: TextOutput) throws(CDRError) {
+        var writer = CDRJSONWriter(output: output)
+        try walk(bytes, &writer)
+    }
+
+    // MARK: Walking
+
+    /// Reads one message (encapsulation header included) and reports each
+    /// value to `visitor` in wire order. Every count is checked against the
+    /// bytes left before the visitor hears of it.
+    func walk<V: CDRVisitor>(_ bytes: UnsafeRawBufferPointer, _ visitor: inout V) throws(CDRError) {
+        var reader = try CDRReader(bytes)
+        try walkMessage(planIndex: 0, from: &reader, &visitor)
+    }
+
+    private func walkMessage<V: CDRVisitor>(planIndex: Int, from reader: inout CDRReader, _ visitor: inout V) throws(CDRError) {
         let plan = plans[planIndex]
+        visitor.beginMessage(fieldCount: plan.fields.count)
         if plan.fields.isEmpty {
             _ = try reader.readInteger(UInt8.self, expected: "the placeholder byte of an empty message")
-            return .message([])
+            visitor.endMessage()
+            return
         }
-        var fields: [MessageField] = []
-        fields.reserveCapacity(plan.fields.count)
         for field in plan.fields {
+            visitor.beginField(field.name)
             do {
-                fields.append(MessageField(name: field.name, value: try decodeField(field, from: &reader)))
+                try walkField(field, from: &reader, &visitor)
             } catch {
                 throw error.prependingPathComponent(field.name)
             }
         }
-        return .message(fields)
+        visitor.endMessage()
     }
 
-    private func decodeField(_ field: FieldPlan, from reader: inout CDRReader) throws(CDRError) -> MessageValue {
+    private func walkField<V: CDRVisitor>(_ field: FieldPlan, from reader: inout CDRReader, _ visitor: inout V) throws(CDRError) {
+        let count: Int
         switch field.arity {
         case .single:
-            return try decodeElement(field.element, from: &reader)
-        case .fixed(let count):
-            try reader.checkCount(count, minimumElementSize_bytes: field.minimumElementSize_bytes, countOffset: reader.offset)
-            return .array(try decodeElements(field.element, count: count, from: &reader))
+            try walkElement(field.element, from: &reader, &visitor)
+            return
+        case .fixed(let n):
+            try reader.checkCount(n, minimumElementSize_bytes: field.minimumElementSize_bytes, countOffset: reader.offset)
+            count = n
         case .sequence(let maxCount):
-            let count = try reader.readSequenceCount(minimumElementSize_bytes: field.minimumElementSize_bytes, maxCount: maxCount)
-            return .array(try decodeElements(field.element, count: count, from: &reader))
+            count = try reader.readSequenceCount(minimumElementSize_bytes: field.minimumElementSize_bytes, maxCount: maxCount)
         }
+        visitor.beginArray(count: count)
+        try walkElements(field.element, count: count, from: &reader, &visitor)
+        visitor.endArray()
     }
 
-    private func decodeElement(_ element: ElementPlan, from reader: inout CDRReader) throws(CDRError) -> MessageValue {
+    private func walkElement<V: CDRVisitor>(_ element: ElementPlan, from reader: inout CDRReader, _ visitor: inout V) throws(CDRError) {
         switch element {
         case .primitive(let type):
-            return try Self.readPrimitive(type, from: &reader)
+            visitor.scalar(try Self.readPrimitive(type, from: &reader))
         case .string(let maxLength):
-            return .string(try reader.readString(maxLength_bytes: maxLength))
+            visitor.scalar(.string(try reader.readString(maxLength_bytes: maxLength)))
         case .message(let planIndex):
-            return try decodeMessage(planIndex: planIndex, from: &reader)
+            try walkMessage(planIndex: planIndex, from: &reader, &visitor)
         }
     }
 
-    /// Decodes `count` elements; the caller has checked `count` against the remaining bytes.
-    private func decodeElements(_ element: ElementPlan, count: Int, from reader: inout CDRReader) throws(CDRError) -> [MessageValue] {
+    /// Walks `count` elements; the caller has checked `count` against the remaining bytes.
+    private func walkElements<V: CDRVisitor>(_ element: ElementPlan, count: Int, from reader: inout CDRReader, _ visitor: inout V) throws(CDRError) {
         if case .primitive(let type) = element {
-            return try Self.readPrimitiveArray(type, count: count, from: &reader)
+            try Self.readPrimitiveArray(type, count: count, from: &reader, &visitor)
+            return
         }
-        var values: [MessageValue] = []
-        values.reserveCapacity(count)
         for index in 0..<count {
             do {
-                values.append(try decodeElement(element, from: &reader))
+                try walkElement(element, from: &reader, &visitor)
             } catch {
                 throw error.prependingPathComponent("[\(index)]")
             }
         }
-        return values
     }
 
     private static func readPrimitive(_ type: PrimitiveType, from reader: inout CDRReader) throws(CDRError) -> MessageValue {
@@ -149,38 +183,40 @@ public struct CompiledMessageSchema: Sendable {
 
     /// Reads `count` contiguous primitives with one bounds check: once the first is
     /// aligned, every following one is too, so the wire layout equals element-by-element reads.
-    private static func readPrimitiveArray(_ type: PrimitiveType, count: Int, from reader: inout CDRReader) throws(CDRError) -> [MessageValue] {
-        guard count > 0 else { return [] }
+    /// A visitor that does not want the elements has them skipped.
+    private static func readPrimitiveArray<V: CDRVisitor>(_ type: PrimitiveType, count: Int, from reader: inout CDRReader, _ visitor: inout V) throws(CDRError) {
+        guard count > 0 else { return }
         let size = type.size_bytes
         try reader.checkCount(count, minimumElementSize_bytes: size, countOffset: reader.offset)
         try reader.prepareToRead(count * size, alignment: size, expected: "\(count) × \(type.rawValue)")
-        var values: [MessageValue] = []
-        values.reserveCapacity(count)
+        guard V.wantsElements else {
+            reader.skipUnchecked(count * size)
+            return
+        }
         switch type {
         case .bool:
-            for _ in 0..<count { values.append(.bool(reader.readIntegerUnchecked(UInt8.self) != 0)) }
+            for _ in 0..<count { visitor.scalar(.bool(reader.readIntegerUnchecked(UInt8.self) != 0)) }
         case .byte, .char, .uint8:
-            for _ in 0..<count { values.append(.uint(UInt64(reader.readIntegerUnchecked(UInt8.self)))) }
+            for _ in 0..<count { visitor.scalar(.uint(UInt64(reader.readIntegerUnchecked(UInt8.self)))) }
         case .int8:
-            for _ in 0..<count { values.append(.int(Int64(reader.readIntegerUnchecked(Int8.self)))) }
+            for _ in 0..<count { visitor.scalar(.int(Int64(reader.readIntegerUnchecked(Int8.self)))) }
         case .uint16:
-            for _ in 0..<count { values.append(.uint(UInt64(reader.readIntegerUnchecked(UInt16.self)))) }
+            for _ in 0..<count { visitor.scalar(.uint(UInt64(reader.readIntegerUnchecked(UInt16.self)))) }
         case .int16:
-            for _ in 0..<count { values.append(.int(Int64(reader.readIntegerUnchecked(Int16.self)))) }
+            for _ in 0..<count { visitor.scalar(.int(Int64(reader.readIntegerUnchecked(Int16.self)))) }
         case .uint32:
-            for _ in 0..<count { values.append(.uint(UInt64(reader.readIntegerUnchecked(UInt32.self)))) }
+            for _ in 0..<count { visitor.scalar(.uint(UInt64(reader.readIntegerUnchecked(UInt32.self)))) }
         case .int32:
-            for _ in 0..<count { values.append(.int(Int64(reader.readIntegerUnchecked(Int32.self)))) }
+            for _ in 0..<count { visitor.scalar(.int(Int64(reader.readIntegerUnchecked(Int32.self)))) }
         case .uint64:
-            for _ in 0..<count { values.append(.uint(reader.readIntegerUnchecked(UInt64.self))) }
+            for _ in 0..<count { visitor.scalar(.uint(reader.readIntegerUnchecked(UInt64.self))) }
         case .int64:
-            for _ in 0..<count { values.append(.int(reader.readIntegerUnchecked(Int64.self))) }
+            for _ in 0..<count { visitor.scalar(.int(reader.readIntegerUnchecked(Int64.self))) }
         case .float32:
-            for _ in 0..<count { values.append(.float(Double(Float(bitPattern: reader.readIntegerUnchecked(UInt32.self))))) }
+            for _ in 0..<count { visitor.scalar(.float(Double(Float(bitPattern: reader.readIntegerUnchecked(UInt32.self))))) }
         case .float64:
-            for _ in 0..<count { values.append(.float(Double(bitPattern: reader.readIntegerUnchecked(UInt64.self)))) }
+            for _ in 0..<count { visitor.scalar(.float(Double(bitPattern: reader.readIntegerUnchecked(UInt64.self)))) }
         }
-        return values
     }
 }
 

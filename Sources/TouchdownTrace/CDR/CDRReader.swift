@@ -85,6 +85,12 @@ public struct CDRReader {
         return byteOrder == .littleEndian ? Value(littleEndian: raw) : Value(bigEndian: raw)
     }
 
+    /// Moves past `byteCount` bytes without reading them; the caller has
+    /// called ``prepareToRead(_:alignment:expected:)`` for them.
+    mutating func skipUnchecked(_ byteCount: Int) {
+        offset += byteCount
+    }
+
     /// Reads a `uint8`.
     public mutating func readUInt8() throws(CDRError) -> UInt8 { try readInteger(UInt8.self, expected: "uint8") }
     /// Reads an `int8`.

@@ -1,4 +1,9 @@
-/// Limits a reader applies before it believes a size read from a file.
+/// Limits a reader applies before it believes a size read from a file, and
+/// on what it holds at once: together they bound a reader's memory whatever
+/// the file claims and however well its chunks compress (docs/traces.md,
+/// "What the readers accept"). Past a limit, reading stops with
+/// ``MCAPError/recordTooLarge(record:offset:length:limit:)`` or
+/// ``MCAPError/overReadLimit(what:offset:size:limit:setting:)``.
 public struct ReadLimits: Sendable {
     /// The largest record (outside chunks) a reader will load.
     public var maxRecordSize_bytes: UInt64 = 1 << 30
@@ -8,9 +13,34 @@ public struct ReadLimits: Sendable {
     /// (above a 1 MiB floor), so that a small file cannot make a reader
     /// allocate far more than its bytes justify.
     public var maxCompressionRatio: UInt64 = 1024
+    /// The largest message a reader hands over: the data of a Message
+    /// record (after its 22-byte header), inside a chunk or not. Readers
+    /// copy a message at most once (the streamed reader's `Message`, a
+    /// merge's held messages), so this bounds what one message costs.
+    public var maxMessageSize_bytes: UInt64 = 64 << 20
+    /// The most a query holds at once to hand messages over in log-time
+    /// order: the selected messages of chunks whose time ranges overlap
+    /// (their records, plus 24 bytes each for their place), or of chunks
+    /// the summary does not index.
+    public var maxHeldMessages_bytes: UInt64 = 128 << 20
     /// Whether stored CRCs (chunk, data section, summary, attachment) are checked.
     public var validateCRCs = true
     public init() {}
+
+    /// Throws when a Message record's content (`contentCount` bytes, the
+    /// 22-byte header included) holds more data than ``maxMessageSize_bytes``.
+    /// - Parameters:
+    ///   - recordOffset: the record's file offset, or its chunk's.
+    ///   - offsetInChunk: where the record starts in its chunk's uncompressed records.
+    @inline(__always)
+    func checkMessage(contentCount: Int, recordOffset: UInt64, offsetInChunk: Int?) throws {
+        let data = UInt64(max(contentCount - 22, 0))
+        guard data <= maxMessageSize_bytes else {
+            let what = offsetInChunk.map { "data of the Message \($0) bytes into the uncompressed records of the Chunk" } ?? "data of the Message"
+            throw MCAPError.overReadLimit(what: what, offset: recordOffset, size: data,
+                                          limit: maxMessageSize_bytes, setting: "maxMessageSize_bytes")
+        }
+    }
 }
 
 /// A message inside a buffer the reader owns; valid only during the callback
@@ -33,11 +63,70 @@ struct ChunkDecoder {
     init(limits: ReadLimits) { self.limits = limits }
 
     /// Decompresses and checks a chunk's payload, then calls `body` with the
-    /// uncompressed records.
+    /// uncompressed records: the payload itself when it is stored
+    /// uncompressed, else the decoder's buffer.
     mutating func withRecords<R>(
         header: ChunkHeader, payload: UnsafeRawBufferPointer, chunkOffset: UInt64,
         _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R {
+        if header.compression == "" {
+            _ = try checkedSize(header, payload, chunkOffset)
+            if limits.validateCRCs && header.uncompressedCRC != 0 { try Self.check(payload, header, chunkOffset) }
+            return try body(payload)
+        }
+        // Taken out while it is filled, so that `decode` may change self.
+        var records = buffer
+        buffer = []
+        defer { buffer = records }
+        let count = try decode(header: header, payload: payload, chunkOffset: chunkOffset, into: &records)
+        return try records.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+    }
+
+    /// Decompresses (or copies) and checks a chunk's payload into the first
+    /// bytes of `records`, which grows when it is too small, and returns how
+    /// many: for a reader that keeps the records after the payload is gone,
+    /// without a second copy of them.
+    mutating func decode(header: ChunkHeader, payload: UnsafeRawBufferPointer, chunkOffset: UInt64,
+                         into records: inout [UInt8]) throws -> Int {
+        let count = try checkedSize(header, payload, chunkOffset)
+        switch header.compression {
+        case "", "lz4": break
+        case "zstd":
+            if let f = ZstdDecompressor.checkFrame(payload, expectedSize: UInt64(count)) {
+                throw MCAPError.decompressionFailed(codec: "zstd", offset: chunkOffset, reason: f.reason)
+            }
+        default:
+            throw MCAPError.unsupportedCompression(header.compression, offset: chunkOffset)
+        }
+        if records.count < count {
+            records = []  // the old contents are not needed: never hold both
+            records = [UInt8](repeating: 0, count: count)
+        }
+        switch header.compression {
+        case "":
+            if count > 0 { records.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: payload.baseAddress!, byteCount: count) } }
+        case "zstd":
+            if zstd == nil { zstd = try ZstdDecompressor() }
+            let z = zstd!
+            let result = records.withUnsafeMutableBytes { z.decompress(payload, into: UnsafeMutableRawBufferPointer(rebasing: $0[..<count])) }
+            if case .failure(let f) = result { throw MCAPError.decompressionFailed(codec: "zstd", offset: chunkOffset, reason: f.reason) }
+        case "lz4":
+            if lz4 == nil { lz4 = try LZ4Decompressor() }
+            let l = lz4!
+            let result = records.withUnsafeMutableBytes { l.decompress(payload, into: UnsafeMutableRawBufferPointer(rebasing: $0[..<count])) }
+            if case .failure(let f) = result { throw MCAPError.decompressionFailed(codec: "lz4", offset: chunkOffset, reason: f.reason) }
+        default:
+            preconditionFailure("unreachable: the codec was checked above")
+        }
+        if limits.validateCRCs && header.uncompressedCRC != 0 {
+            try records.withUnsafeBytes { try Self.check(UnsafeRawBufferPointer(rebasing: $0[..<count]), header, chunkOffset) }
+        }
+        return count
+    }
+
+    /// The chunk's uncompressed size, once checked against the limits and,
+    /// for a chunk stored uncompressed, against its payload.
+    private func checkedSize(_ header: ChunkHeader, _ payload: UnsafeRawBufferPointer, _ chunkOffset: UInt64) throws -> Int {
         let size = header.uncompressedSize
         if size > limits.maxChunkSize_bytes {
             throw MCAPError.recordTooLarge(record: "Chunk (uncompressed_size)", offset: chunkOffset, length: size, limit: limits.maxChunkSize_bytes)
@@ -46,42 +135,11 @@ struct ChunkDecoder {
             throw MCAPError.recordTooLarge(record: "Chunk (uncompressed_size, \(payload.count) bytes compressed)", offset: chunkOffset,
                                            length: size, limit: max(1 << 20, UInt64(payload.count) * limits.maxCompressionRatio))
         }
-        let count = Int(size)
-        let checkCRC = limits.validateCRCs && header.uncompressedCRC != 0
-        switch header.compression {
-        case "":
-            guard UInt64(payload.count) == size else {
-                throw MCAPError.malformedRecord(record: "Chunk", offset: chunkOffset, field: "records",
-                                                reason: "uncompressed chunk holds \(payload.count) bytes, uncompressed_size says \(size)")
-            }
-            if checkCRC { try Self.check(payload, header, chunkOffset) }
-            return try body(payload)
-        case "zstd", "lz4":
-            if header.compression == "zstd", let f = ZstdDecompressor.checkFrame(payload, expectedSize: size) {
-                throw MCAPError.decompressionFailed(codec: "zstd", offset: chunkOffset, reason: f.reason)
-            }
-            if buffer.count < count { buffer = [UInt8](repeating: 0, count: count) }
-            let result: Result<Void, DecompressionFailure>
-            if header.compression == "zstd" {
-                if zstd == nil { zstd = try ZstdDecompressor() }
-                let z = zstd!
-                result = buffer.withUnsafeMutableBytes { z.decompress(payload, into: UnsafeMutableRawBufferPointer(rebasing: $0[..<count])) }
-            } else {
-                if lz4 == nil { lz4 = try LZ4Decompressor() }
-                let l = lz4!
-                result = buffer.withUnsafeMutableBytes { l.decompress(payload, into: UnsafeMutableRawBufferPointer(rebasing: $0[..<count])) }
-            }
-            if case .failure(let f) = result {
-                throw MCAPError.decompressionFailed(codec: header.compression, offset: chunkOffset, reason: f.reason)
-            }
-            return try buffer.withUnsafeBytes { (b) throws in
-                let records = UnsafeRawBufferPointer(rebasing: b[..<count])
-                if checkCRC { try Self.check(records, header, chunkOffset) }
-                return try body(records)
-            }
-        default:
-            throw MCAPError.unsupportedCompression(header.compression, offset: chunkOffset)
+        if header.compression == "" && UInt64(payload.count) != size {
+            throw MCAPError.malformedRecord(record: "Chunk", offset: chunkOffset, field: "records",
+                                            reason: "uncompressed chunk holds \(payload.count) bytes, uncompressed_size says \(size)")
         }
+        return Int(size)
     }
 
     private static func check(_ records: UnsafeRawBufferPointer, _ header: ChunkHeader, _ offset: UInt64) throws {

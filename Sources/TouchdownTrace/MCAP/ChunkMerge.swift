@@ -60,7 +60,8 @@ struct ChunkSelection {
 /// The chunks a query holds while it merges those whose time ranges
 /// overlap: each chunk's selected messages (their contents copied out of the
 /// decompression buffer, nothing else), handed over in (log time, chunk
-/// offset, offset in chunk) order through a heap.
+/// offset, offset in chunk) order through a heap. What it holds at once is
+/// bounded by `ReadLimits.maxHeldMessages_bytes`.
 struct ChunkMerge {
     private struct Held {
         var chunkOffset: UInt64
@@ -79,14 +80,29 @@ struct ChunkMerge {
     private var holding = 0
     /// The most chunks held at once.
     private(set) var peakHeld = 0
+    /// What the held chunks cost: their messages' contents and 24 bytes
+    /// (an entry) per message.
+    private var holding_bytes: UInt64 = 0
+    let limit_bytes: UInt64
+
+    init(limit_bytes: UInt64) { self.limit_bytes = limit_bytes }
 
     var isEmpty: Bool { heap.first == nil }
     var first: MergeHeap.Key? { heap.first }
 
     /// Holds a chunk's selected messages (`entries`, sorted by log time and
     /// offset, point into `records`); a chunk with none is not held.
-    mutating func hold(chunkOffset: UInt64, records: UnsafeRawBufferPointer, entries: [IndexedReader.Entry]) {
+    /// - Throws: `MCAPError.overReadLimit` when holding them would pass
+    ///   `limit_bytes`, before anything is copied.
+    mutating func hold(chunkOffset: UInt64, records: UnsafeRawBufferPointer, entries: [IndexedReader.Entry]) throws {
         guard !entries.isEmpty else { return }
+        let cost = entries.reduce(UInt64(0)) { $0 + UInt64($1.length) + UInt64(MemoryLayout<IndexedReader.Entry>.stride) }
+        guard holding_bytes + cost <= limit_bytes else {
+            throw MCAPError.overReadLimit(
+                what: "the selected messages of \(holding + 1) chunks whose time ranges overlap, held at once to merge them, up to the Chunk",
+                offset: chunkOffset, size: holding_bytes + cost, limit: limit_bytes, setting: "maxHeldMessages_bytes")
+        }
+        holding_bytes += cost
         var h = Held(chunkOffset: chunkOffset, contents: [], entries: entries)
         h.contents.reserveCapacity(entries.reduce(0) { $0 + $1.length })
         for e in entries {
@@ -117,6 +133,7 @@ struct ChunkMerge {
         held[slot]!.next += 1
         held[slot]!.nextStart += length
         if held[slot]!.next == held[slot]!.entries.count {
+            holding_bytes -= UInt64(held[slot]!.contents.count + held[slot]!.entries.count * MemoryLayout<IndexedReader.Entry>.stride)
             held[slot] = nil
             freeSlots.append(slot)
             holding -= 1

@@ -163,7 +163,7 @@ public final class IndexedReader {
         // overlapping ones go through the merge, which loads each when the
         // merge reaches its start time and lets it go after its last message.
         var chunks = try ChunkSelection(self, wanted: wanted, lo: lo, hi: hi)
-        var merge = ChunkMerge()
+        var merge = ChunkMerge(limit_bytes: limits.maxHeldMessages_bytes)
         defer { peakChunksHeldInMerge = max(peakChunksHeldInMerge, merge.peakHeld) }
         func selected(_ records: UnsafeRawBufferPointer, _ chunkOffset: UInt64) throws -> [Entry] {
             var entries = try self.entries(records, chunkOffset: chunkOffset, wanted: wanted, lo: lo, hi: hi)
@@ -172,7 +172,7 @@ public final class IndexedReader {
         }
         func hold(_ ref: ChunkRef) throws {
             try loader.withChunk(ref) { (records, chunkOffset) in
-                merge.hold(chunkOffset: chunkOffset, records: records, entries: try selected(records, chunkOffset))
+                try merge.hold(chunkOffset: chunkOffset, records: records, entries: try selected(records, chunkOffset))
             }
         }
         var pending = try chunks.next()
@@ -362,6 +362,7 @@ public final class IndexedReader {
                 let logTime = UInt64(littleEndian: content.loadUnaligned(fromByteOffset: 6, as: UInt64.self))
                 if logTime < lo || logTime > hi { return }
                 if let wanted, !wanted[Int(channelID)] { return }
+                try limits.checkMessage(contentCount: content.count, recordOffset: chunkOffset, offsetInChunk: at)
                 result.append(Entry(logTime: logTime, offset: at, length: content.count))
             case Opcode.schema.rawValue, Opcode.channel.rawValue:
                 learn(try RecordParser.parse(opcode: op, content: content, recordOffset: chunkOffset))
@@ -377,7 +378,8 @@ public final class IndexedReader {
     /// a second pass hands them over as it reads. Otherwise each message's
     /// log time and place is kept and, after a stable sort, the
     /// message is read again from there (24 bytes a message); messages
-    /// inside chunks the summary does not index are kept whole instead.
+    /// inside chunks the summary does not index are kept whole instead, up
+    /// to `ReadLimits.maxHeldMessages_bytes`.
     private func unchunkedMessages(wanted: [Bool]?, lo: UInt64, hi: UInt64, _ body: (MessageView) throws -> Void) throws {
         func selects(_ m: Message) -> Bool {
             m.logTime_ns >= lo && m.logTime_ns <= hi && (wanted.map { $0[Int(m.channelID)] } ?? true)
@@ -420,8 +422,16 @@ public final class IndexedReader {
             }
         } else {
             var found: [Message] = []
+            var found_bytes: UInt64 = 0
             while let record = try scan.next() {
-                if case .message(let m) = record, selects(m) { found.append(m) }
+                guard case .message(let m) = record, selects(m) else { continue }
+                found_bytes += UInt64(m.data.count + MemoryLayout<Message>.stride)
+                guard found_bytes <= limits.maxHeldMessages_bytes else {
+                    throw MCAPError.overReadLimit(
+                        what: "\(found.count + 1) messages held to sort them by log time (in chunks the summary does not index), the last in the record",
+                        offset: scan.recordOffset, size: found_bytes, limit: limits.maxHeldMessages_bytes, setting: "maxHeldMessages_bytes")
+                }
+                found.append(m)
             }
             let order = found.indices.sorted { (found[$0].logTime_ns, $0) < (found[$1].logTime_ns, $1) }
             for i in order { try hand(found[i]) }

@@ -10,6 +10,10 @@ public enum MCAPError: Error, Sendable, Equatable {
     case truncated(record: String, offset: UInt64, needed: UInt64, available: UInt64)
     /// A record's declared length is larger than the configured limit.
     case recordTooLarge(record: String, offset: UInt64, length: UInt64, limit: UInt64)
+    /// Reading would hold more than a ``ReadLimits`` setting allows: `what`
+    /// (a message's data, the messages a merge holds), at or up to `offset`,
+    /// needs `size` bytes; `setting` names the limit.
+    case overReadLimit(what: String, offset: UInt64, size: UInt64, limit: UInt64, setting: String)
     /// A field inside a record runs past the record's end or is malformed.
     case malformedRecord(record: String, offset: UInt64, field: String, reason: String)
     /// A stored CRC does not match the bytes it covers.
@@ -42,6 +46,8 @@ extension MCAPError: CustomStringConvertible {
             return "truncated \(record) at offset \(offset): needs \(needed) bytes, only \(available) present"
         case .recordTooLarge(let record, let offset, let length, let limit):
             return "\(record) at offset \(offset) declares \(length) bytes, over the limit of \(limit)"
+        case .overReadLimit(let what, let offset, let size, let limit, let setting):
+            return "\(what) at offset \(offset): \(size) bytes, over the limit of \(limit) bytes (\(mebibytes(limit)); ReadLimits.\(setting))"
         case .malformedRecord(let record, let offset, let field, let reason):
             return "malformed \(record) at offset \(offset): field \(field): \(reason)"
         case .crcMismatch(let record, let offset, let expected, let actual):
@@ -64,6 +70,23 @@ extension MCAPError: CustomStringConvertible {
             return "\(path) is \(kind), not a regular file; traces are read from regular files only"
         }
     }
+}
+
+extension MCAPError {
+    /// Whether the error is a ``ReadLimits`` limit that was reached (the
+    /// file may be sound; a reader with higher limits may read it), rather
+    /// than damage.
+    public var isReadLimit: Bool {
+        switch self {
+        case .recordTooLarge, .overReadLimit: true
+        default: false
+        }
+    }
+}
+
+/// `n` bytes in MiB, for messages: "64 MiB", "0.5 MiB".
+private func mebibytes(_ n: UInt64) -> String {
+    n % (1 << 20) == 0 ? "\(n >> 20) MiB" : "\(formatFixed(Double(n) / Double(1 << 20), 1)) MiB"
 }
 
 private func hex(_ bytes: [UInt8]) -> String {

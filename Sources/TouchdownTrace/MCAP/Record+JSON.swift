@@ -4,16 +4,54 @@
 /// `touchdown trace dump` prints it; the conformance tests compare it.
 extension Record {
     /// The record in conformance JSON, or nil for records that form leaves out
-    /// (Chunk, MessageIndex and unknown opcodes).
+    /// (Chunk, MessageIndex and unknown opcodes). Holds the whole text: to
+    /// print records of any size use ``writeConformanceJSON(to:)``.
     public var conformanceJSON: String? {
-        var fields: [(String, String)] = []
-        func int<T: BinaryInteger>(_ name: String, _ v: T) { fields.append((name, jsonString(String(v)))) }
-        func str(_ name: String, _ v: String) { fields.append((name, jsonString(v))) }
-        func bytes(_ name: String, _ v: [UInt8]) {
-            fields.append((name, "[" + v.map { "\"\($0)\"" }.joined(separator: ", ") + "]"))
+        guard hasConformanceJSON else { return nil }
+        return TextOutput.collect { writeConformanceJSON(to: $0) }
+    }
+
+    /// Whether the conformance form has this record: all but Chunk,
+    /// MessageIndex and unknown opcodes.
+    public var hasConformanceJSON: Bool {
+        switch self {
+        case .chunk, .messageIndex, .unknown: false
+        default: true
         }
+    }
+
+    /// Writes the record in conformance JSON (nothing for records the form
+    /// leaves out), byte fields a block at a time: a message's data of N
+    /// bytes becomes about 6N bytes of text, never held whole.
+    public func writeConformanceJSON(to output: TextOutput) {
+        guard hasConformanceJSON else { return }
+        output.append("{\"type\": \"\(opcodeName)\", \"fields\": [")
+        for (i, field) in conformanceFields.enumerated() {
+            output.append((i > 0 ? ", " : "") + "[\"\(field.name)\", ")
+            switch field.value {
+            case .text(let text): output.append(text)
+            case .bytes(let bytes): Self.writeQuotedDecimals(bytes, to: output)
+            }
+            output.append("]")
+        }
+        output.append("]}")
+    }
+
+    /// A field's value in the conformance form: JSON text, or bytes
+    /// written later as an array of decimal strings.
+    private enum ConformanceValue {
+        case text(String)
+        case bytes([UInt8])
+    }
+
+    /// The record's fields, sorted by name; byte fields are not rendered yet.
+    private var conformanceFields: [(name: String, value: ConformanceValue)] {
+        var fields: [(name: String, value: ConformanceValue)] = []
+        func int<T: BinaryInteger>(_ name: String, _ v: T) { fields.append((name, .text(jsonString(String(v))))) }
+        func str(_ name: String, _ v: String) { fields.append((name, .text(jsonString(v)))) }
+        func bytes(_ name: String, _ v: [UInt8]) { fields.append((name, .bytes(v))) }
         func map(_ name: String, _ pairs: [(String, String)]) {
-            fields.append((name, "{" + pairs.map { jsonString($0.0) + ": " + jsonString($0.1) }.joined(separator: ", ") + "}"))
+            fields.append((name, .text("{" + pairs.map { jsonString($0.0) + ": " + jsonString($0.1) }.joined(separator: ", ") + "}")))
         }
         switch self {
         case .header(let h):
@@ -29,7 +67,7 @@ extension Record {
             int("channel_id", m.channelID); bytes("data", m.data); int("log_time", m.logTime_ns)
             int("publish_time", m.publishTime_ns); int("sequence", m.sequence)
         case .chunk, .messageIndex, .unknown:
-            return nil
+            break
         case .chunkIndex(let c):
             int("chunk_length", c.chunkLength); int("chunk_start_offset", c.chunkStartOffset); int("compressed_size", c.compressedSize)
             str("compression", c.compression); int("message_end_time", c.messageEndTime_ns); int("message_index_length", c.messageIndexLength)
@@ -55,9 +93,29 @@ extension Record {
         case .dataEnd(let d):
             int("data_section_crc", d.dataSectionCRC)
         }
-        return "{\"type\": \"\(opcodeName)\", \"fields\": [" + fields.map { "[\"\($0.0)\", \($0.1)]" }.joined(separator: ", ") + "]}"
+        return fields
+    }
+
+    /// `["0", "255", ...]`, written a block of bytes at a time.
+    private static func writeQuotedDecimals(_ bytes: [UInt8], to output: TextOutput) {
+        output.append("[")
+        var at = 0
+        while at < bytes.count {
+            let end = min(at + 4096, bytes.count)
+            output.append { text in
+                for i in at..<end {
+                    if i > 0 { text += ", " }
+                    text += quotedDecimalText[Int(bytes[i])]
+                }
+            }
+            at = end
+        }
+        output.append("]")
     }
 }
+
+/// "\"0\"" to "\"255\"", for bytes written as decimal strings.
+private let quotedDecimalText: [String] = (0...255).map { "\"\($0)\"" }
 
 /// A JSON string literal for `s`: quotes, backslashes and control characters escaped.
 public func jsonString(_ s: String) -> String {

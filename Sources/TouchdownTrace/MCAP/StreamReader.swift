@@ -26,7 +26,10 @@ public final class StreamReader {
     private var decoder: ChunkDecoder
     private var position: UInt64 = 0
     private var started = false
+    /// The open chunk's uncompressed records: its first `chunkRecordCount`
+    /// bytes, decompressed straight into it (the only copy held).
     private var chunkRecords: [UInt8] = []
+    private var chunkRecordCount = 0
     private var chunkPosition = 0
     private var chunkOffset: UInt64 = 0
     private var dataCRC: UInt32 = 0
@@ -49,7 +52,7 @@ public final class StreamReader {
             started = true
             position = 8
         }
-        if chunkPosition < chunkRecords.count {
+        if chunkPosition < chunkRecordCount {
             return try nextInChunk()
         }
         if reachedEnd { return nil }
@@ -68,11 +71,12 @@ public final class StreamReader {
             if op == Opcode.chunk.rawValue {
                 let (header, range) = try RecordParser.chunk(content, recordOffset: offset)
                 let payload = UnsafeRawBufferPointer(rebasing: content[range])
-                chunkRecords = try decoder.withRecords(header: header, payload: payload, chunkOffset: offset) { Array($0) }
+                chunkRecordCount = try decoder.decode(header: header, payload: payload, chunkOffset: offset, into: &chunkRecords)
                 chunkPosition = 0
                 chunkOffset = offset
                 return .chunk(header)
             }
+            if op == Opcode.message.rawValue { try limits.checkMessage(contentCount: content.count, recordOffset: offset, offsetInChunk: nil) }
             let record = try RecordParser.parse(opcode: op, content: content, recordOffset: offset)
             if case .dataEnd(let end) = record, limits.validateCRCs, end.dataSectionCRC != 0, dataCRC != end.dataSectionCRC {
                 throw MCAPError.crcMismatch(record: "DataEnd (data section)", offset: offset, expected: end.dataSectionCRC, actual: dataCRC)
@@ -91,14 +95,20 @@ public final class StreamReader {
     private func nextInChunk() throws -> Record {
         recordOffset = chunkOffset
         offsetInChunk = chunkPosition
-        let n = chunkRecords.count
-        let record: Record = try chunkRecords.withUnsafeBytes { (b) throws -> Record in
+        let n = chunkRecordCount
+        let limits = limits
+        let record: Record = try chunkRecords.withUnsafeBytes { (all) throws -> Record in
+            let b = UnsafeRawBufferPointer(rebasing: all[..<n])
             let (op, content) = try ChunkRecords.record(at: chunkPosition, in: b, chunkOffset: chunkOffset)
+            if op == Opcode.message.rawValue {
+                try limits.checkMessage(contentCount: content.count, recordOffset: chunkOffset, offsetInChunk: chunkPosition)
+            }
             chunkPosition = content.upperBound
             return try RecordParser.parse(opcode: op, content: UnsafeRawBufferPointer(rebasing: b[content]), recordOffset: chunkOffset)
         }
         if chunkPosition >= n {
-            chunkRecords.removeAll(keepingCapacity: chunkRecords.capacity <= 16 << 20)
+            if chunkRecords.count > 16 << 20 { chunkRecords = [] }
+            chunkRecordCount = 0
             chunkPosition = 0
         }
         return record

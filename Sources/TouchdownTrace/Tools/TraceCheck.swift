@@ -19,48 +19,97 @@ public struct TraceCheckReport: Sendable {
 /// Validates a trace's structure, indexes, statistics and CRCs; throws the
 /// first problem (an ``MCAPError`` from the readers or a ``TraceProblem``).
 public enum TraceCheck {
+    /// The chunk being checked: its messages' places (16 bytes each, in
+    /// the order of their offsets) until its MessageIndex records have gone
+    /// by, then only where those were.
     struct ChunkSeen {
+        struct MessagePlace {
+            var logTime_ns: UInt64
+            var offset: UInt32
+            var channelID: UInt16
+        }
+
         var offset: UInt64
         var length: UInt64
         var header: ChunkHeader
-        var entries: [(channelID: UInt16, logTime_ns: UInt64, offset: UInt64)] = []
-        var indexes: [(offset: UInt64, length: UInt64, index: MessageIndex)] = []
-        /// Once checked, only where the indexes were is kept (memory stays one chunk's worth).
+        var messages: [MessagePlace] = []
+        var lowest_ns = UInt64.max, highest_ns: UInt64 = 0
+        /// One bit per message: listed by a MessageIndex.
+        var listed: [UInt64] = []
+        var listedCount = 0
         var indexPlaces: [(channelID: UInt16, offset: UInt64, length: UInt64)] = []
+        var settled = false
+
+        mutating func add(channelID: UInt16, logTime_ns: UInt64, offsetInChunk: Int) throws {
+            guard let offset = UInt32(exactly: offsetInChunk) else {
+                throw TraceProblem(record: "Chunk", offset: self.offset, message: "a message \(offsetInChunk) bytes into the records, past the 4 GiB a check can follow")
+            }
+            messages.append(MessagePlace(logTime_ns: logTime_ns, offset: offset, channelID: channelID))
+            lowest_ns = min(lowest_ns, logTime_ns)
+            highest_ns = max(highest_ns, logTime_ns)
+        }
+
+        /// Checks a MessageIndex of this chunk: each entry must name one of
+        /// its messages (offset, log time and channel), none twice.
+        mutating func check(_ x: MessageIndex, at: UInt64, length: UInt64) throws {
+            if x.entries.isEmpty { throw TraceProblem(record: "MessageIndex", offset: at, message: "lists no messages") }
+            if listed.isEmpty { listed = [UInt64](repeating: 0, count: (messages.count + 63) / 64) }
+            for e in x.entries {
+                let i = place(of: e.offset)
+                guard let i, messages[i].channelID == x.channelID, messages[i].logTime_ns == e.logTime_ns else {
+                    let found = i.map { "channel \(messages[$0].channelID) at \(messages[$0].logTime_ns) ns" } ?? "no message"
+                    throw TraceProblem(record: "MessageIndex after Chunk", offset: self.offset,
+                                       message: "the index for channel \(x.channelID) (at \(at)) lists a message at \(e.logTime_ns) ns offset \(e.offset), the chunk has \(found) there")
+                }
+                guard listed[i / 64] & (1 << UInt64(i % 64)) == 0 else {
+                    throw TraceProblem(record: "MessageIndex after Chunk", offset: self.offset,
+                                       message: "the message at offset \(e.offset) is listed twice (again by the index for channel \(x.channelID) at \(at))")
+                }
+                listed[i / 64] |= 1 << UInt64(i % 64)
+                listedCount += 1
+            }
+            indexPlaces.append((x.channelID, at, length))
+        }
+
+        /// The index of the message at `offset` in the chunk, if one starts there.
+        private func place(of offset: UInt64) -> Int? {
+            var lo = 0, hi = messages.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if UInt64(messages[mid].offset) < offset { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < messages.count && UInt64(messages[lo].offset) == offset ? lo : nil
+        }
     }
 
-    /// Checks a chunk against the MessageIndex records that followed it, then
-    /// drops its per-message lists.
+    /// Checks a chunk's time range against its messages and, when it has
+    /// MessageIndex records, that they listed every message; then drops
+    /// the places (memory stays one chunk's worth).
     static func settle(_ c: inout ChunkSeen) throws {
-        guard !(c.entries.isEmpty && c.indexes.isEmpty) else { return }  // already settled
+        guard !c.settled else { return }
+        c.settled = true
         defer {
-            c.indexPlaces = c.indexes.map { ($0.index.channelID, $0.offset, $0.length) }
-            c.entries = []
-            c.indexes = []
+            c.messages = []
+            c.listed = []
         }
-        let lowest = c.entries.map(\.logTime_ns).min() ?? 0, highest = c.entries.map(\.logTime_ns).max() ?? 0
-        if !c.entries.isEmpty && (c.header.messageStartTime_ns != lowest || c.header.messageEndTime_ns != highest) {
-            throw TraceProblem(record: "Chunk", offset: c.offset, message: "message_start_time/end_time say \(c.header.messageStartTime_ns)…\(c.header.messageEndTime_ns), its messages span \(lowest)…\(highest)")
+        if !c.messages.isEmpty && (c.header.messageStartTime_ns != c.lowest_ns || c.header.messageEndTime_ns != c.highest_ns) {
+            throw TraceProblem(record: "Chunk", offset: c.offset, message: "message_start_time/end_time say \(c.header.messageStartTime_ns)…\(c.header.messageEndTime_ns), its messages span \(c.lowest_ns)…\(c.highest_ns)")
         }
-        guard !c.indexes.isEmpty else { return }
-        var listed: [(UInt16, UInt64, UInt64)] = []
-        for (off, _, x) in c.indexes {
-            for e in x.entries { listed.append((x.channelID, e.logTime_ns, e.offset)) }
-            if x.entries.isEmpty { throw TraceProblem(record: "MessageIndex", offset: off, message: "lists no messages") }
-        }
-        let a = listed.sorted { ($0.2, $0.0) < ($1.2, $1.0) }
-        let b = c.entries.map { ($0.channelID, $0.logTime_ns, $0.offset) }.sorted { ($0.2, $0.0) < ($1.2, $1.0) }
-        if !a.elementsEqual(b, by: { $0 == $1 }) {
-            let firstDiff = zip(a, b).first { $0 != $1 }
-            throw TraceProblem(record: "MessageIndex after Chunk", offset: c.offset,
-                               message: "lists \(a.count) messages, the chunk holds \(b.count)" + (firstDiff.map { "; first difference: index says channel \($0.0.0) at \($0.0.1) ns offset \($0.0.2), chunk has channel \($0.1.0) at \($0.1.1) ns offset \($0.1.2)" } ?? ""))
-        }
+        guard !c.indexPlaces.isEmpty, c.listedCount != c.messages.count else { return }
+        let firstUnlisted = c.messages.indices.first { c.listed[$0 / 64] & (1 << UInt64($0 % 64)) == 0 }.map { c.messages[$0] }
+        throw TraceProblem(record: "MessageIndex records after Chunk", offset: c.offset,
+                           message: "list \(c.listedCount) messages, the chunk holds \(c.messages.count)"
+                               + (firstUnlisted.map { "; first not listed: channel \($0.channelID) at \($0.logTime_ns) ns offset \($0.offset)" } ?? ""))
     }
 
     public static func run(path: String) throws -> TraceCheckReport {
+        try run(source: try FileSource(path: path))
+    }
+
+    /// Checks the trace in `source` (a file, or memory), reading it with `limits`.
+    public static func run(source: ByteSource, limits: ReadLimits = ReadLimits()) throws -> TraceCheckReport {
         var report = TraceCheckReport()
-        let source = try FileSource(path: path)
-        let stream = StreamReader(source: source)
+        let stream = StreamReader(source: source, limits: limits)
         var schemaIDs: [UInt16] = []
         var channelIDs: [UInt16] = []
         var channelCounts = [UInt64](repeating: 0, count: Int(UInt16.max) + 1)
@@ -78,7 +127,7 @@ public enum TraceCheck {
         // The summary is opened first so that its ChunkIndex records can be
         // walked beside the chunks; its problems are reported after the data
         // section's, in file order.
-        let summary = Result { try IndexedReader(source: source) }
+        let summary = Result { try IndexedReader(source: source, limits: limits) }
         var chunkIndexes = ChunkIndexWalk(summary)
         var mismatch: Error?
         func settleChunk() throws {
@@ -112,7 +161,7 @@ public enum TraceCheck {
                 lo = min(lo, m.logTime_ns)
                 hi = max(hi, m.logTime_ns)
                 if insideChunk, let off = stream.offsetInChunk {
-                    chunk?.entries.append((m.channelID, m.logTime_ns, UInt64(off)))
+                    try chunk?.add(channelID: m.channelID, logTime_ns: m.logTime_ns, offsetInChunk: off)
                 }
             case .chunk(let h):
                 chunk = ChunkSeen(offset: at, length: stream.recordLength, header: h)
@@ -122,7 +171,7 @@ public enum TraceCheck {
                 guard chunk != nil else {
                     throw TraceProblem(record: "MessageIndex", offset: at, message: chunkCount == 0 ? "no Chunk precedes it" : "a record other than MessageIndex separates it from its Chunk")
                 }
-                chunk?.indexes.append((at, stream.recordLength, x))
+                try chunk?.check(x, at: at, length: stream.recordLength)
             case .attachment(let a): attachments.append((at, stream.recordLength, a.name, a.mediaType, UInt64(a.data.count)))
             case .metadata(let m): metadata.append((at, stream.recordLength, m.name))
             case .dataEnd(let d):

@@ -2,28 +2,33 @@
 /// sound one (log-time order, only the chunks needed), and by a streamed scan
 /// when it has none or it is damaged (file order, up to the damage).
 public final class TraceReader {
-    public let path: String
+    /// The source's name: the path of a file.
+    public var path: String { source.name }
     public let indexed: IndexedReader?
-    private let source: FileSource
+    private let source: ByteSource
+    public let limits: ReadLimits
     /// Why the summary could not be used, when it could not.
     public let summaryProblem: MCAPError?
     /// The topics of the channels met so far: every channel's once the
     /// summary is read, those scanned past otherwise. In order, each once.
     public private(set) var channelTopics: [String] = []
 
-    public init(path: String) throws {
-        self.path = path
-        let source = try FileSource(path: path)
+    public convenience init(path: String, limits: ReadLimits = ReadLimits()) throws {
+        try self.init(source: try FileSource(path: path), limits: limits)
+    }
+
+    public init(source: ByteSource, limits: ReadLimits = ReadLimits()) throws {
         self.source = source
+        self.limits = limits
         do {
-            indexed = try IndexedReader(source: source)
+            indexed = try IndexedReader(source: source, limits: limits)
             summaryProblem = nil
         } catch let e as MCAPError {
             if case .io = e { throw e }
             indexed = nil
             summaryProblem = e
-            // The file must at least start like an MCAP file.
-            _ = try StreamReader(source: source).next()
+            // The source must at least start like an MCAP file.
+            _ = try StreamReader(source: source, limits: limits).next()
         }
     }
 
@@ -61,21 +66,53 @@ public final class TraceReader {
 
         /// The message as JSON: decoded fields for cdr/ros2msg, the text for
         /// `json` channels, otherwise the bytes as an array of numbers.
+        /// Holds the whole text: for large messages use ``writeJSON(_:to:prefix:)``.
         public func json(_ data: UnsafeRawBufferPointer) throws -> String {
-            if let compiled { return try compiled.decode(data).jsonText }
+            try TextOutput.collect { try writeJSON(data, to: $0) }
+        }
+
+        /// Checks the message, then writes `prefix` and the message as JSON
+        /// (see ``json(_:)``) to `output`, a piece at a time: memory does
+        /// not grow with the message, and on an error nothing is written.
+        public func writeJSON(_ data: UnsafeRawBufferPointer, to output: TextOutput, prefix: String = "") throws {
+            if let compiled {
+                try compiled.validate(data)
+                output.append(prefix)
+                try compiled.writeJSON(data, to: output)
+                return
+            }
             if let compileError { throw TraceReadError.undecodable(topic: channel.topic, reason: compileError) }
-            if channel.messageEncoding == "json" { return String(decoding: data, as: UTF8.self) }
-            return "[" + data.map { String($0) }.joined(separator: ",") + "]"
+            output.append(prefix)
+            if channel.messageEncoding == "json" {
+                output.append(String(decoding: data, as: UTF8.self))
+                return
+            }
+            output.append("[")
+            var at = 0
+            while at < data.count {
+                let end = min(at + 4096, data.count)
+                output.append { text in
+                    for i in at..<end {
+                        if i > 0 { text += "," }
+                        text += decimalText[Int(data[i])]
+                    }
+                }
+                at = end
+            }
+            output.append("]")
         }
 
         /// Decodes the message and lets the result go, as a count of decoded
         /// messages needs: the project's own types through their typed
-        /// decoders, anything else through the schema.
+        /// decoders, anything else checked through the schema, which builds
+        /// nothing (memory does not grow with the message).
         public func decode(_ data: UnsafeRawBufferPointer) throws {
             if let ownType {
                 try Self.decodeDiscarding(ownType, data)
+            } else if let compiled {
+                try compiled.validate(data)
             } else {
-                _ = try value(data)
+                throw undecodable
             }
         }
 
@@ -83,12 +120,15 @@ public final class TraceReader {
             _ = try M(cdr: data)
         }
 
-        /// Decodes to a value (cdr/ros2msg channels only).
+        /// Decodes to a value (cdr/ros2msg channels only); the tree costs
+        /// some tens of bytes per element of the message.
         public func value(_ data: UnsafeRawBufferPointer) throws -> MessageValue {
-            guard let compiled else {
-                throw TraceReadError.undecodable(topic: channel.topic, reason: compileError ?? "message encoding '\(channel.messageEncoding)' has no schema-driven decoder; only cdr with ros2msg schemas")
-            }
+            guard let compiled else { throw undecodable }
             return try compiled.decode(data)
+        }
+
+        private var undecodable: TraceReadError {
+            .undecodable(topic: channel.topic, reason: compileError ?? "message encoding '\(channel.messageEncoding)' has no schema-driven decoder; only cdr with ros2msg schemas")
         }
     }
 
@@ -108,7 +148,7 @@ public final class TraceReader {
             }
             return
         }
-        let stream = StreamReader(source: source)
+        let stream = StreamReader(source: source, limits: limits)
         var schemas: [Schema] = []
         let lo = start_ns ?? 0, hi = end_ns ?? .max
         while let record = try stream.next() {
@@ -127,6 +167,9 @@ public final class TraceReader {
         }
     }
 }
+
+/// "0" to "255", for bytes written as numbers.
+let decimalText: [String] = (0...255).map { String($0) }
 
 extension Array where Element == String {
     /// Each string once, in the order first met.
