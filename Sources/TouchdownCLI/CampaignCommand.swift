@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TouchdownCampaign
 import TouchdownReplay
 import TouchdownTrace
@@ -98,6 +99,10 @@ struct CampaignCommand: ParsableCommand {
                                     runTimeout_s: campaign.runTimeout_s, workerCommand: [exe, "campaign-worker"])
         var records: [RunRecord] = []
         var progress = Progress(total: runs.count)
+        // SIGINT and SIGTERM stop the campaign between runs: what finished
+        // is recorded, and the message says how to go on.
+        Interruption.install()
+        runner.shouldStop = { Interruption.requested }
         do {
             try runner.run(runs) { record in
                 let line = record.line(campaign: campaign, total: total, rerun: Self.rerun(file, record.run.id)) + "\n"
@@ -119,6 +124,15 @@ struct CampaignCommand: ParsableCommand {
         }
         progress.end()
         if sink >= 0 { close(sink) }
+        if runner.interrupted {
+            let done = skipped + records.count
+            if let results {
+                FileHandleStderr.write("interrupted: \(done) of \(done + runs.count - records.count) runs done and recorded in \(results); go on with:\n  touchdown campaign \(file) --results \(results) --resume\n")
+            } else {
+                FileHandleStderr.write("interrupted after \(records.count) of \(runs.count) runs; nothing was recorded (give --results FILE to be able to resume)\n")
+            }
+            Glibc.exit(130)
+        }
         FileHandleStderr.write("workers: \(runner.workersStarted) started, peak memory of one \(String(format: "%.1f", Double(runner.peakWorkerRSS_kB) / 1024)) MiB\n")
         if let path = junit ?? environment["XML_OUTPUT_FILE"] {
             let xml = JUnitReport.xml(campaign: campaign.name, records: records) { Self.rerun(file, $0.run.id) }
@@ -203,6 +217,24 @@ struct CampaignCommand: ParsableCommand {
             }
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// SIGINT and SIGTERM, noted for the campaign to stop between runs.
+enum Interruption {
+    private static let flag = Atomic<Int>(0)
+    static var requested: Bool { flag.load(ordering: .relaxed) != 0 }
+
+    static func install() {
+        let handler: @convention(c) (Int32) -> Void = { _ in Interruption.flag.store(1, ordering: .relaxed) }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+        // A parent may have started us with them blocked (some test runners do).
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }
 

@@ -83,6 +83,12 @@ public final class CampaignRunner {
     public private(set) var workersStarted = 0
     public private(set) var peakWorkerRSS_kB = 0
 
+    /// Asked between runs: when it says stop, no run is started, the runs in
+    /// flight are abandoned (their workers killed, nothing recorded for
+    /// them), and `run` returns with `interrupted` set.
+    public var shouldStop: () -> Bool = { false }
+    public private(set) var interrupted = false
+
     public init(jobs: Int, runTimeout_s: Double, workerCommand: [String]) {
         self.jobs = max(1, jobs)
         self.runTimeout_s = runTimeout_s
@@ -109,6 +115,11 @@ public final class CampaignRunner {
         }
         let decoder = JSONDecoder()
         while emitted < runs.count {
+            if shouldStop() {
+                interrupted = true
+                for w in workers { w.stop() }
+                return
+            }
             // Keep every worker busy.
             while next < runs.count {
                 if let idle = workers.firstIndex(where: { $0.current == nil && !$0.closed }) {

@@ -83,6 +83,47 @@ let unshardedEnvironment = ProcessInfo.processInfo.environment.filter { key, _ i
         #expect(try Data(contentsOf: URL(fileURLWithPath: torn)) == a)
     }
 
+    /// SIGINT stops the campaign between runs, keeps what finished, says how
+    /// to go on (exit 130), and --resume then finishes it to the same bytes
+    /// as an uninterrupted run.
+    @Test func anInterruptedCampaignResumes() throws {
+        let dir = try TestPaths.scratch()
+        let path = dir.appendingPathComponent("c.yaml").path
+        try """
+            name: interrupted
+            seed: 5
+            source: {traces: [\(Self.trace)]}
+            matrix:
+              altimeter.latency: [none, 0.5s, 1s, 1.5s, 2s, 2.5s]
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let full = dir.appendingPathComponent("full.jsonl").path
+        #expect(try touchdown("campaign", path, "--results", full).status == 0)
+        let partial = dir.appendingPathComponent("partial.jsonl").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: touchdownExecutable)
+        process.arguments = ["campaign", path, "--jobs", "1", "--results", partial]
+        process.environment = unshardedEnvironment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Interrupt once the first run is recorded.
+        for _ in 0..<600 {
+            if let text = try? String(contentsOfFile: partial, encoding: .utf8), text.contains("\n") { break }
+            usleep(50_000)
+        }
+        kill(process.processIdentifier, SIGINT)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130, "\(stderr)")
+        #expect(stderr.contains("interrupted:") && stderr.contains("--resume"), "\(stderr)")
+        let kept = try String(contentsOfFile: partial, encoding: .utf8).split(separator: "\n").count
+        #expect(kept >= 1 && kept < 6, "\(kept) runs recorded before the interruption")
+        let resumed = try touchdown("campaign", path, "--results", partial, "--resume")
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: partial)) == Data(contentsOf: URL(fileURLWithPath: full)))
+    }
+
     /// A failing run fails the campaign (exit 1) and the summary gives its
     /// rerun command; a run past its time limit is an error, never a pass,
     /// and its worker is replaced for the next run.
