@@ -35,15 +35,15 @@ matrix:
   altimeter.latency: [$latencies]
 expect: any
 YAML
-# Open loop: every trace, under 10 IMU noise levels each.
-noises="$(python3 -c "print(', '.join(f'{i * 0.001:.3f}' for i in range(10)))")"
+# Open loop: every trace, under 10 altimeter biases each.
+noises="$(python3 -c "print(', '.join(f'+{i}m' for i in range(10)))")"
 cat > "$work/open.yaml" <<YAML
 name: bench-open
 seed: 1
 source: {traces: [$PWD/traces/*.mcap]}
 mode: open-loop
 matrix:
-  imu.noise: [$noises]
+  altimeter.bias: [$noises]
 expect: any
 YAML
 
@@ -91,7 +91,7 @@ seed: 1
 source: {traces: [$PWD/traces/m2-late-altimeter.mcap]}
 mode: open-loop
 matrix:
-  imu.noise: [$(python3 -c "print(', '.join(f'{i * 1e-6:.6f}' for i in range($runs)))")]
+  altimeter.bias: [$(python3 -c "print(', '.join(f'+{i * 1e-3:.3f}m' for i in range($runs)))")]
 expect: any
 YAML
     "$td" campaign "$work/memory-$runs.yaml" --jobs 1 > /dev/null 2> "$work/err" || true
