@@ -270,6 +270,14 @@ struct FaultValueTests {
         } throws: { "\($0)".contains("at most 10000000 s") }
     }
 
+    /// A value without its unit names the accepted dimensions in English
+    /// ("an acceleration", not "a acceleration").
+    @Test func aValueWithoutItsUnitNamesWhatIsAccepted() {
+        #expect {
+            try FaultSpec(parsing: "imu.noise=0.01")
+        } throws: { "\($0)".contains("expected an acceleration (m/s2, m/s^2) or an angular rate (deg/s, rad/s, mrad/s)") }
+    }
+
     @Test func latenciesAtTheLimitAddUpWithoutOverflow() throws {
         let result = try replay(tracePath("nominal"), mode: .openLoop,
                                 faults: ["imu.latency=1e7s", "imu.latency=9999999s,jitter=1e7s"])

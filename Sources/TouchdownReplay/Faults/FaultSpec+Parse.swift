@@ -87,7 +87,7 @@ extension FaultSpec {
         func option(_ name: String) -> String? { options.last { $0.0 == name }?.1 }
         func quantity(_ part: String, _ allowed: [FaultDimension]) throws -> (Double, FaultDimension) {
             guard let q = parseFaultQuantity(part), allowed.contains(q.1), q.0.isFinite else {
-                let expected = allowed.map { "a \($0.rawValue) (\($0 == .fraction ? "a number or %" : $0.unitList))" }
+                let expected = allowed.map { "\("aeiou".contains($0.rawValue.first!) ? "an" : "a") \($0.rawValue) (\($0 == .fraction ? "a number or %" : $0.unitList))" }
                 throw FaultSpecError.badValue(spec: text, part: part, expected: expected.joined(separator: " or "))
             }
             // Times become whole nanoseconds: bounded so that no sum of them overflows.
