@@ -97,6 +97,7 @@ struct CampaignCommand: ParsableCommand {
         guard let exe = currentExecutablePath() else { fail("cannot find this executable to start workers", code: 2) }
         let runner = CampaignRunner(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
                                     runTimeout_s: campaign.runTimeout_s, workerCommand: [exe, "campaign-worker"])
+        runner.runMemory_bytes = campaign.runMemory_bytes
         var records: [RunRecord] = []
         var progress = Progress(total: runs.count)
         // SIGINT and SIGTERM stop the campaign between runs: what finished

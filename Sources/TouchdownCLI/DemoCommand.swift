@@ -45,6 +45,7 @@ struct DemoCommand: ParsableCommand {
         guard let exe = currentExecutablePath() else { fail("cannot find this executable to start workers", code: 2) }
         let runner = CampaignRunner(jobs: ProcessInfo.processInfo.activeProcessorCount, runTimeout_s: campaign.runTimeout_s,
                                     workerCommand: [exe, "campaign-worker"])
+        runner.runMemory_bytes = campaign.runMemory_bytes
         var records: [RunRecord] = []
         do { try runner.run(runs) { records.append($0) } } catch { fail("\(error)", code: 2) }
         let results = out + "/campaign.jsonl"

@@ -54,6 +54,10 @@ public struct Campaign: Sendable {
     public var expectation: Expectation?
     public var assertions: [Assertion] = []
     public var runTimeout_s: Double = 60
+    /// The most resident memory a worker may hold while it runs a run (its
+    /// own ~30 MiB included); past it the run is an error and the worker is
+    /// replaced: a guidance that leaks costs its one run.
+    public var runMemory_bytes: UInt64 = 4 << 30
     public var stepBudget_s: Double = 1
     /// The file's text, for the campaign's fingerprint.
     public var text: String
@@ -190,8 +194,9 @@ public struct Campaign: Sendable {
             }
         }
         if let l = top["limits"] {
-            let limits = try y.mapping(l, "limits", accepted: ["run_timeout", "step_budget"])
+            let limits = try y.mapping(l, "limits", accepted: ["run_timeout", "step_budget", "run_memory"])
             if let t = limits["run_timeout"] { campaign.runTimeout_s = try y.time(t, "limits.run_timeout", in: 0.1...86_400) }
+            if let m = limits["run_memory"] { campaign.runMemory_bytes = try y.memory(m, "limits.run_memory") }
             if let b = limits["step_budget"] { campaign.stepBudget_s = try y.time(b, "limits.step_budget", in: 0.001...3_600) }
         }
         if campaign.samples > 1 && campaign.dispersions.isEmpty && campaign.mode == .openLoop {
@@ -318,6 +323,18 @@ struct YAMLReader {
     func fault(_ node: Node, _ what: String) throws -> FaultSpec {
         let text = try string(node, what)
         do { return try FaultSpec(parsing: text) } catch { throw self.error(node, "\(what): \(error)") }
+    }
+
+    /// A size in MiB or GiB, from 1 MiB to 1 TiB.
+    func memory(_ node: Node, _ what: String) throws -> UInt64 {
+        let text = try string(node, what)
+        let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+        let units: [String: Double] = ["MiB": 1_048_576, "GiB": 1_073_741_824]
+        guard parts.count == 2, let n = Double(parts[0]), n.isFinite, let unit = units[String(parts[1])],
+              n * unit >= 1_048_576, n * unit <= 1_099_511_627_776 else {
+            throw error(node, "\(what) \"\(text)\" is not accepted: a size from 1 MiB to 1024 GiB, such as 512 MiB or 4 GiB")
+        }
+        return UInt64(n * unit)
     }
 
     func time(_ node: Node, _ what: String, in range: ClosedRange<Double>) throws -> Double {

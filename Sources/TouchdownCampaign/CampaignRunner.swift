@@ -87,6 +87,8 @@ public final class CampaignRunner {
     /// flight are abandoned (their workers killed, nothing recorded for
     /// them), and `run` returns with `interrupted` set.
     public var shouldStop: () -> Bool = { false }
+    /// The most resident memory a worker may hold while running a run.
+    public var runMemory_bytes: UInt64 = 4 << 30
     public private(set) var interrupted = false
 
     public init(jobs: Int, runTimeout_s: Double, workerCommand: [String]) {
@@ -152,6 +154,12 @@ public final class CampaignRunner {
                         let ended = w.reap()
                         retire(w)
                         try finish(RunRecord(run: run, verdict: .error, error: "the worker running it \(ended)\(w.stderrTailText)"), at: position)
+                        workers[i] = try newWorker()
+                    } else if let rss = w.residentBytes(), rss > runMemory_bytes {
+                        retire(w)
+                        try finish(RunRecord(run: run, verdict: .error,
+                                             error: "its worker held \(rss >> 20) MiB, over the run memory limit of \(runMemory_bytes >> 20) MiB (limits.run_memory); the worker was killed"),
+                                   at: position)
                         workers[i] = try newWorker()
                     } else if let d = w.deadline_s, Worker.monotonic_s() > d {
                         retire(w)
@@ -319,6 +327,14 @@ final class Worker {
         drainStderr()
         let lines = String(decoding: stderrTail, as: UTF8.self).split(separator: "\n").suffix(5)
         return lines.isEmpty ? "" : "; its stderr ended: " + lines.joined(separator: " | ")
+    }
+
+    /// The resident memory of the worker now (Linux /proc/PID/statm), or nil.
+    func residentBytes() -> UInt64? {
+        guard reaped == nil, let text = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = UInt64(fields[1]) else { return nil }
+        return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     /// The most resident memory the process reached, in KiB, once reaped.

@@ -155,6 +155,13 @@ let unshardedEnvironment = ProcessInfo.processInfo.environment.filter { key, _ i
         let stat = (try? String(contentsOfFile: "/proc/\(guidancePID)/stat", encoding: .utf8)) ?? ""
         #expect(stat.isEmpty || stat.contains(") Z "), "the dead worker's guidance \(guidancePID) still runs")
 
+        // A worker over the run memory limit (here below its own size)
+        // costs the run, never passes it.
+        let small = try Self.file(dir, extra: "limits: {run_memory: 1 MiB}")
+        let mem = try touchdown("campaign", small, "--jobs", "1")
+        #expect(mem.status == 1)
+        #expect(mem.stdout.components(separatedBy: "over the run memory limit of 1 MiB (limits.run_memory)").count == 3, "\(mem.stdout)")
+
         let slow = try Self.file(dir, extra: "limits: {run_timeout: 0.2 s}")
         let t = try touchdown("campaign", slow, "--jobs", "1")
         #expect(t.status == 1)
