@@ -22,7 +22,7 @@ extension Record {
 
     /// Writes the record in conformance JSON (nothing for records the form
     /// leaves out), byte fields a block at a time: a message's data of N
-    /// bytes becomes about 6N bytes of text, never held whole.
+    /// bytes becomes 5N to 7N bytes of text, never held whole.
     public func writeConformanceJSON(to output: TextOutput) {
         guard hasConformanceJSON else { return }
         output.append("{\"type\": \"\(opcodeName)\", \"fields\": [")
