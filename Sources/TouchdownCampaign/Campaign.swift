@@ -239,26 +239,35 @@ public struct Campaign: Sendable {
     /// Checks, before anything runs, that every dispersion names a value each
     /// scenario has and accepts, and that the plans are valid.
     func checkBeforeRunning(_ y: YAMLReader) throws {
-        var loaded: [String: Scenario] = [:]
+        guard !dispersions.isEmpty else { return try checkPlan() }
+        // Each source read once (a trace's load checks its whole data section);
+        // each dispersion then applied to its scenario text.
+        var sources: [(name: String, apply: ([ScenarioOverride]) throws -> Scenario)] = []
+        for trace in traces {
+            do {
+                let loaded = try LoadedTrace(path: resolved(trace))
+                sources.append((trace, loaded.scenario(overriding:)))
+            } catch {
+                throw CampaignError(file: file, line: 0, column: 0, message: "source \(trace): \(error)")
+            }
+        }
+        for scenario in scenarios {
+            let path = resolved(scenario)
+            sources.append((scenario, { try Scenario.load(path: path, overrides: $0) }))
+        }
         for d in dispersions {
             let override = ScenarioOverride(path: d.path, value: d.distribution.typical)
-            for trace in traces {
-                do {
-                    _ = try LoadedTrace(path: resolved(trace)).scenario(overriding: [override])
-                } catch {
+            for source in sources {
+                do { _ = try source.apply([override]) } catch {
                     throw CampaignError(file: file, line: d.line, column: d.column,
-                                        message: "dispersion \(d.path) on \(trace): \(error)")
-                }
-            }
-            for scenario in scenarios {
-                do {
-                    loaded[scenario] = try Scenario.load(path: resolved(scenario), overrides: [override])
-                } catch {
-                    throw CampaignError(file: file, line: d.line, column: d.column,
-                                        message: "dispersion \(d.path) on \(scenario): \(error)")
+                                        message: "dispersion \(d.path) on \(source.name): \(error)")
                 }
             }
         }
+        try checkPlan()
+    }
+
+    private func checkPlan() throws {
         var plan = ReplayPlan(source: .scenario(path: "x"), mode: mode, faults: faults, expectation: expectation,
                               assertions: assertions, stepBudget_s: stepBudget_s)
         if mode == .openLoop { plan.source = .trace(path: "x") }

@@ -244,14 +244,7 @@ final class Worker {
         argv.append(nil)
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
-        var environment: [UnsafeMutablePointer<CChar>?] = []
-        var entries = environ
-        while let entry = entries.pointee {
-            if !String(cString: entry).hasPrefix(Worker.markVariable + "=") { environment.append(strdup(entry)) }
-            entries += 1
-        }
-        environment.append(strdup("\(Worker.markVariable)=\(mark)"))
-        environment.append(nil)
+        let environment = GuidanceDescendants.environment(marking: Worker.markVariable, mark)
         defer { for p in environment { free(p) } }
         let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, environment)
         close(i[0]); close(o[1]); close(e[1])

@@ -204,14 +204,7 @@ public final class ExternalGuidance: Guidance {
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
         // Our environment, with the mark that finds its descendants.
-        var environment: [UnsafeMutablePointer<CChar>?] = []
-        var e = environ
-        while let entry = e.pointee {
-            if !String(cString: entry).hasPrefix(GuidanceDescendants.variable + "=") { environment.append(strdup(entry)) }
-            e += 1
-        }
-        environment.append(strdup("\(GuidanceDescendants.variable)=\(descendantsMark)"))
-        environment.append(nil)
+        let environment = GuidanceDescendants.environment(marking: GuidanceDescendants.variable, descendantsMark)
         defer { for p in environment { free(p) } }
         let rc = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, environment)
         close(input[0]); close(output[1]); close(errors[1])

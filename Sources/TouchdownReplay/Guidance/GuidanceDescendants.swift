@@ -18,6 +18,21 @@ public enum GuidanceDescendants {
     static let variable = "TOUCHDOWN_GUIDANCE_INSTANCE"
     private static let next = Atomic<UInt64>(0)
 
+    /// This process's environment with `name=value` set (replacing any
+    /// value it had), as the NUL-terminated array `posix_spawn` takes. The
+    /// strings are the caller's to free.
+    public static func environment(marking name: String, _ value: String) -> [UnsafeMutablePointer<CChar>?] {
+        var out: [UnsafeMutablePointer<CChar>?] = []
+        var entries = environ
+        while let entry = entries.pointee {
+            if !String(cString: entry).hasPrefix(name + "=") { out.append(strdup(entry)) }
+            entries += 1
+        }
+        out.append(strdup("\(name)=\(value)"))
+        out.append(nil)
+        return out
+    }
+
     /// A fresh mark: this process's id and a counter.
     static func newMark() -> String {
         let n = next.add(1, ordering: .relaxed).newValue

@@ -272,7 +272,7 @@ public final class IndexedReader {
         return .verified
     }
 
-    private static func checksum(_ source: ByteSource, _ range: Range<UInt64>) throws -> UInt32 {
+    static func checksum(_ source: ByteSource, _ range: Range<UInt64>) throws -> UInt32 {
         var crc: UInt32 = 0
         var buffer = [UInt8](repeating: 0, count: Int(min(UInt64(1 << 20), UInt64(range.count))))
         var at = range.lowerBound

@@ -216,14 +216,7 @@ struct RecoverySummary {
             let span = footer.summaryStart..<footerOffset
             var trust = Trust.notStored
             if footer.summaryCRC != 0 {
-                var crc: UInt32 = 0
-                var window = ReadWindow(source: source)
-                var at = span.lowerBound
-                while at < span.upperBound {
-                    let n = Int(min(UInt64(1 << 20), span.upperBound - at))
-                    crc = try window.with(at: at, count: n) { CRC32.update(crc, $0) }
-                    at += UInt64(n)
-                }
+                var crc = try IndexedReader.checksum(source, span)
                 crc = tail.withUnsafeBytes { CRC32.update(crc, UnsafeRawBufferPointer(rebasing: $0[..<25])) }
                 guard crc == footer.summaryCRC else {
                     found.problem = "the summary at offset \(footer.summaryStart) fails its CRC (stored 0x\(String(footer.summaryCRC, radix: 16)), computed 0x\(String(crc, radix: 16))); it is not used"

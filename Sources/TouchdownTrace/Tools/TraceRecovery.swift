@@ -232,14 +232,7 @@ enum DataSectionCRC {
             guard record[0] == Opcode.dataEnd.rawValue, length == 4 else { continue }
             let stored = record[9..<13].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
             guard stored != 0 else { return .notStored("the file stores no data section CRC (DataEnd at offset \(candidate) holds 0)") }
-            var window = ReadWindow(source: source)
-            var crc: UInt32 = 0
-            var at: UInt64 = 0
-            while at < candidate {
-                let n = Int(min(UInt64(1 << 20), candidate - at))
-                crc = try window.with(at: at, count: n) { CRC32.update(crc, $0) }
-                at += UInt64(n)
-            }
+            let crc = try IndexedReader.checksum(source, 0..<candidate)
             if crc == stored { return .verified }
             return .failed("the data section fails its CRC (DataEnd at offset \(candidate): stored 0x\(String(stored, radix: 16)), computed 0x\(String(crc, radix: 16)))")
         }
