@@ -36,7 +36,8 @@ let package = Package(
         .target(name: "CTouchdownCRC"),
         // System calls that need _GNU_SOURCE (block reservation for FileSink,
         // unlinked temporary files, close-on-exec pipes for guidance
-        // processes) and a spin-wait hint for the compression thread.
+        // processes, sincos for the simulator) and a spin-wait hint for the
+        // compression thread.
         .target(name: "CTouchdownIO"),
         .target(
             name: "TouchdownTrace",
@@ -46,7 +47,7 @@ let package = Package(
         // reference guidance; records through TouchdownTrace.
         .target(
             name: "TouchdownSim",
-            dependencies: ["TouchdownTrace", .product(name: "Yams", package: "Yams")]
+            dependencies: ["TouchdownTrace", "CTouchdownIO", .product(name: "Yams", package: "Yams")]
         ),
         // The guidance side of the line protocol: what a user's Swift
         // guidance executable links to be replayed with --guidance-cmd.

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sched.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -76,4 +77,13 @@ int td_current_cpu(void) {
 
 int td_spawn_close_from(void *actions, int lowest) {
     return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, lowest);
+}
+
+void td_sincos(double x, double *sin_x, double *cos_x) {
+#if defined(__GLIBC__)
+    sincos(x, sin_x, cos_x);
+#else
+    *sin_x = sin(x);
+    *cos_x = cos(x);
+#endif
 }

@@ -207,6 +207,9 @@ struct FaultHooks: SimulationHooks {
         }
     }
 
+    var actsOnActuators: Bool { !actuators.faults.isEmpty }
+    var nextDue_ns: UInt64? { sensors.nextDue_ns }
+
     mutating func deliverDue(upTo t: UInt64, deliver: (SensorReading) throws -> Void) throws {
         guard sensors.nextDue_ns != nil else { return }
         let h = lastAltitude_m

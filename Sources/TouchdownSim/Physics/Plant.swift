@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CTouchdownIO
 
 /// Standard gravity, for the rocket equation's mass flow (m/s²).
 public let standardGravity_mps2 = 9.80665
@@ -88,8 +89,7 @@ public struct Plant: Sendable {
             let hx = -uy, hy = ux                  // local horizontal, direction of travel
             if pitch_rad != trigPitch_rad {
                 trigPitch_rad = pitch_rad
-                cosPitch = cos(pitch_rad)
-                sinPitch = sin(pitch_rad)
+                td_sincos(pitch_rad, &sinPitch, &cosPitch)
             }
             let c = cosPitch, s = sinPitch
             let a = thrust / mass_kg

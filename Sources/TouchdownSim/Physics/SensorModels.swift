@@ -70,12 +70,24 @@ struct SensorModels {
             let radius = (x * x + y * y).squareRoot()
             return radius - moonRadius_m - terrain.elevation(downrange_m: moonRadius_m * atan2(-x, y))
         }
+        // The march only asks whether the height is positive and, through the
+        // step, whether it is over 400 m. Where the ray is more than 401 m
+        // above the highest terrain both answers are known without the terrain
+        // lookup (an arctangent each), which is most of a march from 12 km:
+        // the floor stands in for the height and the result is the same.
+        let clearance_m = moonRadius_m + terrain.maxElevation_m + 401
+        func marchHeight(_ t: Double) -> Double {
+            let x = p.x_m + t * dx, y = p.y_m + t * dy
+            let radius = (x * x + y * y).squareRoot()
+            if radius > clearance_m { return radius - moonRadius_m - terrain.maxElevation_m }
+            return radius - moonRadius_m - terrain.elevation(downrange_m: moonRadius_m * atan2(-x, y))
+        }
         var t0 = 0.0
-        var h0 = height(0)
+        var h0 = marchHeight(0)
         if h0 <= 0 { return 0 }
         while t0 < maxRange_m {
             let t1 = min(maxRange_m, t0 + min(200, max(0.5, 0.5 * h0)))
-            let h1 = height(t1)
+            let h1 = marchHeight(t1)
             if h1 <= 0 {
                 var lo = t0, hi = t1
                 while hi - lo > 1e-3 {

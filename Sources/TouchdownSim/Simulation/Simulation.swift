@@ -140,6 +140,10 @@ public struct Simulation {
         var nextImu: UInt64 = 0, nextAltimeter: UInt64 = 0, nextVelocimeter: UInt64 = 0
         var nextAttitude: UInt64 = 0, nextGuidance: UInt64 = 0, nextTruth: UInt64 = 0
         let needsAltitude = hooks.needsAltitude
+        let actsOnActuators = hooks.actsOnActuators
+        var nextDue = hooks.nextDue_ns
+        // Whether a hook ran this step (only then can it have events to record).
+        var hooksRan = false
         @inline(__always) func deliver(_ r: SensorReading) throws {
             guidance.receive(r)
             try topics?.record(r, at: t)
@@ -160,8 +164,10 @@ public struct Simulation {
         while true {
             let altimeterDue = t == nextAltimeter, velocimeterDue = t == nextVelocimeter
             // The altitude is worked out only for a step where it is used.
-            let h = altimeterDue || velocimeterDue || (needsAltitude && (t == nextImu || t == nextAttitude)) ? agl(plant) : 0
-            if t == nextImu {
+            let imuDue = t == nextImu, attitudeDue = t == nextAttitude
+            let h = altimeterDue || velocimeterDue || (needsAltitude && (imuDue || attitudeDue)) ? agl(plant) : 0
+            if imuDue || altimeterDue || velocimeterDue || attitudeDue { hooksRan = true }
+            if imuDue {
                 nextImu += imuPeriod
                 try hooks.sensor(.imu(sensors.imu(plant, at: t)), at: t, altitudeAGL_m: h, deliver: deliver)
             }
@@ -173,12 +179,18 @@ public struct Simulation {
                 nextVelocimeter += velocimeterPeriod
                 try hooks.sensor(.velocimeter(sensors.velocimeter(plant, altitudeAGL_m: h, at: t)), at: t, altitudeAGL_m: h, deliver: deliver)
             }
-            if t == nextAttitude {
+            if attitudeDue {
                 nextAttitude += attitudePeriod
                 try hooks.sensor(.attitude(sensors.attitude(plant, at: t)), at: t, altitudeAGL_m: h, deliver: deliver)
             }
-            try hooks.deliverDue(upTo: t, deliver: deliver)
+            if hooksRan { nextDue = hooks.nextDue_ns }
+            if let due = nextDue, due <= t {
+                hooksRan = true
+                try hooks.deliverDue(upTo: t, deliver: deliver)
+                nextDue = hooks.nextDue_ns
+            }
             if t == nextGuidance {
+                hooksRan = true
                 nextGuidance += guidancePeriod
                 let out = guidance.step(time_ns: t)
                 if let failure = guidance.failure {
@@ -200,7 +212,10 @@ public struct Simulation {
                 try topics?.record(out.navigation, \.nav, t)
                 hooks.observe(out, truth: truth(plant, at: t))
             }
-            try hooks.drainEvents(at: t, recordEvent)
+            if hooksRan {
+                try hooks.drainEvents(at: t, recordEvent)
+                hooksRan = actsOnActuators
+            }
             if t == nextTruth {
                 nextTruth += truthPeriod
                 try topics?.record(truth(plant, at: t), \.truth, t)
@@ -209,8 +224,11 @@ public struct Simulation {
                 return try endInFlight(.timeout, nil)
             }
 
-            let applied = hooks.actuator(at: t, latest: command)
-            (plant.mainThrustFactor, plant.thrusterThrustFactor) = hooks.thrustFactors(at: t)
+            var applied = command
+            if actsOnActuators {
+                applied = hooks.actuator(at: t, latest: command)
+                (plant.mainThrustFactor, plant.thrusterThrustFactor) = hooks.thrustFactors(at: t)
+            }
             let before = plant
             plant.step(mainCommand: applied.mainThrottle_fraction, thrusterCommand: applied.thrusterThrottle_fraction,
                        pitchCommand_rad: applied.pitchCommand_rad, attitudeDeltaLimit: attitudeDelta, attitudeGain: attitudeGain)

@@ -7,14 +7,28 @@ import TouchdownTrace
 ///
 /// Call order in each simulation step at time `t`: `sensor` for every message
 /// sampled at `t` (IMU, altimeter, velocimeter, attitude), then
-/// `deliverDue(upTo: t)`; if guidance is due, `commanded`; then `actuator`,
-/// `thrustFactors`, `drainEvents`, and `observe` after a guidance step.
+/// `deliverDue(upTo: t)` when `nextDue_ns` is at or before `t`; if guidance
+/// is due, `commanded` and `observe`; then `drainEvents` when any of those
+/// ran, then `actuator` and `thrustFactors` when `actsOnActuators`.
+///
+/// The simulator skips a call that cannot do anything (most of its million
+/// steps have no sensor due and no message held), so a conforming type must
+/// make `nextDue_ns` and `actsOnActuators` true to what it holds and does.
 public protocol SimulationHooks {
     /// True when `sensor` needs the true altitude above ground for every
     /// message (altitude windows, acquisition rules); otherwise it is 0 for
     /// IMU and attitude messages, and true only for the altimeter's and
     /// velocimeter's.
     var needsAltitude: Bool { get }
+
+    /// False when `actuator` always returns `latest` and `thrustFactors` is
+    /// always full thrust; the simulator then calls neither. Read once, before
+    /// the first step.
+    var actsOnActuators: Bool { get }
+
+    /// The earliest instant a held message is due, or nil when none is held.
+    /// Read after each `sensor` and `deliverDue` call.
+    var nextDue_ns: UInt64? { get }
 
     /// A message the sensors produced at `t`. Call `deliver` for whatever
     /// reaches guidance now, in order; keep the rest for `deliverDue`.
@@ -46,6 +60,10 @@ public protocol SimulationHooks {
 
 extension SimulationHooks {
     public var needsAltitude: Bool { false }
+    /// Unless a type says otherwise, it may act on the engines at any step.
+    public var actsOnActuators: Bool { true }
+    /// Unless a type says otherwise, it may hold a message due at any step.
+    public var nextDue_ns: UInt64? { 0 }
     public mutating func deliverDue(upTo t: UInt64, deliver: (SensorReading) throws -> Void) throws {}
     public mutating func commanded(_ command: CommandSample, at t: UInt64) {}
     public mutating func actuator(at t: UInt64, latest: CommandSample) -> CommandSample { latest }
@@ -58,6 +76,9 @@ extension SimulationHooks {
 /// Sensors straight to guidance, commands straight to the engines.
 public struct DirectHooks: SimulationHooks {
     public init() {}
+
+    public var actsOnActuators: Bool { false }
+    public var nextDue_ns: UInt64? { nil }
 
     @inline(__always)
     public mutating func sensor(_ reading: SensorReading, at t: UInt64, altitudeAGL_m: Double,
