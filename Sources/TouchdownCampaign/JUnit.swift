@@ -9,16 +9,23 @@ import Foundation
 ///   `<failure>`; one that could not run (a guidance that would not start, a
 ///   worker that died or timed out) an `<error>`. Both give what went wrong
 ///   and the command that reruns it.
-/// - `properties` carry the run id and digest; `time` is the run's seconds
-///   when known (a merge of results files does not know it and leaves it out).
+/// - `properties` carry the run id, digest and outcome; `time` is the run's
+///   seconds when known (a merge of results files does not know it and
+///   leaves it out).
+///
+/// The schema Jenkins validates JUnit files against (its xunit plugin's
+/// junit-10.xsd, which pytest's own tests also use) allows `properties` in a
+/// `testsuite` but not in a `testcase`, so each run is a `testsuite` of one
+/// `testcase`, named after the campaign, with the run id as its `id`.
+/// Jenkins and GitLab list test cases by `classname` and `name`, so the extra
+/// level does not show. JUnitSchemaTests validates against that schema.
 public enum JUnitReport {
     public static func xml(campaign: String, records: [RunRecord], rerun: (RunRecord) -> String) -> String {
         let failures = records.filter { $0.verdict == .fail }.count
         let errors = records.filter { $0.verdict == .error }.count
         let total_s = records.compactMap(\.elapsed_s).reduce(0, +)
         var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        x += "<testsuites name=\"touchdown\" tests=\"\(records.count)\" failures=\"\(failures)\" errors=\"\(errors)\">\n"
-        x += "  <testsuite name=\"\(escape(campaign))\" tests=\"\(records.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"0\""
+        x += "<testsuites name=\"\(escape(campaign))\" tests=\"\(records.count)\" failures=\"\(failures)\" errors=\"\(errors)\""
         x += records.allSatisfy({ $0.elapsed_s != nil }) ? " time=\"\(seconds(total_s))\">\n" : ">\n"
         for r in records {
             let run = r.run
@@ -30,24 +37,28 @@ public enum JUnitReport {
             let file = run.source.split(separator: "/").last.map(String.init) ?? run.source
             let stem = file.hasSuffix(".mcap") || file.hasSuffix(".yaml") ? String(file.dropLast(5)) : file
             let classname = campaign.replacingOccurrences(of: ".", with: "_") + "." + stem.replacingOccurrences(of: ".", with: "_")
-            x += "    <testcase classname=\"\(escape(classname))\" name=\"\(escape(name))\""
-            if let t = r.elapsed_s { x += " time=\"\(seconds(t))\"" }
-            x += ">\n"
-            x += "      <properties>\n"
-            x += "        <property name=\"run_id\" value=\"\(run.id)\"/>\n"
-            if let d = r.digest { x += "        <property name=\"digest\" value=\"\(d)\"/>\n" }
-            if let o = r.outcome { x += "        <property name=\"outcome\" value=\"\(escape(o))\"/>\n" }
-            x += "      </properties>\n"
-            if r.verdict != .pass {
+            let time = r.elapsed_s.map { " time=\"\(seconds($0))\"" } ?? ""
+            x += "  <testsuite name=\"\(escape(campaign))\" id=\"\(run.id)\" tests=\"1\""
+            x += " failures=\"\(r.verdict == .fail ? 1 : 0)\" errors=\"\(r.verdict == .error ? 1 : 0)\" skipped=\"0\"\(time)>\n"
+            x += "    <properties>\n"
+            x += "      <property name=\"run_id\" value=\"\(run.id)\"/>\n"
+            if let d = r.digest { x += "      <property name=\"digest\" value=\"\(d)\"/>\n" }
+            if let o = r.outcome { x += "      <property name=\"outcome\" value=\"\(escape(o))\"/>\n" }
+            x += "    </properties>\n"
+            x += "    <testcase classname=\"\(escape(classname))\" name=\"\(escape(name))\"\(time)"
+            if r.verdict == .pass {
+                x += "/>\n"
+            } else {
                 let tag = r.verdict == .fail ? "failure" : "error"
                 let problems = r.problems
                 let message = problems.first ?? r.verdict.rawValue
                 let body = (problems + ["rerun: " + rerun(r)]).joined(separator: "\n")
-                x += "      <\(tag) message=\"\(escape(message))\" type=\"\(r.verdict == .fail ? "touchdown.fail" : "touchdown.error")\">\(escape(body))</\(tag)>\n"
+                x += ">\n      <\(tag) message=\"\(escape(message))\" type=\"\(r.verdict == .fail ? "touchdown.fail" : "touchdown.error")\">\(escape(body))</\(tag)>\n"
+                x += "    </testcase>\n"
             }
-            x += "    </testcase>\n"
+            x += "  </testsuite>\n"
         }
-        x += "  </testsuite>\n</testsuites>\n"
+        x += "</testsuites>\n"
         return x
     }
 

@@ -213,16 +213,17 @@ let unshardedEnvironment = ProcessInfo.processInfo.environment.filter { key, _ i
         let mixed = try touchdown("merge", p("s0.jsonl"), p("other.jsonl"))
         #expect(mixed.status == 2 && mixed.stderr.contains("one campaign at a time"), "\(mixed.stderr)")
 
-        // The JUnit file parses, with one testcase per run and its properties.
+        // The JUnit file parses, with one testcase per run and the run's properties.
         let check = """
             import sys, xml.etree.ElementTree as ET
             root = ET.parse(sys.argv[1]).getroot()
             assert root.tag == "testsuites", root.tag
             cases = root.findall("./testsuite/testcase")
             assert len(cases) == 2, len(cases)
-            for c in cases:
-                names = [p.get("name") for p in c.findall("./properties/property")]
+            for suite in root.findall("./testsuite"):
+                names = [p.get("name") for p in suite.findall("./properties/property")]
                 assert "run_id" in names and "digest" in names, names
+            for c in cases:
                 assert c.get("classname") == "small.nominal", c.get("classname")
             print("ok")
             """
