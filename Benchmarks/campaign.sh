@@ -4,7 +4,8 @@
 #   `touchdown campaign --jobs 1` and `--jobs 2`, against the same runs as
 #   separate `touchdown replay` processes (one, then two at a time); the
 #   same for open-loop replays of every trace in traces/; and the peak
-#   memory of one worker after RUNS_SMALL and after RUNS_LARGE runs.
+#   memory of one worker after RUNS_SMALL and after RUNS_LARGE runs of one
+#   campaign of RUNS_LARGE runs.
 #
 # Usage: Benchmarks/campaign.sh [ROUNDS] [RUNS_LARGE]   (defaults 2, 2000)
 # Each measurement is repeated ROUNDS times, alternating, and every figure
@@ -83,17 +84,20 @@ measure() {   # NAME CAMPAIGN
 measure closed-loop "$work/closed.yaml"
 measure open-loop "$work/open.yaml"
 
-# Memory of one worker: RUNS_SMALL against RUNS_LARGE open-loop runs of the smallest trace.
-for runs in "$small" "$large"; do
-    cat > "$work/memory-$runs.yaml" <<YAML
-name: bench-memory-$runs
+# Memory of one worker after RUNS_SMALL and after RUNS_LARGE open-loop runs of
+# the smallest trace, in one campaign of RUNS_LARGE runs (the small figure is
+# the shard of RUNS_SMALL of them): every process holds the same campaign, so
+# the difference is what the runs themselves leave behind.
+cat > "$work/memory.yaml" <<YAML
+name: bench-memory
 seed: 1
 source: {traces: [$PWD/traces/m2-late-altimeter.mcap]}
 mode: open-loop
 matrix:
-  altimeter.bias: [$(python3 -c "print(', '.join(f'+{i * 1e-3:.3f}m' for i in range($runs)))")]
+  altimeter.bias: [$(python3 -c "print(', '.join(f'+{i * 1e-3:.3f}m' for i in range($large)))")]
 expect: any
 YAML
-    "$td" campaign "$work/memory-$runs.yaml" --jobs 1 > /dev/null 2> "$work/err" || true
-    echo "memory after $runs runs: $(grep workers: "$work/err")"
-done
+"$td" campaign "$work/memory.yaml" --jobs 1 --shard "0/$((large / small))" > /dev/null 2> "$work/err" || true
+echo "memory after $small of $large runs: $(grep workers: "$work/err")"
+"$td" campaign "$work/memory.yaml" --jobs 1 > /dev/null 2> "$work/err" || true
+echo "memory after $large of $large runs: $(grep workers: "$work/err")"

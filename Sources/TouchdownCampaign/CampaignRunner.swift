@@ -360,10 +360,24 @@ final class Worker {
         _ = reap()
     }
 
+    /// The most resident memory the worker's own image has reached (Linux
+    /// /proc/PID/status VmHWM), in KiB, or nil. Unlike `ru_maxrss`, which
+    /// for a process started by posix_spawn (sharing the coordinator's
+    /// memory until its exec) also counts the coordinator's resident memory
+    /// at the spawn, so a large campaign made every worker look large.
+    func ownHighWater_kB() -> Int? {
+        guard reaped == nil, let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+    }
+
     /// Ends an idle worker the polite way (end of its input: it exits),
     /// any other by SIGKILL; returns its peak memory in KiB.
     func finish() -> Int {
+        var own: Int?
         if reaped == nil && current == nil {
+            // An idle worker runs nothing more: its peak so far is its peak.
+            own = ownHighWater_kB()
             close(input)
             input = -1
             for _ in 0..<200 {
@@ -373,6 +387,7 @@ final class Worker {
             }
         }
         _ = reap()
+        if let own { peakRSS_kB = own }
         return peakRSS_kB
     }
 }
