@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // libzstd and liblz4 from the system (Debian libzstd-dev, liblz4-dev).
@@ -66,6 +67,12 @@ let package = Package(
             dependencies: ["TouchdownReplay", "TouchdownSim", "TouchdownTrace", .product(name: "Yams", package: "Yams"),
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Telemetry from elsewhere: map files, CSV import and export.
+        .target(
+            name: "TouchdownCapture",
+            dependencies: ["TouchdownSim", "TouchdownTrace", .product(name: "Yams", package: "Yams"),
+                           .product(name: "CSV", package: "CSV.swift")]
+        ),
         // The command line as a library: `touchdown` is one call into it, and
         // a user's package builds its own with its guidances registered.
         .target(
@@ -75,6 +82,7 @@ let package = Package(
                 "TouchdownSim",
                 "TouchdownReplay",
                 "TouchdownCampaign",
+                "TouchdownCapture",
                 "TouchdownGuidanceServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -116,6 +124,10 @@ let package = Package(
             name: "TouchdownCampaignTests",
             dependencies: ["TouchdownCampaign", "TouchdownReplay", "TouchdownSim", "TouchdownTrace", "TouchdownTestSupport",
                            .product(name: "Yams", package: "Yams")]
+        ),
+        .testTarget(
+            name: "TouchdownCaptureTests",
+            dependencies: ["TouchdownCapture", "TouchdownReplay", "TouchdownSim", "TouchdownTrace", "TouchdownTestSupport"]
         ),
         .testTarget(
             name: "TouchdownCLITests",

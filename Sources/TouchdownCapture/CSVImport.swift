@@ -1,0 +1,231 @@
+import CSV
+import Foundation
+import TouchdownTrace
+
+/// A CSV file, or one of its rows, that cannot be imported: where, what, and
+/// what is accepted. Bad input (exit 2).
+public struct CSVImportError: Error, CustomStringConvertible, Sendable {
+    public let file: String
+    /// 1-based line of the row; 0 when the problem is the whole file.
+    public let line: Int
+    public let message: String
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
+}
+
+/// What an import did.
+public struct CSVImportSummary: Sendable {
+    public var rows = 0
+    /// Messages written per mapped topic, in the map's order.
+    public var messages: [(topic: String, count: Int)] = []
+    /// Rows left out with --skip-bad-rows: how many, and the first few.
+    public var badRows = 0
+    public var firstBadRows: [CSVImportError] = []
+    /// The descent's t = 0 in Unix time, when the file's times are Unix time.
+    public var t0_unixNs: Int64?
+}
+
+/// `touchdown import csv`: a CSV file's rows, read through a map, become a
+/// trace. Rows may come in any order; messages are written in time order
+/// (rows of equal time in file order). Each message's time is its row's time
+/// from the descent's t = 0; Unix times keep their t = 0 in the trace's
+/// `touchdown.import` metadata, so the original instants are exact.
+public enum CSVImport {
+    public static let badRowsShown = 10
+
+    public static func run(csvPath: String, map: TelemetryMap, outPath: String, skipBadRows: Bool,
+                           t0_unixNs: Int64? = nil) throws -> CSVImportSummary {
+        guard let layout = map.csv else {
+            throw CSVImportError(file: map.file, line: 0, message: "the map has no csv section")
+        }
+        try OutputGuard.refuse(output: outPath, sameAsAnyOf: [csvPath, map.file])
+        var time = layout.time
+        if let t0 = t0_unixNs {
+            guard time.epoch == .unix else {
+                throw CSVImportError(file: map.file, line: 0, message: "--t0 is for times in Unix time (csv.time.epoch: unix); this map's times count from the descent's t = 0")
+            }
+            time.t0_unixNs = t0
+        }
+        if time.epoch == .unix && time.t0_unixNs == nil {
+            throw CSVImportError(file: map.file, line: 0, message: "the times are Unix time (csv.time.epoch: unix) but nothing gives the descent's t = 0: set csv.time.t0 in the map or pass --t0")
+        }
+        guard let stream = InputStream(fileAtPath: csvPath) else {
+            throw CSVImportError(file: csvPath, line: 0, message: "cannot open the CSV file")
+        }
+        let reader: CSVReader
+        do {
+            reader = try CSVReader(stream: stream, hasHeaderRow: true)
+        } catch {
+            throw CSVImportError(file: csvPath, line: 0, message: "cannot read a header row (\(error)); the first line names the columns")
+        }
+        guard let header = reader.headerRow, !header.isEmpty else {
+            throw CSVImportError(file: csvPath, line: 0, message: "the file is empty; the first line names the columns")
+        }
+        let columns = try ColumnIndex(header: header, file: csvPath, mapFile: map.file)
+        let timeIndex = try columns.index(time.column, "csv.time.column")
+        let plans = try layout.topics.map { try TopicPlan($0, columns) }
+
+        var summary = CSVImportSummary()
+        summary.t0_unixNs = time.epoch == .unix ? time.t0_unixNs : nil
+        var pending: [(time_ns: UInt64, row: Int, topic: Int, payload: [UInt8])] = []
+        var line = 1 + header.reduce(0) { $0 + $1.count { $0 == "\n" } }
+        var rowNumber = 0
+        while let row = reader.next() {
+            line += 1
+            rowNumber += 1
+            let rowLine = line
+            line += row.reduce(0) { $0 + $1.count { $0 == "\n" } }
+            if row.count == 1 && row[0].isEmpty { continue }  // a blank line
+            summary.rows += 1
+            do {
+                guard row.count == header.count else {
+                    throw RowProblem("has \(row.count) cells; the header has \(header.count)")
+                }
+                let t = try descentTime(row[timeIndex], time, column: time.column)
+                for (i, plan) in plans.enumerated() {
+                    guard let message = try plan.message(row, rowTime_ns: t, time: time) else { continue }
+                    pending.append((t, rowNumber, i, message))
+                }
+            } catch let p as RowProblem {
+                let e = CSVImportError(file: csvPath, line: rowLine, message: "row \(rowNumber): \(p.message)")
+                guard skipBadRows else { throw e }
+                summary.badRows += 1
+                if summary.firstBadRows.count < badRowsShown { summary.firstBadRows.append(e) }
+            }
+        }
+        // CSV.swift reports the end of the file as `cannotReadFile`; anything
+        // else stopped the reading early.
+        switch reader.error {
+        case nil, CSVError.cannotReadFile?:
+            break
+        case CSVError.unicodeDecoding?:
+            throw CSVImportError(file: csvPath, line: line + 1, message: "is not UTF-8 text here; CSV files are read as UTF-8")
+        case let e?:
+            throw CSVImportError(file: csvPath, line: line + 1, message: "cannot be read past this line (\(e))")
+        }
+        pending.sort { ($0.time_ns, $0.row, $0.topic) < ($1.time_ns, $1.row, $1.topic) }
+
+        let recorder = try TraceRecorder(path: outPath)
+        let writer = recorder.writer
+        func channel<M: TraceMessage>(_ type: M.Type, _ topic: String) throws -> UInt16 { try recorder.topic(topic, type).channelID }
+        let channels = try plans.map { try channel($0.topic.type, $0.topic.topic) }
+        var counts = [Int](repeating: 0, count: plans.count)
+        for p in pending {
+            try p.payload.withUnsafeBytes { bytes in
+                try writer.write(channelID: channels[p.topic], sequence: UInt32(truncatingIfNeeded: counts[p.topic]),
+                                 logTime_ns: p.time_ns, publishTime_ns: p.time_ns, payload: bytes)
+            }
+            counts[p.topic] += 1
+        }
+        var fields: [(key: String, value: String)] = [
+            ("source", (csvPath as NSString).lastPathComponent),
+            ("map", map.name),
+            ("rows", String(summary.rows)),
+            ("skipped_bad_rows", String(summary.badRows)),
+            ("time_epoch", time.epoch.rawValue),
+        ]
+        if let t0 = summary.t0_unixNs { fields.append(("t0_unix_ns", String(t0))) }
+        try writer.addMetadata(name: "touchdown.import", fields)
+        try writer.finish()
+        summary.messages = zip(plans, counts).map { ($0.topic.topic, $1) }
+        return summary
+    }
+
+    /// A row's time from the descent's t = 0.
+    static func descentTime(_ cell: String, _ time: TelemetryMap.TimeColumn, column: String) throws -> UInt64 {
+        guard let ns = DecimalTime.nanoseconds(cell, unit_ns: time.unit_ns) else {
+            throw RowProblem("\(column) \"\(cell)\" is not a decimal number of \(time.unit) (at most nanosecond resolution)")
+        }
+        let (fromStart, overflow) = ns.subtractingReportingOverflow(time.t0_unixNs ?? 0)
+        guard !overflow, fromStart >= 0 else {
+            throw RowProblem("\(column) \(cell) \(time.unit) is before the descent's t = 0" + (time.epoch == .unix ? " (\(DecimalTime.seconds(time.t0_unixNs!)) s Unix time)" : ""))
+        }
+        return UInt64(fromStart)
+    }
+}
+
+struct RowProblem: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Column names to their positions.
+struct ColumnIndex {
+    let header: [String]
+    let file: String
+    let mapFile: String
+
+    init(header: [String], file: String, mapFile: String) throws {
+        self.header = header
+        self.file = file
+        self.mapFile = mapFile
+        for (i, name) in header.enumerated() where header[..<i].contains(name) {
+            throw CSVImportError(file: file, line: 1, message: "column \"\(name)\" appears twice in the header")
+        }
+    }
+
+    func index(_ name: String, _ what: String) throws -> Int {
+        guard let i = header.firstIndex(of: name) else {
+            let shown = header.prefix(30).map { "\"\($0)\"" }.joined(separator: ", ") + (header.count > 30 ? ", …" : "")
+            throw CSVImportError(file: file, line: 1, message: "no column \"\(name)\" (\(what) in \(mapFile)); the header has \(shown)")
+        }
+        return i
+    }
+}
+
+/// One topic's fields as column positions.
+struct TopicPlan {
+    let topic: TelemetryMap.TopicColumns
+    let cells: [(index: Int?, field: TelemetryMap.FieldSource)]
+    let stampIndex: Int?
+
+    init(_ topic: TelemetryMap.TopicColumns, _ columns: ColumnIndex) throws {
+        self.topic = topic
+        cells = try topic.fields.map { f in
+            if case .column(let name, _, _) = f.source { return (try columns.index(name, "csv.topics.\(topic.topic).\(f.field)"), f) }
+            return (nil, f)
+        }
+        stampIndex = try topic.stampColumn.map { try columns.index($0, "csv.topics.\(topic.topic).stamp") }
+    }
+
+    /// The topic's message from `row`: nil when all its cells are empty (the
+    /// row is another topic's), a problem when only some are.
+    func message(_ row: [String], rowTime_ns: UInt64, time: TelemetryMap.TimeColumn) throws -> [UInt8]? {
+        let filled = cells.filter { $0.index.map { !row[$0].isEmpty } ?? false }.count
+        let fromColumns = cells.filter { $0.index != nil }.count
+        if filled == 0 && (stampIndex.map { row[$0].isEmpty } ?? true) { return nil }
+        guard filled == fromColumns else {
+            let empty = cells.compactMap { c in c.index.flatMap { row[$0].isEmpty ? columnName(c.field) : nil } }
+            throw RowProblem("\(topic.topic) has values in some of its columns but none in \(empty.joined(separator: ", "))")
+        }
+        var stamp = rowTime_ns
+        if let s = stampIndex {
+            guard !row[s].isEmpty else { throw RowProblem("\(topic.topic) has values but no stamp in \(topic.stampColumn!)") }
+            stamp = try CSVImport.descentTime(row[s], time, column: topic.stampColumn!)
+        }
+        var fields = [MessageField(name: "stamp_ns", value: .uint(stamp))]
+        for c in cells {
+            let value: MessageValue
+            switch c.field.source {
+            case .constant(let v):
+                value = v
+            case .column(let name, let scale, let offset):
+                let text = row[c.index!]
+                guard let v = CSVCell.value(text, c.field.type) else {
+                    throw RowProblem("\(name) \"\(text)\" is not a \(c.field.type.rawValue) for \(topic.topic) \(c.field.field) (\(c.field.type.accepted))")
+                }
+                if case .float(let d) = v, scale != 1 || offset != 0 { value = .float(d * scale + offset) } else { value = v }
+            }
+            fields.append(MessageField(name: c.field.field, value: value))
+        }
+        do {
+            return try topic.schema.encode(.message(fields))
+        } catch {
+            preconditionFailure("a \(topic.schemaName) built from its own field list does not encode: \(error)")
+        }
+    }
+
+    func columnName(_ f: TelemetryMap.FieldSource) -> String? {
+        if case .column(let name, _, _) = f.source { return name }
+        return nil
+    }
+}
