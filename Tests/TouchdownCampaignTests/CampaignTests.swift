@@ -195,3 +195,17 @@ import Yams
         #expect(reports["junit"] as? String == "campaign.xml")
     }
 }
+
+@Suite struct FitCandidateTests {
+    @Test func rangesExpandToEachValueWithItsUnitAndOptions() throws {
+        #expect(try Fit.candidates(["altimeter.latency=0s..0.3s/0.1s,jitter=10ms"]) == [
+            "altimeter.latency=0s,jitter=10ms", "altimeter.latency=0.1s,jitter=10ms",
+            "altimeter.latency=0.2s,jitter=10ms", "altimeter.latency=0.3s,jitter=10ms",
+        ])
+        #expect(try Fit.candidates(["altimeter.acquire-below=300m..3000m/100m"]).count == 28)
+        // A plain fault is one candidate; a repeated one is tried once.
+        #expect(try Fit.candidates(["imu.drop=5%", "imu.drop=5%"]) == ["imu.drop=5%"])
+        #expect(throws: FitError.self) { try Fit.candidates(["altimeter.latency=0s..1s/0.3s"]) }
+        #expect(throws: FitError.self) { try Fit.candidates(["altimeter.frobnicate=1m..2m/1m"]) }
+    }
+}
