@@ -8,7 +8,7 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Turn recorded telemetry into a trace, through a map file (docs/rig.md).",
-        subcommands: [ImportCSV.self]
+        subcommands: [ImportCSV.self, ImportMCAP.self]
     )
 
     struct ImportCSV: ParsableCommand {
@@ -51,6 +51,44 @@ struct ImportCommand: ParsableCommand {
                 print("left out \(summary.badRows) bad rows (--skip-bad-rows); the first \(summary.firstBadRows.count):")
                 for e in summary.firstBadRows { print("  \(e)") }
             }
+        }
+    }
+}
+
+extension ImportCommand {
+    struct ImportMCAP: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mcap",
+            abstract: "Import a ROS 2 recording (MCAP, cdr + ros2msg): source topics mapped onto Touchdown's.",
+            discussion: """
+                Header stamps become message stamps; log times and stamps count from the \
+                descent's t = 0 (Unix time, from the map's ros2.t0 or --t0), which the \
+                trace's touchdown.import metadata keeps. Exit 0 when imported; 2 for a bad \
+                map or a message the map cannot read, named by topic, sequence and log time.
+                """
+        )
+        @Argument(help: "The ROS 2 recording (MCAP).") var file: String
+        @Option(help: "The map file (YAML) with a ros2 section, e.g. fixtures/rig/ros2.yaml.") var map: String
+        @Option(help: "The trace to write (never one of the inputs).") var out: String
+        @Option(name: .customLong("t0"), help: "The descent's t = 0 in Unix time with a unit, e.g. 1700000000s (replaces the map's ros2.t0).")
+        var t0: String?
+
+        func run() {
+            let summary = badInput(json: false) { () throws -> ROS2ImportSummary in
+                let telemetryMap = try TelemetryMap.load(path: map)
+                var t0_ns: Int64?
+                if let t0 {
+                    guard let ns = DecimalTime.nanoseconds(withUnit: t0) else {
+                        throw CommandLineError("--t0 \(t0): expected a Unix time with a unit (s, ms, us, ns), e.g. 1700000000s")
+                    }
+                    t0_ns = ns
+                }
+                return try ROS2Import.run(mcapPath: file, map: telemetryMap, outPath: out, t0_unixNs: t0_ns)
+            }
+            print("imported \(file) into \(out): \(summary.messages.reduce(0) { $0 + $1.count }) messages")
+            for m in summary.messages { print("  \(m.source) -> \(m.topic)".padding(toLength: 40, withPad: " ", startingAt: 0) + " \(m.count)") }
+            print("t = 0 at Unix time \(DecimalTime.seconds(summary.t0_unixNs)) s (kept in the trace's touchdown.import metadata)")
+            if !summary.unmapped.isEmpty { print("not in the map, not imported: \(summary.unmapped.joined(separator: ", "))") }
         }
     }
 }

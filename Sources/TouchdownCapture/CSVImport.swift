@@ -66,7 +66,7 @@ public enum CSVImport {
 
         var summary = CSVImportSummary()
         summary.t0_unixNs = time.epoch == .unix ? time.t0_unixNs : nil
-        var pending: [(time_ns: UInt64, row: Int, topic: Int, payload: [UInt8])] = []
+        var pending: [ImportedTrace.Message] = []
         var line = 1 + header.reduce(0) { $0 + $1.count { $0 == "\n" } }
         var rowNumber = 0
         while let row = reader.next() {
@@ -83,7 +83,7 @@ public enum CSVImport {
                 let t = try descentTime(row[timeIndex], time, column: time.column)
                 for (i, plan) in plans.enumerated() {
                     guard let message = try plan.message(row, rowTime_ns: t, time: time) else { continue }
-                    pending.append((t, rowNumber, i, message))
+                    pending.append(ImportedTrace.Message(time_ns: t, order: rowNumber, topic: i, payload: message))
                 }
             } catch let p as RowProblem {
                 let e = CSVImportError(file: csvPath, line: rowLine, message: "row \(rowNumber): \(p.message)")
@@ -102,20 +102,6 @@ public enum CSVImport {
         case let e?:
             throw CSVImportError(file: csvPath, line: line + 1, message: "cannot be read past this line (\(e))")
         }
-        pending.sort { ($0.time_ns, $0.row, $0.topic) < ($1.time_ns, $1.row, $1.topic) }
-
-        let recorder = try TraceRecorder(path: outPath)
-        let writer = recorder.writer
-        func channel<M: TraceMessage>(_ type: M.Type, _ topic: String) throws -> UInt16 { try recorder.topic(topic, type).channelID }
-        let channels = try plans.map { try channel($0.topic.type, $0.topic.topic) }
-        var counts = [Int](repeating: 0, count: plans.count)
-        for p in pending {
-            try p.payload.withUnsafeBytes { bytes in
-                try writer.write(channelID: channels[p.topic], sequence: UInt32(truncatingIfNeeded: counts[p.topic]),
-                                 logTime_ns: p.time_ns, publishTime_ns: p.time_ns, payload: bytes)
-            }
-            counts[p.topic] += 1
-        }
         var fields: [(key: String, value: String)] = [
             ("source", (csvPath as NSString).lastPathComponent),
             ("map", map.name),
@@ -124,8 +110,7 @@ public enum CSVImport {
             ("time_epoch", time.epoch.rawValue),
         ]
         if let t0 = summary.t0_unixNs { fields.append(("t0_unix_ns", String(t0))) }
-        try writer.addMetadata(name: "touchdown.import", fields)
-        try writer.finish()
+        let counts = try ImportedTrace.write(outPath, topics: plans.map(\.topic), messages: pending, metadata: fields)
         summary.messages = zip(plans, counts).map { ($0.topic.topic, $1) }
         return summary
     }
@@ -202,30 +187,52 @@ struct TopicPlan {
             guard !row[s].isEmpty else { throw RowProblem("\(topic.topic) has values but no stamp in \(topic.stampColumn!)") }
             stamp = try CSVImport.descentTime(row[s], time, column: topic.stampColumn!)
         }
-        var fields = [MessageField(name: "stamp_ns", value: .uint(stamp))]
-        for c in cells {
-            let value: MessageValue
-            switch c.field.source {
-            case .constant(let v):
-                value = v
-            case .column(let name, let scale, let offset):
-                let text = row[c.index!]
-                guard let v = CSVCell.value(text, c.field.type) else {
-                    throw RowProblem("\(name) \"\(text)\" is not a \(c.field.type.rawValue) for \(topic.topic) \(c.field.field) (\(c.field.type.accepted))")
-                }
-                if case .float(let d) = v, scale != 1 || offset != 0 { value = .float(d * scale + offset) } else { value = v }
+        return try topic.encode(stamp_ns: stamp) { field, name in
+            let text = row[cells.first { $0.field.field == field.field }!.index!]
+            guard let v = CSVCell.value(text, field.type) else {
+                throw RowProblem("\(name) \"\(text)\" is not a \(field.type.rawValue) for \(topic.topic) \(field.field) (\(field.type.accepted))")
             }
-            fields.append(MessageField(name: c.field.field, value: value))
-        }
-        do {
-            return try topic.schema.encode(.message(fields))
-        } catch {
-            preconditionFailure("a \(topic.schemaName) built from its own field list does not encode: \(error)")
+            return v
         }
     }
 
     func columnName(_ f: TelemetryMap.FieldSource) -> String? {
         if case .column(let name, _, _) = f.source { return name }
         return nil
+    }
+}
+
+/// Writes imported messages as a trace: one channel per mapped topic in the
+/// map's order, messages in time order (ties in source order), and the
+/// import's `touchdown.import` metadata. Through a temporary file renamed
+/// into place, so the output appears only when complete.
+enum ImportedTrace {
+    struct Message {
+        var time_ns: UInt64
+        /// Where it came from in the source (row, message index), for ties.
+        var order: Int
+        /// Index into the topics.
+        var topic: Int
+        var payload: [UInt8]
+    }
+
+    /// Returns the count of messages written per topic.
+    static func write(_ path: String, topics: [TelemetryMap.TopicColumns], messages: [Message],
+                      metadata: [(key: String, value: String)]) throws -> [Int] {
+        let ordered = messages.sorted { ($0.time_ns, $0.order, $0.topic) < ($1.time_ns, $1.order, $1.topic) }
+        let recorder = try TraceRecorder(path: path)
+        func channel<M: TraceMessage>(_ type: M.Type, _ topic: String) throws -> UInt16 { try recorder.topic(topic, type).channelID }
+        let channels = try topics.map { try channel($0.type, $0.topic) }
+        var counts = [Int](repeating: 0, count: topics.count)
+        for m in ordered {
+            try m.payload.withUnsafeBytes { bytes in
+                try recorder.writer.write(channelID: channels[m.topic], sequence: UInt32(truncatingIfNeeded: counts[m.topic]),
+                                          logTime_ns: m.time_ns, publishTime_ns: m.time_ns, payload: bytes)
+            }
+            counts[m.topic] += 1
+        }
+        try recorder.writer.addMetadata(name: "touchdown.import", metadata)
+        try recorder.finish()
+        return counts
     }
 }

@@ -9,13 +9,31 @@ public typealias TelemetryMapError = ScenarioError
 
 /// What a rig's or a flight's recorded data means: for each source, the
 /// Touchdown topic it becomes and how each of that topic's fields is read
-/// (docs/rig.md). This version reads CSV sources: a time column with its unit
-/// and epoch, and for each topic the column (with scale and offset to
-/// engineering units) or constant that gives each field.
+/// (docs/rig.md). This version reads CSV sources (a time column with its
+/// unit and epoch, and for each topic the column, with scale and offset to
+/// engineering units, or the constant that gives each field) and ROS 2
+/// recordings (for each source topic, the Touchdown topic it becomes and the
+/// field path that gives each field).
 public struct TelemetryMap: Sendable {
     public let file: String
     public let name: String
     public let csv: CSVLayout?
+    public let ros2: ROS2Layout?
+
+    /// The topics of a ROS 2 recording (MCAP, cdr + ros2msg).
+    public struct ROS2Layout: Sendable {
+        /// The descent's t = 0 in Unix time, in nanoseconds, if the map gives it.
+        public let t0_unixNs: Int64?
+        public let topics: [ROS2Topic]
+    }
+
+    /// One source topic: the Touchdown topic it becomes; each field's
+    /// `.column` source names a field path in the source message
+    /// (`linear_acceleration.x`, `position[2]`).
+    public struct ROS2Topic: Sendable {
+        public let source: String
+        public let target: TopicColumns
+    }
 
     /// The columns of a CSV file.
     public struct CSVLayout: Sendable {
@@ -88,13 +106,15 @@ public struct TelemetryMap: Sendable {
     public static func parse(text: String, file: String) throws -> TelemetryMap {
         let root = try ScenarioError.composeYAML(text, file: file)
         let y = MapReader(file: file)
-        let top = try y.mapping(root, "the map file", accepted: ["name", "csv"])
+        let top = try y.mapping(root, "the map file", accepted: ["name", "csv", "ros2"])
         guard let nameNode = top.value("name") else { throw y.error(root, "name is missing: every map has a name") }
         let name = try y.string(nameNode, "name")
-        guard let csvNode = top.value("csv") else {
-            throw y.error(root, "the map has no source: give csv (CCSDS packets and ROS 2 topics are not read by this version)")
+        let csvNode = top.value("csv"), ros2Node = top.value("ros2")
+        guard csvNode != nil || ros2Node != nil else {
+            throw y.error(root, "the map has no source: give csv or ros2 (CCSDS packets are not read by this version)")
         }
-        return TelemetryMap(file: file, name: name, csv: try csvLayout(csvNode, y))
+        return TelemetryMap(file: file, name: name, csv: try csvNode.map { try csvLayout($0, y) },
+                            ros2: try ros2Node.map { try ros2Layout($0, y) })
     }
 
     static func csvLayout(_ node: Node, _ y: MapReader) throws -> CSVLayout {
@@ -138,24 +158,60 @@ public struct TelemetryMap: Sendable {
         return CSVLayout(time: timeColumn, topics: topics)
     }
 
-    static func topicColumns(_ topic: String, _ type: any TraceMessage.Type, _ node: Node, _ y: MapReader) throws -> TopicColumns {
+    static func ros2Layout(_ node: Node, _ y: MapReader) throws -> ROS2Layout {
+        let m = try y.mapping(node, "ros2", accepted: ["t0", "topics"])
+        var t0: Int64?
+        if let t0Node = m.value("t0") {
+            let text = try y.string(t0Node, "ros2.t0")
+            guard let ns = DecimalTime.nanoseconds(withUnit: text) else {
+                throw y.error(t0Node, "ros2.t0 \"\(text)\" is not a Unix time with a unit (\(timeUnits.map(\.name).joined(separator: ", "))), e.g. 1700000000 s")
+            }
+            t0 = ns
+        }
+        guard let topicsNode = m.value("topics"), case .mapping(let pairs) = topicsNode, !pairs.isEmpty else {
+            throw y.error(m.value("topics") ?? node, "ros2.topics must map source topics to what they become, e.g. /lander/imu: {to: /imu, fields: {accel_x_mps2: linear_acceleration.x, …}}")
+        }
+        var topics: [ROS2Topic] = []
+        for (keyNode, valueNode) in pairs {
+            let source = try y.string(keyNode, "a source topic")
+            if topics.contains(where: { $0.source == source }) { throw y.error(keyNode, "\(source) is mapped twice") }
+            let what = "ros2.topics.\(source)"
+            let t = try y.mapping(valueNode, what, accepted: ["to", "fields"])
+            guard let toNode = t.value("to") else { throw y.error(valueNode, "\(what).to is missing: the Touchdown topic it becomes") }
+            let target = try y.string(toNode, "\(what).to")
+            guard let known = topicTypes.first(where: { $0.topic == target }) else {
+                throw y.error(toNode, "\(target) is not a Touchdown topic; accepted: \(topicTypes.map(\.topic).joined(separator: ", "))")
+            }
+            if topics.contains(where: { $0.target.topic == target }) {
+                throw y.error(toNode, "\(target) is already filled by another source topic")
+            }
+            guard let fieldsNode = t.value("fields") else { throw y.error(valueNode, "\(what).fields is missing") }
+            topics.append(ROS2Topic(source: source, target: try topicColumns(target, known.type, fieldsNode, y,
+                                                                              path: "\(what).fields", sourceKey: "field")))
+        }
+        return ROS2Layout(t0_unixNs: t0, topics: topics)
+    }
+
+    static func topicColumns(_ topic: String, _ type: any TraceMessage.Type, _ node: Node, _ y: MapReader,
+                             path: String? = nil, sourceKey: String = "column") throws -> TopicColumns {
         // The message's fields after stamp_ns, from its ros2msg lines.
         let declared = type.fields.dropFirst().map { line -> (type: String, name: String) in
             let parts = line.split(separator: " ")
             return (String(parts[0]), String(parts[1]))
         }
-        let accepted = ["stamp"] + declared.map(\.name)
-        let m = try y.mapping(node, "csv.topics.\(topic)", accepted: accepted)
+        let prefix = path ?? "csv.topics.\(topic)"
+        let accepted = (sourceKey == "column" ? ["stamp"] : []) + declared.map(\.name)
+        let m = try y.mapping(node, prefix, accepted: accepted)
         var fields: [FieldSource] = []
         for d in declared {
             let fieldType: FieldType = d.type == "bool" ? .bool : d.type == "string" ? .string : .float64
-            let what = "csv.topics.\(topic).\(d.name)"
+            let what = "\(prefix).\(d.name)"
             guard let v = m.value(d.name) else {
-                throw y.error(node, "\(what) is missing: every field of \(type.schemaName) needs a column or a constant (fields: \(declared.map(\.name).joined(separator: ", ")))")
+                throw y.error(node, "\(what) is missing: every field of \(type.schemaName) needs a \(sourceKey) or a constant (fields: \(declared.map(\.name).joined(separator: ", ")))")
             }
-            fields.append(FieldSource(field: d.name, type: fieldType, source: try source(v, fieldType, what, y)))
+            fields.append(FieldSource(field: d.name, type: fieldType, source: try source(v, fieldType, what, y, key: sourceKey)))
         }
-        let stamp = try m.value("stamp").map { try y.string($0, "csv.topics.\(topic).stamp") }
+        let stamp = try m.value("stamp").map { try y.string($0, "\(prefix).stamp") }
         let schema: CompiledMessageSchema
         do {
             schema = try CompiledMessageSchema(schemaName: type.schemaName, schemaText: type.schemaText)
@@ -166,14 +222,14 @@ public struct TelemetryMap: Sendable {
                             fields: fields, stampColumn: stamp)
     }
 
-    /// A column name, `{column: NAME, scale: K, offset: B}` (value = K × cell + B),
-    /// or `{value: V}`, a constant.
-    static func source(_ node: Node, _ type: FieldType, _ what: String, _ y: MapReader) throws -> FieldSource.Source {
+    /// A column name (or, for ROS 2, a field path), `{column: NAME, scale: K,
+    /// offset: B}` (value = K × cell + B), or `{value: V}`, a constant.
+    static func source(_ node: Node, _ type: FieldType, _ what: String, _ y: MapReader, key: String = "column") throws -> FieldSource.Source {
         if case .scalar = node { return .column(try y.string(node, what), scale: 1, offset: 0) }
-        let m = try y.mapping(node, what, accepted: ["column", "scale", "offset", "value"])
+        let m = try y.mapping(node, what, accepted: [key, "scale", "offset", "value"])
         if let valueNode = m.value("value") {
-            if m.value("column") != nil || m.value("scale") != nil || m.value("offset") != nil {
-                throw y.error(node, "\(what): give either value (a constant) or column (with scale and offset), not both")
+            if m.value(key) != nil || m.value("scale") != nil || m.value("offset") != nil {
+                throw y.error(node, "\(what): give either value (a constant) or \(key) (with scale and offset), not both")
             }
             let text = try y.string(valueNode, "\(what).value")
             guard let v = CSVCell.value(text, type) else {
@@ -181,7 +237,9 @@ public struct TelemetryMap: Sendable {
             }
             return .constant(v)
         }
-        guard let columnNode = m.value("column") else { throw y.error(node, "\(what): give column (a CSV column name) or value (a constant)") }
+        guard let columnNode = m.value(key) else {
+            throw y.error(node, "\(what): give \(key) (\(key == "column" ? "a CSV column name" : "a field path in the source message")) or value (a constant)")
+        }
         func number(_ key: String, _ defaultValue: Double) throws -> Double {
             guard let n = m.value(key) else { return defaultValue }
             guard type == .float64 else { throw y.error(n, "\(what).\(key): only float64 fields are scaled; this field is \(type.rawValue)") }
@@ -189,7 +247,32 @@ public struct TelemetryMap: Sendable {
             guard let d = Double(text), d.isFinite else { throw y.error(n, "\(what).\(key) \"\(text)\" is not a finite number") }
             return d
         }
-        return .column(try y.string(columnNode, "\(what).column"), scale: try number("scale", 1), offset: try number("offset", 0))
+        return .column(try y.string(columnNode, "\(what).\(key)"), scale: try number("scale", 1), offset: try number("offset", 0))
+    }
+}
+
+extension TelemetryMap.TopicColumns {
+    /// The message's CDR payload: `stamp_ns`, then each field from its source,
+    /// a constant or `read(field, column or path)`, float64 values scaled by
+    /// the map (value = scale × read + offset).
+    func encode(stamp_ns: UInt64, read: (TelemetryMap.FieldSource, String) throws -> MessageValue) throws -> [UInt8] {
+        var values = [MessageField(name: "stamp_ns", value: .uint(stamp_ns))]
+        for f in fields {
+            let value: MessageValue
+            switch f.source {
+            case .constant(let v):
+                value = v
+            case .column(let name, let scale, let offset):
+                let v = try read(f, name)
+                if case .float(let d) = v, scale != 1 || offset != 0 { value = .float(d * scale + offset) } else { value = v }
+            }
+            values.append(MessageField(name: f.field, value: value))
+        }
+        do {
+            return try schema.encode(.message(values))
+        } catch {
+            preconditionFailure("a \(schemaName) built from its own field list does not encode: \(error)")
+        }
     }
 }
 
@@ -254,6 +337,14 @@ public enum DecimalTime {
         let (total, overflow2) = scaled.addingReportingOverflow(fraction)
         guard !overflow2 else { return nil }
         return negative ? -total : total
+    }
+
+    /// A decimal number followed by its unit (`1700000000 s`, `1700000000123ms`).
+    public static func nanoseconds(withUnit text: String) -> Int64? {
+        let number = text.prefix { $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" }
+        let unitName = text.dropFirst(number.count).trimmingCharacters(in: .whitespaces)
+        guard let unit = TelemetryMap.timeUnits.first(where: { $0.name == unitName }) else { return nil }
+        return nanoseconds(String(number), unit_ns: unit.ns)
     }
 
     /// `ns` as seconds with nine decimals, exact.
