@@ -70,7 +70,7 @@ let package = Package(
         // Telemetry from elsewhere: map files, CSV import and export.
         .target(
             name: "TouchdownCapture",
-            dependencies: ["TouchdownSim", "TouchdownTrace", .product(name: "Yams", package: "Yams"),
+            dependencies: ["TouchdownSim", "TouchdownTrace", "CTouchdownIO", .product(name: "Yams", package: "Yams"),
                            .product(name: "CSV", package: "CSV.swift")]
         ),
         // The command line as a library: `touchdown` is one call into it, and
@@ -127,7 +127,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TouchdownCaptureTests",
-            dependencies: ["TouchdownCapture", "TouchdownReplay", "TouchdownSim", "TouchdownTrace", "TouchdownTestSupport"]
+            dependencies: ["TouchdownCapture", "CTouchdownIO", "TouchdownReplay", "TouchdownSim", "TouchdownTrace", "TouchdownTestSupport"]
         ),
         .testTarget(
             name: "TouchdownCLITests",

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -86,4 +88,22 @@ void td_sincos(double x, double *sin_x, double *cos_x) {
     *sin_x = sin(x);
     *cos_x = cos(x);
 #endif
+}
+
+int td_receive_datagrams(int fd, unsigned char *buffers, size_t size, int count, size_t *lengths) {
+    enum { most = 256 };
+    struct mmsghdr headers[most];
+    struct iovec vectors[most];
+    if (count > most) count = most;
+    memset(headers, 0, sizeof(struct mmsghdr) * (size_t)count);
+    for (int i = 0; i < count; i++) {
+        vectors[i].iov_base = buffers + (size_t)i * size;
+        vectors[i].iov_len = size;
+        headers[i].msg_hdr.msg_iov = &vectors[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd, headers, (unsigned int)count, MSG_DONTWAIT, NULL);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    for (int i = 0; i < n; i++) lengths[i] = headers[i].msg_len;
+    return n;
 }

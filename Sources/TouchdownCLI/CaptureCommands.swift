@@ -76,13 +76,7 @@ extension ImportCommand {
         func run() {
             let summary = badInput(json: false) { () throws -> ROS2ImportSummary in
                 let telemetryMap = try TelemetryMap.load(path: map)
-                var t0_ns: Int64?
-                if let t0 {
-                    guard let ns = DecimalTime.nanoseconds(withUnit: t0) else {
-                        throw CommandLineError("--t0 \(t0): expected a Unix time with a unit (s, ms, us, ns), e.g. 1700000000s")
-                    }
-                    t0_ns = ns
-                }
+                let t0_ns = try t0.map(parseUnixTime)
                 return try ROS2Import.run(mcapPath: file, map: telemetryMap, outPath: out, t0_unixNs: t0_ns)
             }
             print("imported \(file) into \(out): \(summary.messages.reduce(0) { $0 + $1.count }) messages")

@@ -19,6 +19,7 @@ public struct TelemetryMap: Sendable {
     public let name: String
     public let csv: CSVLayout?
     public let ros2: ROS2Layout?
+    public let ccsds: CCSDSLayout?
 
     /// The topics of a ROS 2 recording (MCAP, cdr + ros2msg).
     public struct ROS2Layout: Sendable {
@@ -106,15 +107,15 @@ public struct TelemetryMap: Sendable {
     public static func parse(text: String, file: String) throws -> TelemetryMap {
         let root = try ScenarioError.composeYAML(text, file: file)
         let y = MapReader(file: file)
-        let top = try y.mapping(root, "the map file", accepted: ["name", "csv", "ros2"])
+        let top = try y.mapping(root, "the map file", accepted: ["name", "csv", "ros2", "ccsds"])
         guard let nameNode = top.value("name") else { throw y.error(root, "name is missing: every map has a name") }
         let name = try y.string(nameNode, "name")
-        let csvNode = top.value("csv"), ros2Node = top.value("ros2")
-        guard csvNode != nil || ros2Node != nil else {
-            throw y.error(root, "the map has no source: give csv or ros2 (CCSDS packets are not read by this version)")
+        let csvNode = top.value("csv"), ros2Node = top.value("ros2"), ccsdsNode = top.value("ccsds")
+        guard csvNode != nil || ros2Node != nil || ccsdsNode != nil else {
+            throw y.error(root, "the map has no source: give csv, ros2 or ccsds")
         }
         return TelemetryMap(file: file, name: name, csv: try csvNode.map { try csvLayout($0, y) },
-                            ros2: try ros2Node.map { try ros2Layout($0, y) })
+                            ros2: try ros2Node.map { try ros2Layout($0, y) }, ccsds: try ccsdsNode.map { try ccsdsLayout($0, y) })
     }
 
     static func csvLayout(_ node: Node, _ y: MapReader) throws -> CSVLayout {

@@ -27,6 +27,12 @@ void td_spin_pause(void);
 /// 50 million arguments). The simulator's pitch changes nearly every step.
 void td_sincos(double x, double *sin_x, double *cos_x);
 
+/// Receives up to `count` datagrams waiting on `fd` now, without blocking
+/// (recvmmsg with MSG_DONTWAIT): datagram i goes to buffers + i * size and
+/// its length to lengths[i]. Returns how many (0 when none wait), or -1 with
+/// errno. A datagram longer than `size` is cut to `size`.
+int td_receive_datagrams(int fd, unsigned char *buffers, size_t size, int count, size_t *lengths);
+
 /// Creates and opens a new file from `path_template` (ending in XXXXXX,
 /// which is replaced), close-on-exec from the start (`mkostemp` with
 /// `O_CLOEXEC`), then unlinks it, so it disappears however the process
