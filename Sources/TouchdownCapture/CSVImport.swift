@@ -220,19 +220,38 @@ enum ImportedTrace {
     static func write(_ path: String, topics: [TelemetryMap.TopicColumns], messages: [Message],
                       metadata: [(key: String, value: String)]) throws -> [Int] {
         let ordered = messages.sorted { ($0.time_ns, $0.order, $0.topic) < ($1.time_ns, $1.order, $1.topic) }
-        let recorder = try TraceRecorder(path: path)
-        func channel<M: TraceMessage>(_ type: M.Type, _ topic: String) throws -> UInt16 { try recorder.topic(topic, type).channelID }
-        let channels = try topics.map { try channel($0.type, $0.topic) }
-        var counts = [Int](repeating: 0, count: topics.count)
-        for m in ordered {
+        let writer = try Writer(path, topics: topics)
+        for m in ordered { try writer.append(m) }
+        return try writer.finish(metadata: metadata)
+    }
+
+    /// Writes messages as they come, for sources already in time order.
+    final class Writer {
+        let recorder: TraceRecorder
+        let channels: [UInt16]
+        var counts: [Int]
+
+        init(_ path: String, topics: [TelemetryMap.TopicColumns]) throws {
+            let recorder = try TraceRecorder(path: path)
+            func channel<M: TraceMessage>(_ type: M.Type, _ topic: String) throws -> UInt16 { try recorder.topic(topic, type).channelID }
+            channels = try topics.map { try channel($0.type, $0.topic) }
+            counts = [Int](repeating: 0, count: topics.count)
+            self.recorder = recorder
+        }
+
+        func append(_ m: Message) throws {
             try m.payload.withUnsafeBytes { bytes in
                 try recorder.writer.write(channelID: channels[m.topic], sequence: UInt32(truncatingIfNeeded: counts[m.topic]),
                                           logTime_ns: m.time_ns, publishTime_ns: m.time_ns, payload: bytes)
             }
             counts[m.topic] += 1
         }
-        try recorder.writer.addMetadata(name: "touchdown.import", metadata)
-        try recorder.finish()
-        return counts
+
+        /// Adds the import's metadata, closes the trace; the count per topic.
+        func finish(metadata: [(key: String, value: String)]) throws -> [Int] {
+            try recorder.writer.addMetadata(name: "touchdown.import", metadata)
+            try recorder.finish()
+            return counts
+        }
     }
 }

@@ -43,7 +43,10 @@ public enum ROS2Import {
         for topic in present where !layout.topics.contains(where: { $0.source == topic }) && !summary.unmapped.contains(topic) {
             summary.unmapped.append(topic)
         }
-        var pending: [ImportedTrace.Message] = []
+        // The recording is read through its index, in log-time order (ties in
+        // file order), which is the order the trace is written in: messages
+        // go out as they are read and memory does not grow with the file.
+        let writer = try ImportedTrace.Writer(outPath, topics: layout.topics.map(\.target))
         var index = 0
         try reader.forEachMessage(topics: layout.topics.map(\.source)) { decoder, m in
             index += 1
@@ -69,9 +72,9 @@ public enum ROS2Import {
                 }
                 return v
             }
-            pending.append(ImportedTrace.Message(time_ns: m.logTime_ns - UInt64(t0), order: index, topic: i, payload: payload))
+            try writer.append(ImportedTrace.Message(time_ns: m.logTime_ns - UInt64(t0), order: index, topic: i, payload: payload))
         }
-        let counts = try ImportedTrace.write(outPath, topics: layout.topics.map(\.target), messages: pending, metadata: [
+        let counts = try writer.finish(metadata: [
             ("source", (mcapPath as NSString).lastPathComponent),
             ("map", map.name),
             ("time_epoch", "unix"),
