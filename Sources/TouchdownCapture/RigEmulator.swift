@@ -6,7 +6,8 @@ import TouchdownSim
 import TouchdownTrace
 
 /// `touchdown rig emulate`: a stand-in for a hardware rig. It flies a
-/// scenario and streams the sensor messages the map names as CCSDS Space
+/// scenario and streams the sensor messages (IMU, altimeter, velocimeter,
+/// attitude) the map names as CCSDS Space
 /// Packets, one per datagram, on the flight's clock: in real time, or
 /// `rateX` times faster (0: as fast as the socket takes them). Each packet's
 /// time code is t0 plus the instant its message describes. The test suite's
@@ -41,7 +42,9 @@ public enum RigEmulator {
         let limit_ns = duration_s.map { UInt64($0 * 1e9) }
         let start = UDPCapture.monotonic_s()
         let reader = try TraceReader(path: flown)
-        try reader.forEachMessage { decoder, m in
+        // A rig streams its sensors; a map's command APID is for what comes back.
+        let sensorTopics = [TouchdownTopics.imu, TouchdownTopics.altimeter, TouchdownTopics.velocimeter, TouchdownTopics.attitude]
+        try reader.forEachMessage(topics: sensorTopics) { decoder, m in
             guard let k = layout.packets.firstIndex(where: { $0.target.topic == decoder.channel.topic }) else { return }
             if let limit_ns, m.logTime_ns > limit_ns { return }
             summary.simulated_s = max(summary.simulated_s, Double(m.logTime_ns) * 1e-9)
@@ -71,7 +74,7 @@ public enum RigEmulator {
             guard sent == bytes.count else { throw CaptureError("sending to \(address) failed: \(String(cString: strerror(errno)))") }
             counts[k] += 1
         }
-        summary.packets = zip(layout.packets, counts).map { ($0.apid, $0.target.topic, $1) }
+        summary.packets = zip(layout.packets, counts).filter { sensorTopics.contains($0.0.target.topic) }.map { ($0.apid, $0.target.topic, $1) }
         return summary
     }
 }
