@@ -56,6 +56,9 @@ struct FitCommand: ParsableCommand {
             return
         }
         print("fit \(telemetry) with \(scenario): \(result.scores.count) flights (no fault, then each candidate), compared on \(result.telemetrySamples) /nav samples")
+        if result.droppedNavSamples > 0 || result.droppedRanges > 0 {
+            print("left out, not finite in the telemetry: \(result.droppedNavSamples) /nav samples, \(result.droppedRanges) valid altimeter ranges")
+        }
         print("rank  candidate                                 outcome       rms altitude  rms v-speed  altimeter valid differs  rms range    score")
         for (rank, s) in result.scores.enumerated() {
             let line = String(rank + 1).padding(toLength: 6, withPad: " ", startingAt: 0)

@@ -46,6 +46,10 @@ public enum Fit {
 
     public struct Result: Sendable {
         public let telemetrySamples: Int
+        /// Telemetry samples left out because a compared value is not finite
+        /// (nan or inf, as recorded): /nav samples, valid altimeter ranges.
+        public let droppedNavSamples: Int
+        public let droppedRanges: Int
         /// Best first.
         public let scores: [Score]
     }
@@ -118,10 +122,12 @@ public enum Fit {
     static let maxCandidates = 10_000
 
     static func expand(_ spec: String) throws -> [String] {
-        guard let eq = spec.firstIndex(of: "="), spec[eq...].contains("..") else { return [spec] }
+        guard let eq = spec.firstIndex(of: "=") else { return [spec] }
         let prefix = spec[..<eq]
         let rest = spec[spec.index(after: eq)...]
         let valuePart = rest.prefix { $0 != "," && $0 != "@" }
+        // A window (@120s..180s) is not a range of values.
+        guard valuePart.contains("..") else { return [spec] }
         let suffix = rest.dropFirst(valuePart.count)
         let form = "the form is TOPIC.KIND=LOW..HIGH/STEP, e.g. altimeter.acquire-below=300m..3000m/100m"
         guard let dots = valuePart.range(of: ".."), let slash = valuePart.lastIndex(of: "/"), slash > dots.upperBound else {
@@ -160,14 +166,26 @@ public enum Fit {
     public static func run(telemetry: String, scenario: String, guidance: ReplayPlan.Guidance = .recorded(),
                            candidates: [String], scratch: String,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
-        let recorded = try NavSeries.read(telemetry)
+        let read = try NavSeries.read(telemetry)
+        // A sample that is not finite cannot be compared: it is left out and
+        // counted, never allowed to make every score NaN.
+        var recorded = NavSeries()
+        for (k, t) in read.stamps_ns.enumerated() where read.altitude_m[k].isFinite && read.verticalSpeed_mps[k].isFinite {
+            recorded.stamps_ns.append(t)
+            recorded.altitude_m.append(read.altitude_m[k])
+            recorded.verticalSpeed_mps.append(read.verticalSpeed_mps[k])
+        }
+        let droppedNav = read.stamps_ns.count - recorded.stamps_ns.count
         guard recorded.stamps_ns.count >= 2 else {
             throw FitError("\(telemetry): \(recorded.stamps_ns.count) \(TouchdownTopics.nav) messages; a fit compares the lander's navigation estimates over time and needs at least 2")
         }
         let spreadH = standardDeviation(recorded.altitude_m), spreadV = standardDeviation(recorded.verticalSpeed_mps)
         let recordedAltimeter = try AltimeterSeries.read(telemetry)
+        // A valid range that is not finite: its validity is still compared, its range is not.
+        let droppedRanges = recordedAltimeter.valid.indices.filter { recordedAltimeter.valid[$0] && !recordedAltimeter.range_m[$0].isFinite }.count
         let validRanges = zip(recordedAltimeter.valid, recordedAltimeter.range_m).filter(\.0).map(\.1)
-        let spreadR = standardDeviation(validRanges.isEmpty ? [0] : validRanges)
+        let finiteRanges = validRanges.filter(\.isFinite)
+        let spreadR = standardDeviation(finiteRanges.isEmpty ? [0] : finiteRanges)
         let all: [String?] = [nil] + candidates
         var scores: [Score] = []
         for (i, candidate) in all.enumerated() {
@@ -202,7 +220,7 @@ public enum Fit {
                     let f = flownAltimeter.latest(at: t)
                     let flownValid = f?.valid ?? false
                     if flownValid != recordedAltimeter.valid[k] { differ += 1 }
-                    if flownValid && recordedAltimeter.valid[k], let f {
+                    if flownValid && recordedAltimeter.valid[k], let f, recordedAltimeter.range_m[k].isFinite {
                         let d = f.range_m - recordedAltimeter.range_m[k]
                         sumR += d * d
                         both += 1
@@ -211,7 +229,12 @@ public enum Fit {
                 mismatch = Double(differ) / Double(recordedAltimeter.logTimes_ns.count)
                 rmsR = both > 0 ? (sumR / Double(both)).squareRoot() : nil
             }
-            let score = rmsH / spreadH + rmsV / spreadV + (mismatch ?? 0) + (rmsR ?? 0) / spreadR
+            // A range term the telemetry has but this flight cannot be
+            // compared on (no valid range at the same time) is not 0: the
+            // flight ranks below every one that could be.
+            let rangeMeasurable = validRanges.contains { $0.isFinite }
+            let rangeTerm = rmsR.map { $0 / spreadR } ?? (rangeMeasurable ? .infinity : 0)
+            let score = rmsH / spreadH + rmsV / spreadV + (mismatch ?? 0) + rangeTerm
             scores.append(Score(candidate: candidate ?? "none", outcome: result.outcome, rmsAltitude_m: rmsH,
                                 rmsVerticalSpeed_mps: rmsV, altimeterValidityMismatch: mismatch, rmsRange_m: rmsR,
                                 score: score, digest: result.digest))
@@ -222,7 +245,10 @@ public enum Fit {
             if x != y { return x.isNaN ? false : y.isNaN ? true : x < y }
             return a.offset < b.offset
         }.map(\.element)
-        return Result(telemetrySamples: recorded.stamps_ns.count, scores: ranked)
+        guard let best = ranked.first, best.score.isFinite else {
+            throw FitError("no candidate could be scored against \(telemetry): every flight's score is not finite (a flight without navigation, or without a valid altimeter range when the telemetry has them)")
+        }
+        return Result(telemetrySamples: recorded.stamps_ns.count, droppedNavSamples: droppedNav, droppedRanges: droppedRanges, scores: ranked)
     }
 
     /// Every message on `topic` with its log time, in file order; the topic

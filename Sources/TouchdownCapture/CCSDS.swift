@@ -87,20 +87,25 @@ extension TelemetryMap {
             case .float32: r = UInt64(Float(number).bitPattern)
             case .float64: r = number.bitPattern
             default:
-                let rounded = number.rounded()
+                // An integer field has no NaN: it is written as 0.
+                let rounded = number.isNaN ? 0 : number.rounded()
+                func unsigned(_ v: Double, bits: Int) -> UInt64 {
+                    let top = bits == 64 ? UInt64.max : (UInt64(1) << UInt64(bits)) - 1
+                    if v <= 0 { return 0 }
+                    if v >= Double(top) { return top }
+                    return UInt64(v)
+                }
                 if let bits {
-                    let width = bits.count
-                    let maximum = width == 64 ? Double(UInt64.max) : Double((UInt64(1) << UInt64(width)) - 1)
-                    r = UInt64(min(max(rounded, 0), maximum)) << UInt64(bits.lowerBound)
+                    r = unsigned(rounded, bits: bits.count) << UInt64(bits.lowerBound)
                     r |= raw(UnsafeRawBufferPointer(data))
                 } else if kind.isSigned {
-                    let half = pow(2.0, Double(kind.bytes * 8 - 1))
-                    let clamped = min(max(rounded, -half), half - 1)
-                    r = UInt64(bitPattern: clamped >= 9.2e18 ? Int64.max : Int64(clamped))
+                    let width = kind.bytes * 8
+                    let top = width == 64 ? Int64.max : (Int64(1) << Int64(width - 1)) - 1
+                    let bottom = -top - 1
+                    let v: Int64 = rounded >= Double(top) ? top : rounded <= Double(bottom) ? bottom : Int64(rounded)
+                    r = UInt64(bitPattern: v)
                 } else {
-                    let top = pow(2.0, Double(kind.bytes * 8)) - 1
-                    let clamped = min(max(rounded, 0), top)
-                    r = clamped >= 1.8e19 ? UInt64.max : UInt64(clamped)
+                    r = unsigned(rounded, bits: kind.bytes * 8)
                 }
             }
             for i in 0..<kind.bytes {
@@ -130,6 +135,11 @@ extension TelemetryMap {
             let text = try y.string(e, "ccsds.time.epoch")
             guard let days = CalendarDate.daysSinceUnixEpoch(text) else {
                 throw y.error(e, "ccsds.time.epoch \"\(text)\" is not a date YYYY-MM-DD (UTC midnight; leap seconds are not counted), e.g. 1958-01-01 or 2000-01-01")
+            }
+            // Every time code the packets can carry must be a Unix time in
+            // nanoseconds that fits in 64 bits.
+            guard Double(days) * 86_400 > -9.2e9, Double(days) * 86_400 + pow(256, Double(coarse)) < 9.2e9 else {
+                throw y.error(e, "ccsds.time.epoch \(text) with \(coarse) coarse octets reaches outside 1678 to 2262, the years Touchdown's nanosecond times can hold")
             }
             epoch = days * 86_400 * 1_000_000_000
         }
@@ -161,13 +171,14 @@ extension TelemetryMap {
                 throw y.error(toNode, "\(target) is not a Touchdown topic; accepted: \(topicTypes.map(\.topic).joined(separator: ", "))")
             }
             guard let fieldsNode = p.value("fields") else { throw y.error(item, "\(what).fields is missing") }
-            packets.append(try packetLayout(apid, target, known.type, fieldsNode, "\(what).fields", y))
+            packets.append(try packetLayout(apid, target, known.type, fieldsNode, "\(what).fields", y,
+                                            maxUserData: 65_536 - coarse - fine))
         }
         return CCSDSLayout(coarseOctets: coarse, fineOctets: fine, epochUnix_ns: epoch, t0_unixNs: t0, packets: packets)
     }
 
     static func packetLayout(_ apid: UInt16, _ topic: String, _ type: any TraceMessage.Type, _ node: Node, _ what: String,
-                             _ y: MapReader) throws -> PacketLayout {
+                             _ y: MapReader, maxUserData: Int) throws -> PacketLayout {
         let declared = type.fields.dropFirst().map { line -> (type: String, name: String) in
             let parts = line.split(separator: " ")
             return (String(parts[0]), String(parts[1]))
@@ -213,6 +224,9 @@ extension TelemetryMap {
                 (Node("at"), atNode),
             ] + ["scale", "offset"].compactMap { k in f.value(k).map { (Node(k), $0) } }))
             fields.append(FieldSource(field: d.name, type: fieldType, source: try source(sourceNode, fieldType, w, y, key: "at")))
+            guard at + kind.bytes <= maxUserData else {
+                throw y.error(atNode, "\(w).at \(at): a \(kind.rawValue) there ends past the \(maxUserData) bytes of user data a packet can hold (its length field is 16 bits)")
+            }
             binary.append((d.name, BinaryField(offset: at, kind: kind, bigEndian: orderText == "big", bits: bits)))
             needed = max(needed, at + kind.bytes)
         }
@@ -232,8 +246,11 @@ extension TelemetryMap {
 enum CalendarDate {
     static func daysSinceUnixEpoch(_ text: String) -> Int64? {
         let parts = text.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]),
-              (1...12).contains(m), (1...31).contains(d) else { return nil }
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]), (1...12).contains(m) else { return nil }
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+        let monthDays: [Int64] = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...monthDays[Int(m) - 1]).contains(d) else { return nil }
         // Howard Hinnant's days_from_civil.
         let yy = m <= 2 ? y - 1 : y
         let era = (yy >= 0 ? yy : yy - 399) / 400
@@ -280,7 +297,11 @@ public enum SpacePacket {
         for i in 0..<layout.coarseOctets { coarse = coarse << 8 | UInt64(datagram[6 + i]) }
         for i in 0..<layout.fineOctets { fine = fine << 8 | UInt64(datagram[6 + layout.coarseOctets + i]) }
         let fraction_ns = Int64((fine * 1_000_000_000) >> UInt64(8 * layout.fineOctets))
-        let time = layout.epochUnix_ns + Int64(coarse) * 1_000_000_000 + fraction_ns
+        // The map bounds the epoch so that no time code overflows; checked anyway.
+        let (whole, o1) = Int64(coarse).multipliedReportingOverflow(by: 1_000_000_000)
+        let (sum, o2) = layout.epochUnix_ns.addingReportingOverflow(whole)
+        let (time, o3) = sum.addingReportingOverflow(fraction_ns)
+        guard !o1 && !o2 && !o3 else { return .failure(MalformedError(.short, apid: apid)) }
         let user = UnsafeRawBufferPointer(rebasing: datagram[headerBytes...])
         guard user.count >= packet.userDataBytes else { return .failure(MalformedError(.tooShortForMap, apid: apid)) }
         return .success((Header(apid: apid, sequenceCount: count, time_unixNs: time), packet, user))

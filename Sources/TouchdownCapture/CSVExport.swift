@@ -30,7 +30,12 @@ public enum CSVExport {
 
     public static func run(tracePath: String, csvPath: String, mapPath: String?, topics wanted: [String]?) throws -> Summary {
         try OutputGuard.refuse(output: csvPath, sameAsAnyOf: [tracePath])
-        if let mapPath { try OutputGuard.refuse(output: mapPath, sameAsAnyOf: [tracePath, csvPath]) }
+        if let mapPath {
+            guard (mapPath as NSString).standardizingPath != (csvPath as NSString).standardizingPath else {
+                throw CSVExportError("--map-out \(mapPath) is the CSV file too; give the map another name")
+            }
+            try OutputGuard.refuse(output: mapPath, sameAsAnyOf: [tracePath, csvPath])
+        }
         let reader = try TraceReader(path: tracePath)
         guard let indexed = reader.indexed else {
             throw CSVExportError("\(tracePath): the trace has no intact summary (\(reader.summaryProblem.map { "\($0)" } ?? "unreadable")); run `touchdown trace recover` first")
@@ -101,9 +106,9 @@ public enum CSVExport {
                 throw CSVExportError("\(tracePath): a \(topics[t].topic) message does not decode as its schema says")
             }
             for i in row.indices { row[i] = "" }
-            row[0] = DecimalTime.seconds(Int64(m.logTime_ns))
+            row[0] = DecimalTime.seconds(unsigned: m.logTime_ns)
             let first = topics[t].firstColumn
-            row[first] = DecimalTime.seconds(Int64(stamp))
+            row[first] = DecimalTime.seconds(unsigned: stamp)
             for (k, f) in fields.dropFirst().enumerated() {
                 row[first + 1 + k] = switch f.value {
                 case .float(let d): "\(d)"
@@ -134,6 +139,20 @@ public enum CSVExport {
         return summary
     }
 
+    /// `text` as a YAML double-quoted scalar: any file name reads back as itself.
+    static func yamlQuoted(_ text: String) -> String {
+        var out = "\""
+        for u in text.unicodeScalars {
+            switch u {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case _ where u.value < 0x20: out += String(format: "\\x%02X", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+
     /// Rows written to memory by CSVWriter, until they go to the file.
     struct Batch {
         let stream = OutputStream.toMemory()
@@ -152,7 +171,7 @@ public enum CSVExport {
     /// The map that imports the exported file back to the same messages.
     static func mapText(topics: [Topic], name: String) -> String {
         var y = "# Written by `touchdown export csv`: imports \(name) back into a trace.\n"
-        y += "name: \(name)\ncsv:\n  time: {column: time_s, unit: s, epoch: descent}\n  topics:\n"
+        y += "name: \(yamlQuoted(name))\ncsv:\n  time: {column: time_s, unit: s, epoch: descent}\n  topics:\n"
         for t in topics {
             y += "    \(t.topic):\n      stamp: \(t.column).stamp_s\n"
             for f in t.fields { y += "      \(f.name): \(t.column).\(f.name)\n" }

@@ -48,6 +48,9 @@ public enum CSVImport {
         if time.epoch == .unix && time.t0_unixNs == nil {
             throw CSVImportError(file: map.file, line: 0, message: "the times are Unix time (csv.time.epoch: unix) but nothing gives the descent's t = 0: set csv.time.t0 in the map or pass --t0")
         }
+        // Quotes left open, text after a closing quote and bytes that are not
+        // UTF-8 are refused here: the parser would take them in silently.
+        let recordLines = try CSVStructure.recordLines(path: csvPath)
         guard let stream = InputStream(fileAtPath: csvPath) else {
             throw CSVImportError(file: csvPath, line: 0, message: "cannot open the CSV file")
         }
@@ -67,13 +70,10 @@ public enum CSVImport {
         var summary = CSVImportSummary()
         summary.t0_unixNs = time.epoch == .unix ? time.t0_unixNs : nil
         var pending: [ImportedTrace.Message] = []
-        var line = 1 + header.reduce(0) { $0 + $1.count { $0 == "\n" } }
         var rowNumber = 0
         while let row = reader.next() {
-            line += 1
             rowNumber += 1
-            let rowLine = line
-            line += row.reduce(0) { $0 + $1.count { $0 == "\n" } }
+            let rowLine = rowNumber < recordLines.count ? recordLines[rowNumber] : (recordLines.last ?? 0)
             if row.count == 1 && row[0].isEmpty { continue }  // a blank line
             summary.rows += 1
             do {
@@ -81,10 +81,13 @@ public enum CSVImport {
                     throw RowProblem("has \(row.count) cells; the header has \(header.count)")
                 }
                 let t = try descentTime(row[timeIndex], time, column: time.column)
+                // A row is taken whole or not at all.
+                var made: [ImportedTrace.Message] = []
                 for (i, plan) in plans.enumerated() {
                     guard let message = try plan.message(row, rowTime_ns: t, time: time) else { continue }
-                    pending.append(ImportedTrace.Message(time_ns: t, order: rowNumber, topic: i, payload: message))
+                    made.append(ImportedTrace.Message(time_ns: t, order: rowNumber, topic: i, payload: message))
                 }
+                pending += made
             } catch let p as RowProblem {
                 let e = CSVImportError(file: csvPath, line: rowLine, message: "row \(rowNumber): \(p.message)")
                 guard skipBadRows else { throw e }
@@ -97,10 +100,8 @@ public enum CSVImport {
         switch reader.error {
         case nil, CSVError.cannotReadFile?:
             break
-        case CSVError.unicodeDecoding?:
-            throw CSVImportError(file: csvPath, line: line + 1, message: "is not UTF-8 text here; CSV files are read as UTF-8")
         case let e?:
-            throw CSVImportError(file: csvPath, line: line + 1, message: "cannot be read past this line (\(e))")
+            throw CSVImportError(file: csvPath, line: recordLines.last ?? 0, message: "cannot be read past this record (\(e))")
         }
         var fields: [(key: String, value: String)] = [
             ("source", (csvPath as NSString).lastPathComponent),
@@ -143,7 +144,8 @@ struct ColumnIndex {
         self.header = header
         self.file = file
         self.mapFile = mapFile
-        for (i, name) in header.enumerated() where header[..<i].contains(name) {
+        var seen = Set<String>()
+        for name in header where !seen.insert(name).inserted {
             throw CSVImportError(file: file, line: 1, message: "column \"\(name)\" appears twice in the header")
         }
     }
@@ -175,11 +177,13 @@ struct TopicPlan {
     /// The topic's message from `row`: nil when all its cells are empty (the
     /// row is another topic's), a problem when only some are.
     func message(_ row: [String], rowTime_ns: UInt64, time: TelemetryMap.TimeColumn) throws -> [UInt8]? {
+        // An empty cell is an empty string for a string field (an event's
+        // detail may be empty); any other field needs a value.
         let filled = cells.filter { $0.index.map { !row[$0].isEmpty } ?? false }.count
-        let fromColumns = cells.filter { $0.index != nil }.count
         if filled == 0 && (stampIndex.map { row[$0].isEmpty } ?? true) { return nil }
-        guard filled == fromColumns else {
-            let empty = cells.compactMap { c in c.index.flatMap { row[$0].isEmpty ? columnName(c.field) : nil } }
+        let missing = cells.filter { c in c.field.type != .string && c.index.map { row[$0].isEmpty } ?? false }
+        guard missing.isEmpty else {
+            let empty = missing.compactMap { columnName($0.field) }
             throw RowProblem("\(topic.topic) has values in some of its columns but none in \(empty.joined(separator: ", "))")
         }
         var stamp = rowTime_ns

@@ -30,6 +30,7 @@ public enum ROS2Import {
         guard let t0 = t0_unixNs ?? layout.t0_unixNs else {
             throw ROS2ImportError("\(map.file): nothing gives the descent's t = 0 in Unix time: set ros2.t0 in the map (e.g. t0: 1700000000 s) or pass --t0")
         }
+        guard t0 >= 0 else { throw ROS2ImportError("t0 \(DecimalTime.seconds(t0)) s: the descent's t = 0 is a Unix time, 0 or later") }
         let reader = try TraceReader(path: mcapPath)
         guard let indexed = reader.indexed else {
             throw ROS2ImportError("\(mcapPath): the recording has no intact summary (\(reader.summaryProblem.map { "\($0)" } ?? "unreadable")); run `touchdown trace recover` first")

@@ -25,7 +25,12 @@ public enum RigEmulator {
         guard let t0 = t0_unixNs ?? layout.t0_unixNs else {
             throw CaptureError("\(map.file): nothing gives the descent's t = 0 in Unix time: set ccsds.t0 in the map or pass --t0")
         }
-        guard rateX >= 0, rateX.isFinite else { throw CaptureError("--rate-x \(rateX): expected 0 (as fast as possible) or a positive factor") }
+        guard rateX == 0 || (rateX >= 0.001 && rateX <= 1e6) else {
+            throw CaptureError("--rate-x \(rateX): expected 0 (as fast as possible) or a speed-up from 0.001 to 1000000")
+        }
+        if let d = duration_s, !(d > 0 && d <= 1e6) {
+            throw CaptureError("--duration-s \(d): expected a number of simulated seconds above 0 (at most 1000000)")
+        }
         let scenario = try Scenario.load(path: scenarioPath)
         let simulation = Simulation(scenario: scenario, guidance: guidance)
         let flown = (scratch as NSString).appendingPathComponent("emulated-flight.mcap")
@@ -52,7 +57,7 @@ public enum RigEmulator {
             guard case .message(let fields) = value, case .uint(let stamp)? = fields.first?.value else { return }
             let packet = layout.packets[k]
             let bytes = SpacePacket.write(packet, layout, sequenceCount: UInt16(counts[k] & 0x3FFF),
-                                          time_unixNs: t0 + Int64(stamp)) { name in
+                                          time_unixNs: t0 &+ Int64(clamping: stamp)) { name in
                 switch fields.first(where: { $0.name == name })?.value {
                 case .float(let d)?: d
                 case .bool(let b)?: b ? 1 : 0
@@ -61,8 +66,11 @@ public enum RigEmulator {
             }
             if rateX > 0 {
                 let due = start + Double(m.logTime_ns) * 1e-9 / rateX
-                let wait = due - UDPCapture.monotonic_s()
-                if wait > 0 { usleep(useconds_t(wait * 1e6)) }
+                var wait = due - UDPCapture.monotonic_s()
+                while wait > 0 {
+                    usleep(useconds_t(min(wait, 1) * 1e6))
+                    wait = due - UDPCapture.monotonic_s()
+                }
             }
             let sent = bytes.withUnsafeBytes { b in
                 withUnsafePointer(to: &destination) { d in

@@ -350,10 +350,13 @@ public enum DecimalTime {
 
     /// `ns` as seconds with nine decimals, exact.
     public static func seconds(_ ns: Int64) -> String {
-        let sign = ns < 0 ? "-" : ""
-        let m = ns.magnitude
+        (ns < 0 ? "-" : "") + seconds(unsigned: ns.magnitude)
+    }
+
+    /// `ns` as seconds with nine decimals, exact.
+    public static func seconds(unsigned m: UInt64) -> String {
         let frac = String(m % 1_000_000_000)
-        return "\(sign)\(m / 1_000_000_000).\(String(repeating: "0", count: 9 - frac.count))\(frac)"
+        return "\(m / 1_000_000_000).\(String(repeating: "0", count: 9 - frac.count))\(frac)"
     }
 }
 

@@ -57,6 +57,9 @@ public struct CaptureSummary: Sendable {
         public var duplicates = 0
         public var outOfOrder = 0
         var lastCount: UInt16?
+        var lastTime_unixNs = Int64.min
+        /// Counts counted lost that may still arrive (late), at most 2¹⁴.
+        var missing = Set<UInt16>()
     }
     public var perAPID: [APIDCounts] = []
     public var malformed: [(reason: SpacePacket.Malformed, count: Int)] = SpacePacket.Malformed.allCases.map { ($0, 0) }
@@ -84,6 +87,7 @@ public final class UDPCapture {
     let fd: Int32
     public let bound: UDPAddress
     let recorder: TraceRecorder
+    let sink: FileSink
     let channels: [UInt16]
     var summary = CaptureSummary()
     var lastLog_s: [Double]
@@ -112,9 +116,10 @@ public final class UDPCapture {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &actual) { $0.withMemoryRebound(to: Glibc.sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         let bound = try UDPAddress(parsing: "\(address.host):\(UInt16(bigEndian: actual.sin_port))")
-        let recorder: TraceRecorder
+        let recorder: TraceRecorder, sink: FileSink
         do {
-            recorder = try TraceRecorder(path: outPath)
+            sink = try FileSink(path: outPath)
+            recorder = TraceRecorder(writer: try MCAPWriter(sink: sink))
         } catch {
             close(fd)
             throw error
@@ -124,6 +129,7 @@ public final class UDPCapture {
         self.fd = fd
         self.bound = bound
         self.recorder = recorder
+        self.sink = sink
         summary.perAPID = layout.packets.map { .init(apid: $0.apid, topic: $0.target.topic) }
         lastLog_s = [Double](repeating: -10, count: SpacePacket.Malformed.allCases.count + 1)
         try recorder.writer.addMetadata(name: "touchdown.capture", [
@@ -137,10 +143,24 @@ public final class UDPCapture {
     public func run(duration_s: Double?, shouldStop: () -> Bool, log: (String) -> Void) throws -> CaptureSummary {
         let start = Self.monotonic_s()
         let cpuStart = Self.cpu_s()
+        defer { close(fd) }
+        do {
+            try receiveUntilStopped(start: start, duration_s: duration_s, shouldStop: shouldStop, log: log)
+            summary.duration_s = Self.monotonic_s() - start
+            summary.receiverCPU_s = Self.cpu_s() - cpuStart
+            try recorder.finish()
+        } catch {
+            // Nothing captured is thrown away: the partial trace stays for `trace recover`.
+            let kept = sink.keepPartial()
+            throw CaptureError("the capture stopped: \(error). What was captured is kept in \(kept); `touchdown trace recover \(kept) OUT.mcap` gets back all but the open chunk")
+        }
+        return summary
+    }
+
+    func receiveUntilStopped(start: Double, duration_s: Double?, shouldStop: () -> Bool, log: (String) -> Void) throws {
         let batch = 64, size = 65_536
         var buffers = [UInt8](repeating: 0, count: batch * size)
         var lengths = [Int](repeating: 0, count: batch)
-        defer { close(fd) }
         while !shouldStop() {
             if let d = duration_s, Self.monotonic_s() - start >= d { break }
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -155,10 +175,6 @@ public final class UDPCapture {
                 }
             }
         }
-        summary.duration_s = Self.monotonic_s() - start
-        summary.receiverCPU_s = Self.cpu_s() - cpuStart
-        try recorder.finish()
-        return summary
     }
 
     /// Up to `batch` datagrams waiting now (recvmmsg), without blocking.
@@ -183,15 +199,16 @@ public final class UDPCapture {
             note(k, "malformed datagram (\(datagram.count) bytes\(e.apid.map { ", APID \($0)" } ?? "")): \(e.reason.rawValue); \(summary.malformed[k].count) so far", log)
         case .success(let (header, packet, user)):
             let k = layout.packets.firstIndex { $0.apid == packet.apid }!
-            track(&summary.perAPID[k], header.sequenceCount)
+            track(&summary.perAPID[k], header.sequenceCount, time_unixNs: header.time_unixNs)
             guard header.time_unixNs >= t0_unixNs else {
                 summary.beforeT0 += 1
                 note(SpacePacket.Malformed.allCases.count, "packet of APID \(header.apid) stamped before the descent's t = 0; \(summary.beforeT0) so far, not recorded", log)
                 return
             }
-            let stamp = UInt64(header.time_unixNs - t0_unixNs)
+            let stamp = UInt64(header.time_unixNs.subtractingReportingOverflow(t0_unixNs).partialValue)
             let payload = try SpacePacket.message(packet, stamp_ns: stamp, user)
-            let received = UInt64(max(0, receivedUnix_ns - t0_unixNs))
+            let (since, overflow) = receivedUnix_ns.subtractingReportingOverflow(t0_unixNs)
+            let received = overflow || since < 0 ? 0 : UInt64(since)
             try payload.withUnsafeBytes { bytes in
                 try recorder.writer.write(channelID: channels[k], sequence: UInt32(header.sequenceCount), logTime_ns: stamp,
                                           publishTime_ns: received, payload: bytes)
@@ -199,12 +216,41 @@ public final class UDPCapture {
         }
     }
 
-    func track(_ c: inout CaptureSummary.APIDCounts, _ count: UInt16) {
+    /// Sequence counts, mod 2¹⁴. A count ahead of the last is a gap (the
+    /// ones between are lost) when its time code is not earlier; a count
+    /// behind, or ahead with an earlier time, arrived out of order (and, if
+    /// it was counted lost, is lost no more); the same count and time twice
+    /// is a duplicate. A jump of half the count range or more is told apart
+    /// by the time code alone, so a restarted sender is counted as a gap:
+    /// loss is never hidden.
+    func track(_ c: inout CaptureSummary.APIDCounts, _ count: UInt16, time_unixNs: Int64) {
         c.packets += 1
-        defer { if c.lastCount.map({ (count &- $0) & 0x3FFF < 0x2000 }) ?? true { c.lastCount = count } }
-        guard let last = c.lastCount else { return }
+        guard let last = c.lastCount else {
+            c.lastCount = count
+            c.lastTime_unixNs = time_unixNs
+            return
+        }
         let step = Int((count &- last) & 0x3FFF)
-        if step == 0 { c.duplicates += 1 } else if step < 0x2000 { c.lost += step - 1 } else { c.outOfOrder += 1 }
+        if step == 0 && time_unixNs == c.lastTime_unixNs {
+            c.duplicates += 1
+            return
+        }
+        let ahead = step != 0 && (step < 0x2000 ? time_unixNs >= c.lastTime_unixNs : time_unixNs > c.lastTime_unixNs)
+        guard ahead else {
+            c.outOfOrder += 1
+            if c.missing.remove(count) != nil { c.lost -= 1 }
+            return
+        }
+        c.lost += step - 1
+        if step > 1 && c.missing.count < 0x4000 {
+            var k = last &+ 1
+            for _ in 1..<min(step, 0x4000) {
+                c.missing.insert(k & 0x3FFF)
+                k &+= 1
+            }
+        }
+        c.lastCount = count
+        c.lastTime_unixNs = time_unixNs
     }
 
     func note(_ reason: Int, _ text: String, _ log: (String) -> Void) {

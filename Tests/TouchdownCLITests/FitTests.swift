@@ -47,6 +47,33 @@ import TouchdownTestSupport
         #expect(best(fit) == "altimeter.latency=1.5s", "\(fit.stdout)")
     }
 
+    /// A NaN in the telemetry (import keeps it, as recorded) is left out and
+    /// counted, not allowed to make every score NaN and name "none" best; a
+    /// flight that cannot be compared on ranges the telemetry has ranks last.
+    @Test func notFiniteTelemetryAndUnmeasuredTermsDoNotDecide() throws {
+        let dir = try TestPaths.scratch()
+        func p(_ name: String) -> String { dir.appendingPathComponent(name).path }
+        let export = try touchdown("export", "csv", Self.repo("traces/m2-late-altimeter.mcap"), "--topic", "/nav", "--topic", "/altimeter",
+                                   "--out", p("t.csv"), "--map-out", p("t.yaml"))
+        #expect(export.status == 0)
+        var lines = try String(contentsOfFile: p("t.csv"), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let header = lines[0].split(separator: ",").map(String.init)
+        let altitude = try #require(header.firstIndex(of: "nav.altitude_m"))
+        let row = try #require(lines.indices.dropFirst().first { !lines[$0].split(separator: ",", omittingEmptySubsequences: false)[altitude].isEmpty })
+        var cells = lines[row].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        cells[altitude] = "nan"
+        lines[row] = cells.joined(separator: ",")
+        try lines.joined(separator: "\n").write(toFile: p("t.csv"), atomically: true, encoding: .utf8)
+        #expect(try touchdown("import", "csv", p("t.csv"), "--map", p("t.yaml"), "--out", p("telemetry.mcap")).status == 0)
+        let fit = try touchdown("fit", p("telemetry.mcap"), "--scenario", Self.repo("fixtures/fit/m2-mission.yaml"),
+                                "--candidates", "altimeter.blackout", "--candidates", "altimeter.acquire-below=600m..1200m/300m")
+        #expect(fit.status == 0, "\(fit.stdout) \(fit.stderr)")
+        #expect(fit.stdout.contains("left out, not finite in the telemetry: 1 /nav samples, 0 valid altimeter ranges"), "\(fit.stdout)")
+        #expect(best(fit) == "altimeter.acquire-below=900m", "\(fit.stdout)")
+        let last = fit.stdout.split(separator: "\n").filter { $0.first?.isNumber ?? false }.last ?? ""
+        #expect(last.contains("altimeter.blackout") && last.contains("not measured"), "\(fit.stdout)")
+    }
+
     @Test func badCandidatesAreBadInput() throws {
         let t = Self.repo("traces/nominal.mcap"), s = Self.repo("fixtures/scenarios/nominal.yaml")
         let noStep = try touchdown("fit", t, "--scenario", s, "--candidates", "altimeter.latency=0s..2s")

@@ -76,5 +76,12 @@ import TouchdownTrace
         #expect(host.status == 2 && host.stderr.contains("moon is not an IPv4 address"), "\(host.stderr)")
         let noCCSDS = try run(touchdownExecutable, ["record", "--udp", "0", "--map", Self.repo("fixtures/rig/ros2.yaml"), "--out", out])
         #expect(noCCSDS.status == 2 && noCCSDS.stderr.contains("the map has no ccsds section"), "\(noCCSDS.stderr)")
+        // Options that used to trap the emulator.
+        let scenario = Self.repo("fixtures/scenarios/nominal.yaml")
+        for (option, value, message) in [("--rate-x", "1e-9", "expected 0 (as fast as possible) or a speed-up"),
+                                         ("--duration-s", "nan", "expected a number of simulated seconds")] {
+            let r = try run(touchdownExecutable, ["rig", "emulate", "--scenario", scenario, "--udp", "9", "--map", map, option, value])
+            #expect(r.status == 2 && r.stderr.contains(message), "\(option) \(value): \(r.stderr)")
+        }
     }
 }

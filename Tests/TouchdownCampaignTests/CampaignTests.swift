@@ -206,6 +206,8 @@ import Yams
         // A plain fault is one candidate; a repeated one is tried once.
         #expect(try Fit.candidates(["imu.drop=5%", "imu.drop=5%"]) == ["imu.drop=5%"])
         #expect(throws: FitError.self) { try Fit.candidates(["altimeter.latency=0s..1s/0.3s"]) }
+        // A window is not a range of values.
+        #expect(try Fit.candidates(["altimeter.bias=+300m@120s..180s"]) == ["altimeter.bias=+300m@120s..180s"])
         #expect(throws: FitError.self) { try Fit.candidates(["altimeter.frobnicate=1m..2m/1m"]) }
     }
 }

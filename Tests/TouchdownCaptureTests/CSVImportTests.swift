@@ -172,3 +172,81 @@ import TouchdownTrace
         #expect(try String(contentsOfFile: csvPath, encoding: .utf8) == text)
     }
 }
+
+/// What the CSV parser would let through is refused by the structure pass.
+@Suite struct CSVStructureTests {
+    func importing(_ csv: String, skip: Bool = false) throws -> CSVImportSummary {
+        let dir = try TestPaths.scratch()
+        let csvPath = dir.appendingPathComponent("t.csv").path
+        try Data(csv.utf8).write(to: URL(fileURLWithPath: csvPath))
+        let map = try TelemetryMap.parse(text: """
+            name: t
+            csv:
+              time: {column: t, unit: s}
+              topics:
+                /altimeter: {range_m: r, valid: v}
+                /events: {kind: k, detail: d, anomaly: a}
+            """, file: "m.yaml")
+        return try CSVImport.run(csvPath: csvPath, map: map, outPath: dir.appendingPathComponent("o.mcap").path, skipBadRows: skip)
+    }
+
+    func error(_ csv: String, skip: Bool = false) -> String {
+        do {
+            _ = try importing(csv, skip: skip)
+            return "imported"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func anUnclosedQuoteIsRefusedNotSwallowingTheRest() {
+        // It would have taken rows 3 to 5 into one event's detail, exit 0.
+        let csv = "t,r,v,k,a,d\n1,5,1,,,\n2,,,x,0,\"oops\n3,7,1,,,\n4,8,1,,,\n5,9,1,,,\n"
+        #expect(error(csv).contains("t.csv:3: has a quoted cell that is never closed"), "\(error(csv))")
+        #expect(error(csv, skip: true).contains("never closed"))
+        #expect(error("t,r,v,k,a,d\n1,5,1,x,0,\"a\"b\n").contains("t.csv:2: has text after the closing quote"))
+        #expect(error("t,r,v,k,a,d\n1,5,1,x,0,caf\u{E9}\n2,5,1,,,\n".replacingOccurrences(of: "\u{E9}", with: "\u{E9}")) == "imported")
+    }
+
+    @Test func bytesThatAreNotUTF8AreNamedByLine() throws {
+        let dir = try TestPaths.scratch()
+        let path = dir.appendingPathComponent("bad.csv").path
+        try Data("t,r,v\n1,5,1\n2,".utf8 + [0xFF] + Data(",1\n".utf8)).write(to: URL(fileURLWithPath: path))
+        #expect(throws: CSVImportError.self) { try CSVStructure.recordLines(path: path) }
+        do { _ = try CSVStructure.recordLines(path: path) } catch { #expect("\(error)".contains("bad.csv:3: is not UTF-8 text here (byte 0xff)"), "\(error)") }
+    }
+
+    @Test func lineNumbersCountBreaksInsideQuotedCells() {
+        // A CRLF inside a quoted cell is one line; the bad row is on line 5.
+        let csv = "t,r,v,k,a,d\r\n1,5,1,x,0,\"two\r\nlines\"\r\n2,5,1,,,\r\n3,oops,1,,,\r\n"
+        #expect(error(csv).contains("t.csv:5: row 3: r \"oops\" is not a float64"), "\(error(csv))")
+    }
+
+    @Test func aSkippedRowIsLeftOutWhole() throws {
+        // The row's altimeter cells are fine, its event's anomaly is not: none of it is kept.
+        let s = try importing("t,r,v,k,a,d\n1,5,1,,,\n2,6,1,x,maybe,d\n3,7,1,,,\n", skip: true)
+        #expect(s.badRows == 1)
+        #expect(s.messages.map(\.count) == [2, 0])
+    }
+
+    @Test func anEmptyStringIsAStringAndAMapNameAnyText() throws {
+        let s = try importing("t,r,v,k,a,d\n1,,,x,0,\n")
+        #expect(s.messages.map(\.count) == [0, 1])
+        let text = CSVExport.mapText(topics: [], name: "a: b #1 [x] \"q\".csv")
+        let name = text.split(separator: "\n").first { $0.hasPrefix("name: ") }!
+        let parsed = try TelemetryMap.parse(text: String(name) + "\ncsv:\n  time: {column: t}\n  topics: {/attitude: {pitch_rad: p, valid: v}}\n", file: "m.yaml")
+        #expect(parsed.name == "a: b #1 [x] \"q\".csv")
+    }
+
+    @Test func stampsPast2To63AreWrittenNotTrapped() {
+        #expect(DecimalTime.seconds(unsigned: UInt64.max) == "18446744073.709551615")
+    }
+
+    @Test func aNegativeT0IsRefused() throws {
+        let map = try TelemetryMap.load(path: TestPaths.repository.appendingPathComponent("fixtures/rig/ros2.yaml").path)
+        #expect(throws: ROS2ImportError.self) {
+            _ = try ROS2Import.run(mcapPath: TestPaths.repository.appendingPathComponent("traces/nominal.mcap").path, map: map,
+                                   outPath: try TestPaths.scratch().appendingPathComponent("o.mcap").path, t0_unixNs: -1)
+        }
+    }
+}

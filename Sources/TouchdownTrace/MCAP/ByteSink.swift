@@ -94,6 +94,20 @@ public final class FileSink: ByteSink {
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws { try write(gathering: [bytes]) }
 
+    /// Gives up writing but keeps what was written, under the temporary
+    /// name (returned), for `touchdown trace recover`: a live capture that
+    /// fails part way must not lose what it captured.
+    @discardableResult
+    public func keepPartial() -> String {
+        committed = true
+        if fd >= 0 {
+            if reservedEnd > size { _ = ftruncate(fd, off_t(size)) }
+            _ = Glibc.close(fd)
+            fd = -1
+        }
+        return temporaryPath
+    }
+
     /// One `writev(2)` for all the buffers (more if the kernel takes part of
     /// them): a few large writes cost the page cache far less than many small ones.
     public func write(gathering buffers: [UnsafeRawBufferPointer]) throws {
