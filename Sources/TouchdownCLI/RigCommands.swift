@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TouchdownCapture
+import TouchdownReplay
 
 /// `touchdown record --udp`: live capture of a rig's CCSDS packets.
 struct RecordCommand: ParsableCommand {
@@ -53,7 +54,7 @@ struct RigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rig",
         abstract: "A stand-in hardware rig, to check a capture set-up (docs/rig.md).",
-        subcommands: [Emulate.self]
+        subcommands: [Emulate.self, Stimulate.self]
     )
 
     struct Emulate: ParsableCommand {
@@ -82,6 +83,60 @@ struct RigCommand: ParsableCommand {
             let total = summary.packets.reduce(0) { $0 + $1.count }
             print("sent \(total) packets (\(String(format: "%.1f", summary.simulated_s)) s of flight, outcome \(summary.outcome)) to \(udp)")
             for p in summary.packets { print(String(format: "  0x%03X ", p.apid) + p.topic.padding(toLength: 14, withPad: " ", startingAt: 0) + " \(p.count)") }
+        }
+    }
+}
+
+extension RigCommand {
+    struct Stimulate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Hardware-in-the-loop replay: send a trace's sensors (after faults) to a flight computer as CCSDS packets and record the commands it sends back.",
+            discussion: """
+                On the trace's clock, in real time or --rate-x faster. The output trace holds the \
+                sensors as sent and the flight computer's commands stamped with their own time \
+                codes: `touchdown replay OUT --mode open-loop --scenario FILE --tolerance …` \
+                compares a guidance with them. Exit 0 when done; 2 for bad input.
+                """
+        )
+        @Argument(help: "The trace whose sensor messages are sent.") var trace: String
+        @Option(help: ArgumentHelp("The flight computer's address for sensor packets.", valueName: "HOST:PORT")) var to: String
+        @Option(help: ArgumentHelp("Where its command packets arrive (loopback unless a host is given).", valueName: "HOST:PORT")) var listen: String
+        @Option(help: "The map file (YAML) with a ccsds section, including the command APID.") var map: String
+        @Option(name: .customLong("fault"), help: ArgumentHelp("A fault on the sensors sent (docs/faults.md); repeatable.", valueName: "SPEC"))
+        var faults: [String] = []
+        @Option(help: "A scenario file, for faults on a trace that stores none (one not from `touchdown simulate`).") var scenario: String?
+        @Option(name: .customLong("rate-x"), help: "Speed-up over real time; 0 sends as fast as possible.") var rateX: Double = 1
+        @Option(name: .customLong("t0"), help: "The descent's t = 0 in Unix time with a unit (replaces the map's ccsds.t0).") var t0: String?
+        @Option(help: "The output trace.") var out: String
+
+        func run() {
+            let summary = badInput(json: false) { () throws -> RigStimulator.Summary in
+                let telemetryMap = try TelemetryMap.load(path: map)
+                let t0_ns = try t0.map(parseUnixTime)
+                let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("touchdown-stimulate-\(getpid())").path
+                try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: scratch) }
+                var source = trace
+                if !faults.isEmpty {
+                    // The sensors as a guidance would receive them under the
+                    // faults: an open-loop replay with the idle guidance records them.
+                    source = (scratch as NSString).appendingPathComponent("faulted.mcap")
+                    var plan = ReplayPlan(trace: trace, scenario: scenario, guidance: .named(name: "idle"), mode: .openLoop,
+                                          faults: try faults.map { try FaultSpec(parsing: $0) }, expectation: .any)
+                    plan.output = source
+                    _ = try Replay(plan).run()
+                }
+                return try RigStimulator.run(tracePath: source, map: telemetryMap, to: try UDPAddress(parsing: to),
+                                             listen: try UDPAddress(parsing: listen), rateX: rateX, outPath: out, t0_unixNs: t0_ns,
+                                             listening: { FileHandleStderr.write("listening for commands on \($0)\n") },
+                                             log: { FileHandleStderr.write($0 + "\n") })
+            }
+            print("sent \(summary.sent.reduce(0) { $0 + $1.count }) sensor packets to \(to); received \(summary.commands) command packets into \(out)")
+            for a in summary.capture.perAPID where a.topic == "/command" {
+                print("commands: \(a.packets), lost \(a.lost), duplicates \(a.duplicates), out of order \(a.outOfOrder)")
+            }
+            let malformed = summary.capture.malformed.filter { $0.count > 0 }
+            print("malformed: " + (malformed.isEmpty ? "none" : malformed.map { "\($0.count) \($0.reason.rawValue)" }.joined(separator: ", ")))
         }
     }
 }

@@ -37,33 +37,16 @@ public enum RigEmulator {
         let outcome = try simulation.run(recorder: try TraceRecorder(path: flown, options: Simulation.traceOptions))
         defer { try? FileManager.default.removeItem(atPath: flown) }
 
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw CaptureError("cannot open a UDP socket (errno \(errno))") }
-        defer { close(fd) }
-        var destination = address.sockaddr()
+        let sender = try PacketSender(to: address, layout: layout, t0_unixNs: t0)
         var summary = Summary()
         summary.outcome = outcome.kind.rawValue
-        var counts = [Int](repeating: 0, count: layout.packets.count)
         let limit_ns = duration_s.map { UInt64($0 * 1e9) }
         let start = UDPCapture.monotonic_s()
         let reader = try TraceReader(path: flown)
-        // A rig streams its sensors; a map's command APID is for what comes back.
-        let sensorTopics = [TouchdownTopics.imu, TouchdownTopics.altimeter, TouchdownTopics.velocimeter, TouchdownTopics.attitude]
-        try reader.forEachMessage(topics: sensorTopics) { decoder, m in
-            guard let k = layout.packets.firstIndex(where: { $0.target.topic == decoder.channel.topic }) else { return }
+        try reader.forEachMessage(topics: PacketSender.sensorTopics) { decoder, m in
             if let limit_ns, m.logTime_ns > limit_ns { return }
+            guard let packet = try sender.packet(decoder, m) else { return }
             summary.simulated_s = max(summary.simulated_s, Double(m.logTime_ns) * 1e-9)
-            let value = try decoder.value(m.data)
-            guard case .message(let fields) = value, case .uint(let stamp)? = fields.first?.value else { return }
-            let packet = layout.packets[k]
-            let bytes = SpacePacket.write(packet, layout, sequenceCount: UInt16(counts[k] & 0x3FFF),
-                                          time_unixNs: t0 &+ Int64(clamping: stamp)) { name in
-                switch fields.first(where: { $0.name == name })?.value {
-                case .float(let d)?: d
-                case .bool(let b)?: b ? 1 : 0
-                default: 0
-                }
-            }
             if rateX > 0 {
                 let due = start + Double(m.logTime_ns) * 1e-9 / rateX
                 var wait = due - UDPCapture.monotonic_s()
@@ -72,17 +55,66 @@ public enum RigEmulator {
                     wait = due - UDPCapture.monotonic_s()
                 }
             }
-            let sent = bytes.withUnsafeBytes { b in
-                withUnsafePointer(to: &destination) { d in
-                    d.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
+            try sender.send(packet)
+        }
+        summary.packets = sender.sentPerAPID
+        return summary
+    }
+}
+
+/// Sends a trace's sensor messages as Space Packets per a map: the rig side
+/// of `rig emulate` and `rig stimulate`.
+final class PacketSender {
+    /// A rig streams its sensors; a map's command APID is for what comes back.
+    static let sensorTopics = [TouchdownTopics.imu, TouchdownTopics.altimeter, TouchdownTopics.velocimeter, TouchdownTopics.attitude]
+    let fd: Int32
+    let address: UDPAddress
+    var destination: sockaddr_in
+    let layout: TelemetryMap.CCSDSLayout
+    let t0_unixNs: Int64
+    var counts: [Int]
+
+    init(to address: UDPAddress, layout: TelemetryMap.CCSDSLayout, t0_unixNs: Int64) throws {
+        fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw CaptureError("cannot open a UDP socket (errno \(errno))") }
+        self.address = address
+        destination = address.sockaddr()
+        self.layout = layout
+        self.t0_unixNs = t0_unixNs
+        counts = [Int](repeating: 0, count: layout.packets.count)
+    }
+
+    deinit { close(fd) }
+
+    /// The packet for a message on a mapped topic (nil for any other), its
+    /// time code t0 plus the instant the message describes.
+    func packet(_ decoder: TraceReader.ChannelDecoder, _ m: MessageView) throws -> (k: Int, bytes: [UInt8])? {
+        guard let k = layout.packets.firstIndex(where: { $0.target.topic == decoder.channel.topic }) else { return nil }
+        guard case .message(let fields) = try decoder.value(m.data), case .uint(let stamp)? = fields.first?.value else { return nil }
+        let bytes = SpacePacket.write(layout.packets[k], layout, sequenceCount: UInt16(counts[k] & 0x3FFF),
+                                      time_unixNs: t0_unixNs &+ Int64(clamping: stamp)) { name in
+            switch fields.first(where: { $0.name == name })?.value {
+            case .float(let d)?: d
+            case .bool(let b)?: b ? 1 : 0
+            default: 0
+            }
+        }
+        return (k, bytes)
+    }
+
+    func send(_ packet: (k: Int, bytes: [UInt8])) throws {
+        let sent = packet.bytes.withUnsafeBytes { b in
+            withUnsafePointer(to: &destination) { d in
+                d.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
                 }
             }
-            guard sent == bytes.count else { throw CaptureError("sending to \(address) failed: \(String(cString: strerror(errno)))") }
-            counts[k] += 1
         }
-        summary.packets = zip(layout.packets, counts).filter { sensorTopics.contains($0.0.target.topic) }.map { ($0.apid, $0.target.topic, $1) }
-        return summary
+        guard sent == packet.bytes.count else { throw CaptureError("sending to \(address) failed: \(String(cString: strerror(errno)))") }
+        counts[packet.k] += 1
+    }
+
+    var sentPerAPID: [(apid: UInt16, topic: String, count: Int)] {
+        zip(layout.packets, counts).filter { Self.sensorTopics.contains($0.0.target.topic) }.map { ($0.apid, $0.target.topic, $1) }
     }
 }

@@ -158,23 +158,37 @@ public final class UDPCapture {
     }
 
     func receiveUntilStopped(start: Double, duration_s: Double?, shouldStop: () -> Bool, log: (String) -> Void) throws {
-        let batch = 64, size = 65_536
-        var buffers = [UInt8](repeating: 0, count: batch * size)
-        var lengths = [Int](repeating: 0, count: batch)
         while !shouldStop() {
             if let d = duration_s, Self.monotonic_s() - start >= d { break }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&p, 1, 100)
-            if ready < 0 && errno != EINTR { throw CaptureError("waiting for packets failed (errno \(errno))") }
-            guard ready > 0 else { continue }
-            let n = receive(&buffers, &lengths, batch: batch, size: size)
-            let now = Self.realtime_ns()
-            for i in 0..<n {
-                try buffers.withUnsafeBytes { all in
-                    try handle(UnsafeRawBufferPointer(rebasing: all[(i * size)..<(i * size + lengths[i])]), receivedUnix_ns: now, log: log)
-                }
+            try receiveOnce(timeout_ms: 100, log: log)
+        }
+    }
+
+    static let batch = 64, datagramBytes = 65_536
+    lazy var buffers = [UInt8](repeating: 0, count: Self.batch * Self.datagramBytes)
+    lazy var lengths = [Int](repeating: 0, count: Self.batch)
+
+    /// Waits up to `timeout_ms` for datagrams, and handles those waiting.
+    func receiveOnce(timeout_ms: Int32, log: (String) -> Void) throws {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&p, 1, timeout_ms)
+        if ready < 0 && errno != EINTR { throw CaptureError("waiting for packets failed (errno \(errno))") }
+        guard ready > 0 else { return }
+        let size = Self.datagramBytes
+        let n = receive(&buffers, &lengths, batch: Self.batch, size: size)
+        let now = Self.realtime_ns()
+        for i in 0..<n {
+            try buffers.withUnsafeBytes { all in
+                try handle(UnsafeRawBufferPointer(rebasing: all[(i * size)..<(i * size + lengths[i])]), receivedUnix_ns: now, log: log)
             }
         }
+    }
+
+    /// Writes a message of one of the map's topics as it is (a sensor message
+    /// sent to a flight computer), at its own log time.
+    func record(_ payload: UnsafeRawBufferPointer, channel topic: String, logTime_ns: UInt64) throws {
+        guard let k = layout.packets.firstIndex(where: { $0.target.topic == topic }) else { return }
+        try recorder.writer.write(channelID: channels[k], sequence: 0, logTime_ns: logTime_ns, publishTime_ns: logTime_ns, payload: payload)
     }
 
     /// Up to `batch` datagrams waiting now (recvmmsg), without blocking.

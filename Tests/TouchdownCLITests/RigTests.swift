@@ -85,3 +85,82 @@ import TouchdownTrace
         }
     }
 }
+
+/// Hardware-in-the-loop replay against the stand-in flight computer in
+/// examples/: every attitude packet sent is answered by one command packet,
+/// stamped with that packet's time code and made by its control law from the
+/// sensors it was sent; the output trace replays open loop.
+@Suite(.serialized) struct RigStimulateTests {
+    static func repo(_ path: String) -> String { TestPaths.repository.appendingPathComponent(path).path }
+
+    static func freePort() -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
+        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return UInt16(bigEndian: a.sin_port)
+    }
+
+    @Test func aFlightComputerAnswersEveryAttitudePacket() throws {
+        let dir = try TestPaths.scratch()
+        func p(_ name: String) -> String { dir.appendingPathComponent(name).path }
+        #expect(try run(touchdownExecutable, ["trace", "generate", "--profile", "reference-descent", "--duration-s", "30", "--out", p("in.mcap")]).status == 0)
+        let commandsPort = Self.freePort()
+        let computer = Process()
+        computer.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        computer.arguments = [Self.repo("examples/packet-flight-computer.py"), "--listen", "127.0.0.1:0", "--send", "127.0.0.1:\(commandsPort)",
+                              "--duration-s", "120"]
+        let errors = Pipe()
+        computer.standardError = errors
+        try computer.run()
+        defer { if computer.isRunning { computer.terminate() } }
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = errors.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let port = try #require(text.split(separator: ":").last.flatMap { UInt16($0.trimmingCharacters(in: .whitespacesAndNewlines)) }, "\(text)")
+
+        let r = try run(touchdownExecutable, ["rig", "stimulate", p("in.mcap"), "--to", "127.0.0.1:\(port)", "--listen", "127.0.0.1:\(commandsPort)",
+                                              "--map", Self.repo("fixtures/rig/ccsds.yaml"), "--rate-x", "10", "--out", p("out.mcap")])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("received 301 command packets"), "\(r.stdout)")
+        #expect(r.stdout.contains("commands: 301, lost 0, duplicates 0, out of order 0"), "\(r.stdout)")
+
+        var attitude: [UInt64: Double] = [:], velocity: [(UInt64, Double, Bool)] = [], commands: [CommandSample] = []
+        try TraceReader(path: p("out.mcap")).forEachMessage { d, m in
+            switch d.channel.topic {
+            case "/attitude": let a = try AttitudeSample(cdr: m.data); attitude[a.stamp_ns] = a.pitch_rad
+            case "/velocimeter": let v = try VelocimeterSample(cdr: m.data); velocity.append((v.stamp_ns, v.verticalVelocity_mps, v.valid))
+            case "/command": commands.append(try CommandSample(cdr: m.data))
+            default: break
+            }
+        }
+        #expect(commands.count == 301 && attitude.count == 301)
+        for c in commands {
+            // Stamped with its attitude packet's time code (2^-24 s resolution).
+            let match = attitude.keys.first { $0 >= c.stamp_ns && $0 - c.stamp_ns < 60 }
+            let stamp = try #require(match, "command at \(c.stamp_ns) answers no attitude packet")
+            // The pitch as sent: quantised to the map's 5e-5 rad, then to the command's 1e-7.
+            #expect(abs(c.pitchCommand_rad - attitude[stamp]!) <= 2.5e-5 + 1e-7)
+            // The law, from the last valid vertical velocity sent at or before it.
+            let v = velocity.last { $0.0 <= stamp && $0.2 }?.1 ?? 0
+            let law = min(max(0.5 - 0.05 * (Double(Float(v)) + 2), 0), 1)
+            #expect(abs(c.mainThrottle_fraction - law) <= 2e-5, "throttle \(c.mainThrottle_fraction) against \(law)")
+        }
+        // Faults act on the sensors sent: an attitude blackout from 10 s to 20 s leaves 200 packets to answer.
+        let faulted = try run(touchdownExecutable, ["rig", "stimulate", p("in.mcap"), "--to", "127.0.0.1:\(port)", "--listen", "127.0.0.1:\(commandsPort)",
+                                                    "--map", Self.repo("fixtures/rig/ccsds.yaml"), "--rate-x", "10", "--fault", "attitude.blackout@10s..20s",
+                                                    "--scenario", Self.repo("fixtures/scenarios/nominal.yaml"), "--out", p("faulted.mcap")])
+        #expect(faulted.status == 0 && faulted.stdout.contains("received 200 command packets"), "\(faulted.stdout) \(faulted.stderr)")
+        // The output replays open loop against a guidance (which disagrees with this law: diverged, not an error).
+        let replay = try run(touchdownExecutable, ["replay", p("out.mcap"), "--mode", "open-loop", "--scenario", Self.repo("fixtures/scenarios/nominal.yaml"),
+                                                   "--expect", "any"])
+        #expect(replay.status == 0 && replay.stdout.contains("divergence"), "\(replay.stdout) \(replay.stderr)")
+    }
+}
