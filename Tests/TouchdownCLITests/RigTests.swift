@@ -69,6 +69,45 @@ import TouchdownTrace
         }
     }
 
+    /// A capture killed with SIGKILL leaves its partial trace, from which
+    /// `trace recover` gets back everything but the open chunk (at most one
+    /// second of log time).
+    @Test func aKilledCaptureLosesAtMostTheOpenChunk() throws {
+        let dir = try TestPaths.scratch()
+        let captured = dir.appendingPathComponent("captured.mcap").path
+        let recorder = Process()
+        recorder.executableURL = URL(fileURLWithPath: touchdownExecutable)
+        recorder.arguments = ["record", "--udp", "127.0.0.1:0", "--map", Self.repo("fixtures/rig/ccsds.yaml"), "--out", captured]
+        let errors = Pipe()
+        recorder.standardError = errors
+        recorder.standardOutput = FileHandle.nullDevice
+        try recorder.run()
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = errors.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let port = try #require(text.split(separator: " ").dropFirst(2).first.flatMap { $0.split(separator: ":").last }.flatMap { UInt16($0) })
+        let emulate = try run(touchdownExecutable, ["rig", "emulate", "--scenario", Self.repo("fixtures/scenarios/nominal.yaml"),
+                                                    "--udp", "127.0.0.1:\(port)", "--map", Self.repo("fixtures/rig/ccsds.yaml"),
+                                                    "--rate-x", "100", "--duration-s", "60"])
+        #expect(emulate.status == 0)
+        usleep(300_000)
+        kill(recorder.processIdentifier, SIGKILL)
+        recorder.waitUntilExit()
+        #expect(!FileManager.default.fileExists(atPath: captured))
+        let partial = try #require(try FileManager.default.contentsOfDirectory(atPath: dir.path).first { $0.hasPrefix(".captured.mcap.partial-") })
+        let recovered = dir.appendingPathComponent("recovered.mcap").path
+        let r = try run(touchdownExecutable, ["trace", "recover", dir.appendingPathComponent(partial).path, recovered])
+        #expect([0, 3, 4].contains(r.status), "\(r.stdout) \(r.stderr)")
+        var count = 0, last: UInt64 = 0
+        try TraceReader(path: recovered).forEachMessage { _, m in count += 1; last = max(last, m.logTime_ns) }
+        // 3,304 sent over 60 s of log time; one chunk holds at most 1 s of it (about 56 packets).
+        #expect(count >= 3_304 - 60 && count <= 3_304, "recovered \(count)")
+        #expect(last >= 59_000_000_000)
+    }
+
     @Test func badAddressesAndMapsAreBadInput() throws {
         let map = Self.repo("fixtures/rig/ccsds.yaml")
         let out = try TestPaths.scratch().appendingPathComponent("x.mcap").path
