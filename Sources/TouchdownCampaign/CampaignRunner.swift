@@ -142,13 +142,27 @@ public final class CampaignRunner {
             for (i, w) in workers.enumerated() {
                 w.drainStderr()
                 if fds[i].revents != 0 { w.readAvailable() }
+                var replaced = false
                 while let line = w.takeLine() {
                     guard let (run, position) = w.current else { continue }
                     let elapsed = w.started_s.map { Worker.monotonic_s() - $0 }
                     w.current = nil
                     w.deadline_s = nil
+                    // A run can end between two looks at the worker's memory:
+                    // its answer counts only if the worker's peak stayed within
+                    // the limit, never otherwise (fail closed).
+                    if let peak_kB = w.ownHighWater_kB(), UInt64(peak_kB) << 10 > runMemory_bytes {
+                        retire(w)
+                        try finish(RunRecord(run: run, verdict: .error,
+                                             error: "its worker reached \(peak_kB >> 10) MiB, over the run memory limit of \(runMemory_bytes >> 20) MiB (limits.run_memory); the worker was killed"),
+                                   at: position)
+                        workers[i] = try newWorker()
+                        replaced = true
+                        break
+                    }
                     try finish(Self.record(run, line: line, decoder: decoder, elapsed_s: elapsed), at: position)
                 }
+                if replaced { continue }
                 if let (run, position) = w.current {
                     if w.closed {
                         let ended = w.reap()
