@@ -259,11 +259,15 @@ public enum Fit {
             throw FitError("\(path): the trace has no intact summary; run `touchdown trace recover` first")
         }
         var out: [(logTime_ns: UInt64, message: M)] = []
+        // Times from the start of descent, as the simulations it is fitted to run.
+        let epoch_ns = try reader.indexed.flatMap { try TraceClock.epoch_ns($0) } ?? 0
         try reader.forEachMessage(topics: [topic]) { decoder, m in
             guard decoder.schema?.name == M.schemaName else {
                 throw FitError("\(path): \(topic) carries \(decoder.schema?.name ?? "no schema"), not \(M.schemaName)")
             }
-            out.append((m.logTime_ns, try M(cdr: m.data)))
+            var message = try M(cdr: m.data)
+            message.stamp_ns = message.stamp_ns >= epoch_ns ? message.stamp_ns - epoch_ns : 0
+            out.append((m.logTime_ns >= epoch_ns ? m.logTime_ns - epoch_ns : 0, message))
         }
         return out
     }

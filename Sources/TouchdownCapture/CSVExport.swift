@@ -98,6 +98,8 @@ public enum CSVExport {
             batch = try Batch()
         }
         var row = [String](repeating: "", count: header.count)
+        // Times from the start of descent (the map says `epoch: descent`).
+        let epoch_ns = try reader.indexed.flatMap { try TraceClock.epoch_ns($0) } ?? 0
         try reader.forEachMessage { decoder, m in
             guard let t = topicOfChannel[Int(m.channelID)] else { return }
             let value = try decoder.value(m.data)
@@ -106,9 +108,9 @@ public enum CSVExport {
                 throw CSVExportError("\(tracePath): a \(topics[t].topic) message does not decode as its schema says")
             }
             for i in row.indices { row[i] = "" }
-            row[0] = DecimalTime.seconds(unsigned: m.logTime_ns)
+            row[0] = DecimalTime.seconds(unsigned: m.logTime_ns >= epoch_ns ? m.logTime_ns - epoch_ns : 0)
             let first = topics[t].firstColumn
-            row[first] = DecimalTime.seconds(unsigned: stamp)
+            row[first] = DecimalTime.seconds(unsigned: stamp >= epoch_ns ? stamp - epoch_ns : 0)
             for (k, f) in fields.dropFirst().enumerated() {
                 row[first + 1 + k] = switch f.value {
                 case .float(let d): "\(d)"

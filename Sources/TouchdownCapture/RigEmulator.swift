@@ -37,18 +37,21 @@ public enum RigEmulator {
         let outcome = try simulation.run(recorder: try TraceRecorder(path: flown, options: Simulation.traceOptions))
         defer { try? FileManager.default.removeItem(atPath: flown) }
 
-        let sender = try PacketSender(to: address, layout: layout, t0_unixNs: t0)
+        // The flight's clock starts at its scenario's epoch; packets carry t0 + t.
+        let epoch_ns = scenario.recording.epoch_ns
+        let sender = try PacketSender(to: address, layout: layout, t0_unixNs: t0, epoch_ns: epoch_ns)
         var summary = Summary()
         summary.outcome = outcome.kind.rawValue
         let limit_ns = duration_s.map { UInt64($0 * 1e9) }
         let start = UDPCapture.monotonic_s()
         let reader = try TraceReader(path: flown)
         try reader.forEachMessage(topics: PacketSender.sensorTopics) { decoder, m in
-            if let limit_ns, m.logTime_ns > limit_ns { return }
-            guard let packet = try sender.packet(decoder, m) else { return }
-            summary.simulated_s = max(summary.simulated_s, Double(m.logTime_ns) * 1e-9)
+            let t = m.logTime_ns &- epoch_ns
+            if let limit_ns, t > limit_ns { return }
+            guard let packet = try sender.packet(decoder, m.data) else { return }
+            summary.simulated_s = max(summary.simulated_s, Double(t) * 1e-9)
             if rateX > 0 {
-                let due = start + Double(m.logTime_ns) * 1e-9 / rateX
+                let due = start + Double(t) * 1e-9 / rateX
                 var wait = due - UDPCapture.monotonic_s()
                 while wait > 0 {
                     usleep(useconds_t(min(wait, 1) * 1e6))
@@ -72,9 +75,12 @@ final class PacketSender {
     var destination: sockaddr_in
     let layout: TelemetryMap.CCSDSLayout
     let t0_unixNs: Int64
+    /// The start of descent on the clock of the trace the messages come from.
+    let epoch_ns: UInt64
     var counts: [Int]
 
-    init(to address: UDPAddress, layout: TelemetryMap.CCSDSLayout, t0_unixNs: Int64) throws {
+    init(to address: UDPAddress, layout: TelemetryMap.CCSDSLayout, t0_unixNs: Int64, epoch_ns: UInt64) throws {
+        self.epoch_ns = epoch_ns
         fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw CaptureError("cannot open a UDP socket (errno \(errno))") }
         self.address = address
@@ -88,11 +94,11 @@ final class PacketSender {
 
     /// The packet for a message on a mapped topic (nil for any other), its
     /// time code t0 plus the instant the message describes.
-    func packet(_ decoder: TraceReader.ChannelDecoder, _ m: MessageView) throws -> (k: Int, bytes: [UInt8])? {
+    func packet(_ decoder: TraceReader.ChannelDecoder, _ data: UnsafeRawBufferPointer) throws -> (k: Int, bytes: [UInt8])? {
         guard let k = layout.packets.firstIndex(where: { $0.target.topic == decoder.channel.topic }) else { return nil }
-        guard case .message(let fields) = try decoder.value(m.data), case .uint(let stamp)? = fields.first?.value else { return nil }
+        guard case .message(let fields) = try decoder.value(data), case .uint(let stamp)? = fields.first?.value else { return nil }
         let bytes = SpacePacket.write(layout.packets[k], layout, sequenceCount: UInt16(counts[k] & 0x3FFF),
-                                      time_unixNs: t0_unixNs &+ Int64(clamping: stamp)) { name in
+                                      time_unixNs: t0_unixNs &+ Int64(clamping: stamp >= epoch_ns ? stamp - epoch_ns : 0)) { name in
             switch fields.first(where: { $0.name == name })?.value {
             case .float(let d)?: d
             case .bool(let b)?: b ? 1 : 0

@@ -38,20 +38,28 @@ public enum RigStimulator {
         let capture = try UDPCapture(address: listen, map: map, outPath: outPath, t0_unixNs: t0_unixNs)
         listening(capture.bound)
         let t0 = capture.t0_unixNs
-        let sender = try PacketSender(to: address, layout: layout, t0_unixNs: t0)
+        // The trace's clock starts at its epoch (its first message when it
+        // names none); packets and the output trace carry t from there.
+        var epoch_ns = try reader.indexed.flatMap { try TraceClock.epoch_ns($0) }
+        let sender = try PacketSender(to: address, layout: layout, t0_unixNs: t0, epoch_ns: 0)
         var summary = Summary()
         let start = UDPCapture.monotonic_s()
         try reader.forEachMessage(topics: PacketSender.sensorTopics) { decoder, m in
-            guard let packet = try sender.packet(decoder, m) else { return }
+            if epoch_ns == nil { epoch_ns = m.logTime_ns }
+            let epoch = epoch_ns!
+            let t = m.logTime_ns >= epoch ? m.logTime_ns - epoch : 0
+            guard let data = try decoder.schema.flatMap({ try TraceClock.restamp(m.data, schemaName: $0.name, earlierBy: epoch) }) else { return }
+            let packet = try data.withUnsafeBytes { try sender.packet(decoder, $0) }
+            guard let packet else { return }
             if rateX > 0 {
-                let due = start + Double(m.logTime_ns) * 1e-9 / rateX
+                let due = start + Double(t) * 1e-9 / rateX
                 // Waiting is receiving: commands come back while sensors go out.
                 while UDPCapture.monotonic_s() < due {
                     try capture.receiveOnce(timeout_ms: Int32(max(0, min(100, (due - UDPCapture.monotonic_s()) * 1000))), log: log)
                 }
             }
             try capture.receiveOnce(timeout_ms: 0, log: log)
-            try capture.record(m.data, channel: decoder.channel.topic, logTime_ns: m.logTime_ns)
+            try data.withUnsafeBytes { try capture.record($0, channel: decoder.channel.topic, logTime_ns: t) }
             try sender.send(packet)
         }
         // The flight computer's last commands.

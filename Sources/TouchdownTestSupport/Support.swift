@@ -98,3 +98,20 @@ public var touchdownExecutable: String {
 
 /// The Python with the reference MCAP tools (scripts/python-env prints it; scripts/test exports it).
 public var referencePython: String? { ProcessInfo.processInfo.environment["TOUCHDOWN_PYTHON"] }
+
+/// A trace's messages on `topics`, decoded by the caller, with each
+/// message's stamp moved onto t (from the start of descent): its clock
+/// starts at the trace's `touchdown.time` epoch (docs/traces.md).
+public func messagesSinceDescent(_ path: String, topics: [String],
+                                 _ body: (_ topic: String, _ data: UnsafeRawBufferPointer, _ epoch_ns: UInt64) throws -> Void) throws {
+    let reader = try IndexedReader(path: path)
+    let epoch = try TraceClock.epoch_ns(reader) ?? 0
+    try reader.messages(topics: topics) { m in try body(reader.channel(m.channelID)?.topic ?? "", m.data, epoch) }
+}
+
+/// A message of Touchdown's own type with its stamp on t.
+public func sinceDescent<M: TraceMessage>(_ type: M.Type, _ data: UnsafeRawBufferPointer, _ epoch_ns: UInt64) throws -> M {
+    var m = try M(cdr: data)
+    m.stamp_ns -= epoch_ns
+    return m
+}

@@ -49,9 +49,14 @@ import TouchdownTrace
         // The flight itself, to compare with.
         let flown = dir.appendingPathComponent("flown.mcap").path
         #expect(try run(touchdownExecutable, ["simulate", "--scenario", Self.repo("fixtures/scenarios/nominal.yaml"), "--out", flown]).status == 0)
+        // The first 60 s of descent, on t (the flight's clock starts at its epoch, the capture's at t = 0).
         func messages(_ path: String, _ topic: String) throws -> [(UInt64, [UInt8])] {
             var out: [(UInt64, [UInt8])] = []
-            try TraceReader(path: path).forEachMessage(topics: [topic], end_ns: 60_000_000_000) { _, m in out.append((m.logTime_ns, Array(m.data))) }
+            let reader = try TraceReader(path: path)
+            let epoch = try reader.indexed.flatMap { try TraceClock.epoch_ns($0) } ?? 0
+            try reader.forEachMessage(topics: [topic], end_ns: epoch + 60_000_000_000) { d, m in
+                out.append((m.logTime_ns - epoch, try TraceClock.restamp(m.data, schemaName: d.schema!.name, earlierBy: epoch)!))
+            }
             return out
         }
         let imuFlown = try messages(flown, "/imu").map { d in try d.1.withUnsafeBytes { try ImuSample(cdr: $0) } }

@@ -28,7 +28,7 @@ import TouchdownTrace
         let info = try touchdown("trace", "info", out, "--json")
         let topics = ((try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as! [String: Any])["channels"] as! [[String: Any]])
             .map { $0["topic"] as! String }
-        #expect(topics == ["/imu", "/altimeter", "/velocimeter", "/attitude", "/command", "/nav", "/truth", "/events"])
+        #expect(topics == ["/imu", "/altimeter", "/velocimeter", "/attitude", "/command", "/nav", "/truth", "/events", "/metrics", "/log"])
         #expect(try touchdown("trace", "check", out).status == 0)
     }
 

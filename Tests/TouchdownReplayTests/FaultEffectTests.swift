@@ -83,9 +83,8 @@ let cleanNominal = Result { try received(faults: []) }
 
 /// Nominal's recorded /truth, in time order: the true altitude for altitude rules.
 let nominalTruth = Result {
-    let reader = try IndexedReader(path: tracePath("nominal"))
     var truth: [TruthSample] = []
-    try reader.messages(topics: ["/truth"]) { truth.append(try TruthSample(cdr: $0.data)) }
+    try messagesSinceDescent(tracePath("nominal"), topics: ["/truth"]) { truth.append(try sinceDescent(TruthSample.self, $1, $2)) }
     return truth
 }
 
@@ -678,11 +677,10 @@ func scheduledFlight(faults: [String]) throws -> ScheduledFlight {
     }).run()
     try #require(result.outcome == "guidance-crashed", "\(result.report)")
     let k = try #require(box.knowledge)
-    let reader = try IndexedReader(path: path)
     var truth: [TruthSample] = [], commands: [CommandSample] = []
-    try reader.messages(topics: ["/truth", "/command"]) { m in
-        if reader.channel(m.channelID)?.topic == "/truth" { truth.append(try TruthSample(cdr: m.data)) }
-        else { commands.append(try CommandSample(cdr: m.data)) }
+    try messagesSinceDescent(path, topics: ["/truth", "/command"]) { topic, data, epoch in
+        if topic == "/truth" { truth.append(try sinceDescent(TruthSample.self, data, epoch)) }
+        else { commands.append(try sinceDescent(CommandSample.self, data, epoch)) }
     }
     return ScheduledFlight(truth: truth, commands: commands, vehicle: k.vehicle, initialPitch_rad: k.initialNavigation.pitch_rad)
 }

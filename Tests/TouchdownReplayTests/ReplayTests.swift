@@ -7,13 +7,12 @@ import TouchdownTrace
 
 func tracePath(_ name: String) -> String { TestPaths.traces.appendingPathComponent("\(name).mcap").path }
 
-/// Recorded /nav and /events of a trace, in log-time order.
+/// Recorded /nav and /events of a trace, in log-time order, stamped from the start of descent.
 func recorded(_ path: String) throws -> (nav: [NavSample], events: [EventSample]) {
-    let reader = try IndexedReader(path: path)
     var nav: [NavSample] = [], events: [EventSample] = []
-    try reader.messages(topics: ["/nav", "/events"]) { m in
-        if reader.channel(m.channelID)?.topic == "/nav" { nav.append(try NavSample(cdr: m.data)) }
-        else { events.append(try EventSample(cdr: m.data)) }
+    try messagesSinceDescent(path, topics: ["/nav", "/events"]) { topic, data, epoch in
+        if topic == "/nav" { nav.append(try sinceDescent(NavSample.self, data, epoch)) }
+        else { events.append(try sinceDescent(EventSample.self, data, epoch)) }
     }
     return (nav, events)
 }

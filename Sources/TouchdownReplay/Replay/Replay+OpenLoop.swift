@@ -66,7 +66,7 @@ extension Replay {
         do {
             try reader.messages { view in try walk.handle(view, sensors: &sensors) }
         } catch is OpenLoopStop {}
-        walk.flushMetrics(truthNow: nil)
+        try walk.flushMetrics(truthNow: nil)
         sensors.finish(at: walk.now)
         try walk.recordFaultEvents(&sensors)
         let failure = walk.failure
@@ -76,7 +76,7 @@ extension Replay {
         let outcome = failure?.failure.kind.rawValue
             ?? (divergence.comparedSteps == 0 ? "replayed" : divergence.divergentSteps == 0 ? "match" : "diverged")
         if let f = failure {
-            try out?.record(EventSample(stamp_ns: f.t, kind: f.failure.kind.rawValue, detail: f.failure.report(at: f.t), anomaly: true), \.events, f.t)
+            try out?.record(event: EventSample(stamp_ns: f.t, kind: f.failure.kind.rawValue, detail: f.failure.report(at: f.t), anomaly: true), at: f.t)
         }
         let facts = RunFacts(mode: .openLoop, outcome: nil, outcomeName: outcome, collector: collector,
                              alteredMessages: sensors.alteredMessages, divergence: divergence,
@@ -183,7 +183,7 @@ struct OpenLoopWalk {
         case .truth:
             var m = try TruthSample(cdr: view.data)
             m.stamp_ns = shifted(m.stamp_ns)
-            if let p = pendingMetrics, m.stamp_ns == p.t { flushMetrics(truthNow: m) }
+            if let p = pendingMetrics, m.stamp_ns == p.t { try flushMetrics(truthNow: m) }
             truth = m
             try out?.record(m, \.truth, t)
         case .command:
@@ -217,10 +217,15 @@ struct OpenLoopWalk {
         return truth.altitudeAGL_m + truth.verticalSpeed_mps * Double(t - truth.stamp_ns) * 1e-9
     }
 
-    mutating func flushMetrics(truthNow: TruthSample?) {
+    mutating func flushMetrics(truthNow: TruthSample?) throws {
         guard let p = pendingMetrics else { return }
         collector.step(p.t, p.output, truth: truthNow ?? truth)
         pendingMetrics = nil
+        if let out, let t = truthNow ?? truth {
+            var nav = p.output.navigation
+            nav.stamp_ns = p.t
+            try out.record(NavErrorSample(nav: nav, truth: t), \.metrics, p.t)
+        }
     }
 
     mutating func deliver(_ r: SensorReading, at t: UInt64) throws {
@@ -232,12 +237,12 @@ struct OpenLoopWalk {
 
     func recordFaultEvents(_ sensors: inout SensorFaultPath) throws {
         guard !sensors.events.isEmpty else { return }
-        for e in sensors.takeEvents() { try out?.record(e, \.events, e.stamp_ns) }
+        for e in sensors.takeEvents() { try out?.record(event: e, at: e.stamp_ns) }
     }
 
     /// One guidance step at `t`; returns its output unless guidance failed.
     mutating func step(at t: UInt64) throws -> GuidanceOutput? {
-        flushMetrics(truthNow: nil)
+        try flushMetrics(truthNow: nil)
         steps += 1
         guard steps <= Self.stepLimit else {
             throw TraceInputError.tooManySteps(trace: trace, limit: Self.stepLimit, time_ns: t)
@@ -253,7 +258,7 @@ struct OpenLoopWalk {
         }
         pendingMetrics = (t, o)
         if let out {
-            for e in o.events { try out.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail, anomaly: e.anomaly), \.events, t) }
+            for e in o.events { try out.record(event: EventSample(stamp_ns: t, kind: e.kind, detail: e.detail, anomaly: e.anomaly), at: t) }
             try out.record(o.command, \.command, t)
             try out.record(o.navigation, \.nav, t)
         }

@@ -175,6 +175,9 @@ public struct Scenario: Sendable {
 
     public struct Recording: Sendable {
         public var truthRate_hz: Double
+        /// The start of descent as nanoseconds since 1970-01-01T00:00:00Z:
+        /// the traces' clock (`Epoch`).
+        public var epoch_ns: UInt64 = Epoch.defaultEpoch_ns
     }
 
     /// Touchdown acceptance: within the first three is `landed`; beyond any
@@ -356,6 +359,12 @@ extension Scenario {
         var recording = Recording(truthRate_hz: 10)
         if var r = try top.section("recording") {
             recording.truthRate_hz = try r.quantity("truth_rate", .frequency, in: rates, default: 10)
+            if let text = try r.string("epoch") {
+                guard let epoch = Epoch.parse(text) else {
+                    throw ScenarioSection.error(file, r.node["epoch"], "recording.epoch '\(text)' is not accepted: \(Epoch.accepted)")
+                }
+                recording.epoch_ns = epoch
+            }
             try r.finish()
         }
 

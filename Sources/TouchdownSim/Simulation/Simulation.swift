@@ -148,7 +148,7 @@ public struct Simulation {
             guidance.receive(r)
             try topics?.record(r, at: t)
         }
-        func recordEvent(_ e: EventSample) throws { try topics?.record(e, \.events, e.stamp_ns) }
+        func recordEvent(_ e: EventSample) throws { try topics?.record(event: e, at: e.stamp_ns) }
         func endInFlight(_ kind: Outcome.Kind, _ what: String?, failure: GuidanceFailure? = nil) throws -> Outcome {
             let p = plant
             if let what, firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: what) }
@@ -206,11 +206,17 @@ public struct Simulation {
                 hooks.commanded(command, at: t)
                 for e in out.events {
                     if e.anomaly && firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: e.detail) }
-                    try topics?.record(EventSample(stamp_ns: t, kind: e.kind, detail: e.detail, anomaly: e.anomaly), \.events, t)
+                    try topics?.record(event: EventSample(stamp_ns: t, kind: e.kind, detail: e.detail, anomaly: e.anomaly), at: t)
                 }
                 try topics?.record(c, \.command, t)
                 try topics?.record(out.navigation, \.nav, t)
-                hooks.observe(out, truth: truth(plant, at: t))
+                let truthNow = truth(plant, at: t)
+                if let topics {
+                    var nav = out.navigation
+                    nav.stamp_ns = t
+                    try topics.record(NavErrorSample(nav: nav, truth: truthNow), \.metrics, t)
+                }
+                hooks.observe(out, truth: truthNow)
             }
             if hooksRan {
                 try hooks.drainEvents(at: t, recordEvent)
@@ -238,7 +244,7 @@ public struct Simulation {
                 exhaustedReported = true
                 let what = "propellant exhausted at t=\(formatSecondsRounded(t)) s, \(formatFixed(agl(plant), 1)) m above the ground"
                 if firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: what) }
-                try topics?.record(EventSample(stamp_ns: t, kind: "propellant-exhausted", detail: what, anomaly: true), \.events, t)
+                try topics?.record(event: EventSample(stamp_ns: t, kind: "propellant-exhausted", detail: what, anomaly: true), at: t)
             }
             if plant.x_m * plant.x_m + plant.y_m * plant.y_m <= clearanceSquared_m2 {
                 let hNow = agl(plant)
@@ -254,9 +260,9 @@ public struct Simulation {
                     let contact_ns = t - step + UInt64((f * Double(step)).rounded())
                     let outcome = classify(contact, time_s: contactTime_s, site: site, firstAnomaly: firstAnomaly)
                     try topics?.record(truth(contact, at: contact_ns, altitude: 0), \.truth, contact_ns)
-                    try topics?.record(EventSample(stamp_ns: contact_ns, kind: "touchdown",
+                    try topics?.record(event: EventSample(stamp_ns: contact_ns, kind: "touchdown",
                         detail: "\(outcome.kind.rawValue) at t=\(formatFixed(contactTime_s, 3)) s: descending \(formatFixed(outcome.verticalSpeed_mps, 2)) m/s, horizontal \(formatFixed(outcome.horizontalSpeed_mps, 2)) m/s, tilt \(formatFixed(outcome.tilt_deg, 1)) deg"),
-                        \.events, contact_ns)
+                        at: contact_ns)
                     try hooks.finish(at: contact_ns, recordEvent)
                     return outcome
                 }
@@ -286,6 +292,10 @@ public struct Simulation {
 /// The recorder's topics for a simulated trace, and what makes the trace
 /// self-contained: the scenario file as an attachment, and the guidance,
 /// settings and seed as metadata. The replayer records through it too.
+///
+/// Callers give times from the start of descent (t); the trace's log times
+/// and stamps are the scenario's epoch plus t (`Epoch`, docs/traces.md),
+/// and every event is also written to `/log` as a `foxglove_msgs/msg/Log`.
 public struct RecordingTopics {
     public let recorder: TraceRecorder
     public let imu: TraceRecorder.Topic<ImuSample>
@@ -296,6 +306,10 @@ public struct RecordingTopics {
     public let nav: TraceRecorder.Topic<NavSample>
     public let truth: TraceRecorder.Topic<TruthSample>
     public let events: TraceRecorder.Topic<EventSample>
+    public let metrics: TraceRecorder.Topic<NavErrorSample>
+    public let log: TraceRecorder.Topic<LogSample>
+    /// Added to every time given: the start of descent on the trace's clock.
+    public let epoch_ns: UInt64
 
     public init(recorder: TraceRecorder, simulation: Simulation) throws {
         self.recorder = recorder
@@ -308,11 +322,14 @@ public struct RecordingTopics {
         nav = try recorder.topic(T.nav, NavSample.self)
         truth = try recorder.topic(T.truth, TruthSample.self)
         events = try recorder.topic(T.events, EventSample.self)
+        metrics = try recorder.topic(T.metrics, NavErrorSample.self)
+        log = try recorder.topic(T.log, LogSample.self)
         let s = simulation.scenario
-        try recorder.writer.addAttachment(Attachment(logTime_ns: 0, createTime_ns: 0, name: s.sourceName,
+        epoch_ns = s.recording.epoch_ns
+        try recorder.writer.addAttachment(Attachment(logTime_ns: epoch_ns, createTime_ns: epoch_ns, name: s.sourceName,
                                                      mediaType: "application/yaml", data: Array(s.sourceText.utf8)))
         if let name = s.terrain.profilePath, let text = s.terrain.profileText {
-            try recorder.writer.addAttachment(Attachment(logTime_ns: 0, createTime_ns: 0, name: name,
+            try recorder.writer.addAttachment(Attachment(logTime_ns: epoch_ns, createTime_ns: epoch_ns, name: name,
                                                          mediaType: "text/csv", data: Array(text.utf8)))
         }
         try recorder.writer.addMetadata(name: "touchdown.simulation", [
@@ -324,11 +341,24 @@ public struct RecordingTopics {
             ("step_ns", String(s.step_ns)),
             ("touchdown_version", touchdownVersion),
         ])
+        try recorder.writer.addMetadata(name: TraceClock.metadataName, [
+            ("epoch", Epoch.text(epoch_ns)),
+            ("epoch_ns", String(epoch_ns)),
+            ("t", "log time and stamps minus epoch_ns: time from the start of descent"),
+        ])
     }
 
     @inline(__always)
     public func record<M: TraceMessage>(_ m: M, _ topic: KeyPath<RecordingTopics, TraceRecorder.Topic<M>>, _ t: UInt64) throws {
-        try recorder.record(m, on: self[keyPath: topic], logTime_ns: t)
+        var m = m
+        m.stamp_ns &+= epoch_ns
+        try recorder.record(m, on: self[keyPath: topic], logTime_ns: epoch_ns &+ t)
+    }
+
+    /// Records an event on `/events`, and as a log line on `/log`.
+    public func record(event e: EventSample, at t: UInt64) throws {
+        try record(e, \.events, t)
+        try record(LogSample(event: e), \.log, t)
     }
 
     /// Records a sensor message on its topic.

@@ -277,8 +277,117 @@ public struct EventSample: TraceMessage {
     }
 }
 
+/// How far navigation is from the truth at a guidance step: navigation −
+/// truth, signed (`/metrics`). Altitude is against the true altitude above
+/// the ground, as guidance's own estimate is.
+public struct NavErrorSample: TraceMessage {
+    public var stamp_ns: UInt64
+    public var altitudeError_m: Double
+    public var verticalSpeedError_mps: Double
+    public var horizontalSpeedError_mps: Double
+    public var downrangeError_m: Double
+    public var pitchError_rad: Double
+
+    public init(stamp_ns: UInt64, altitudeError_m: Double, verticalSpeedError_mps: Double, horizontalSpeedError_mps: Double,
+                downrangeError_m: Double, pitchError_rad: Double) {
+        self.stamp_ns = stamp_ns
+        self.altitudeError_m = altitudeError_m
+        self.verticalSpeedError_mps = verticalSpeedError_mps
+        self.horizontalSpeedError_mps = horizontalSpeedError_mps
+        self.downrangeError_m = downrangeError_m
+        self.pitchError_rad = pitchError_rad
+    }
+
+    /// The errors of `nav` against `truth` (stamped as `nav`).
+    public init(nav: NavSample, truth: TruthSample) {
+        self.init(stamp_ns: nav.stamp_ns, altitudeError_m: nav.altitude_m - truth.altitudeAGL_m,
+                  verticalSpeedError_mps: nav.verticalSpeed_mps - truth.verticalSpeed_mps,
+                  horizontalSpeedError_mps: nav.horizontalSpeed_mps - truth.horizontalSpeed_mps,
+                  downrangeError_m: nav.downrange_m - truth.downrange_m, pitchError_rad: nav.pitch_rad - truth.pitch_rad)
+    }
+
+    public static let schemaName = "touchdown_msgs/msg/NavError"
+    public static let fields = [
+        "uint64 stamp_ns", "float64 altitude_error_m", "float64 vertical_speed_error_mps",
+        "float64 horizontal_speed_error_mps", "float64 downrange_error_m", "float64 pitch_error_rad",
+    ]
+
+    public func encode(into w: inout CDRPayloadWriter) {
+        w.uint64(stamp_ns); w.float64(altitudeError_m); w.float64(verticalSpeedError_mps)
+        w.float64(horizontalSpeedError_mps); w.float64(downrangeError_m); w.float64(pitchError_rad)
+    }
+
+    public init(cdr: UnsafeRawBufferPointer) throws {
+        var r = try CDRPayloadReader(cdr, type: Self.schemaName)
+        stamp_ns = try r.uint64("stamp_ns"); altitudeError_m = try r.float64("altitude_error_m")
+        verticalSpeedError_mps = try r.float64("vertical_speed_error_mps")
+        horizontalSpeedError_mps = try r.float64("horizontal_speed_error_mps")
+        downrangeError_m = try r.float64("downrange_error_m"); pitchError_rad = try r.float64("pitch_error_rad")
+    }
+}
+
+/// An event as a log line, in Foxglove's `foxglove_msgs/msg/Log` layout
+/// (`/log`), so viewers' log panels list events with their level.
+public struct LogSample: TraceMessage {
+    /// Foxglove's levels (any other number reads back as it is).
+    public enum Level {
+        public static let debug: UInt8 = 1, info: UInt8 = 2, warning: UInt8 = 3, error: UInt8 = 4, fatal: UInt8 = 5
+    }
+    /// Nanoseconds on the trace's clock; `timestamp` (seconds and
+    /// nanoseconds) on the wire.
+    public var stamp_ns: UInt64
+    public var level: UInt8
+    public var message: String
+    /// Who raised it: `guidance`, `simulation` or `fault`.
+    public var name: String
+
+    public init(stamp_ns: UInt64, level: UInt8, message: String, name: String) {
+        self.stamp_ns = stamp_ns
+        self.level = level
+        self.message = message
+        self.name = name
+    }
+
+    /// An event as a log line: an anomaly the run raised (its guidance
+    /// failed, it crashed, propellant ran out) is an error, one guidance
+    /// flagged a warning, the rest information.
+    public init(event e: EventSample) {
+        let runFailures = ["guidance-crashed", "guidance-timeout", "guidance-invalid-output", "propellant-exhausted", "crashed"]
+        let name = e.kind.hasPrefix("fault") ? "fault"
+            : (["touchdown", "propellant-exhausted"] + runFailures).contains(e.kind) ? "simulation" : "guidance"
+        let level: UInt8 = runFailures.contains(e.kind) || (e.kind == "touchdown" && e.detail.hasPrefix("crashed")) ? Level.error
+            : e.anomaly || (e.kind == "touchdown" && !e.detail.hasPrefix("landed")) ? Level.warning : Level.info
+        self.init(stamp_ns: e.stamp_ns, level: level, message: "\(e.kind): \(e.detail)", name: name)
+    }
+
+    public static let schemaName = "foxglove_msgs/msg/Log"
+    public static let fields = [
+        "builtin_interfaces/Time timestamp", "uint8 level", "string message", "string name", "string file", "uint32 line",
+    ]
+    public static var schemaText: String {
+        "# foxglove_msgs/msg/Log: an event as a log line (Foxglove's Log schema).\n"
+            + "# level: 1 debug, 2 info, 3 warning, 4 error, 5 fatal\n" + fields.joined(separator: "\n") + "\n"
+            + "================================================================================\n"
+            + "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n"
+    }
+
+    public func encode(into w: inout CDRPayloadWriter) {
+        w.uint32(UInt32(truncatingIfNeeded: stamp_ns / 1_000_000_000)); w.uint32(UInt32(stamp_ns % 1_000_000_000))
+        w.uint8(level); w.string(message); w.string(name); w.string(""); w.uint32(0)
+    }
+
+    public init(cdr: UnsafeRawBufferPointer) throws {
+        var r = try CDRPayloadReader(cdr, type: Self.schemaName)
+        let sec = try r.uint32("timestamp.sec"), nanosec = try r.uint32("timestamp.nanosec")
+        stamp_ns = UInt64(sec) * 1_000_000_000 + UInt64(nanosec)
+        level = try r.uint8("level")
+        message = try r.string("message"); name = try r.string("name")
+        _ = try r.string("file"); _ = try r.uint32("line")
+    }
+}
+
 /// Every own message type, for lookups by schema name.
 public let touchdownMessageTypes: [any TraceMessage.Type] = [
     ImuSample.self, AltimeterSample.self, VelocimeterSample.self, AttitudeSample.self,
-    CommandSample.self, TruthSample.self, NavSample.self, EventSample.self,
+    CommandSample.self, TruthSample.self, NavSample.self, EventSample.self, NavErrorSample.self, LogSample.self,
 ]

@@ -9,6 +9,10 @@ public protocol TraceMessage: Sendable, Equatable {
     static var schemaName: String { get }
     /// The fields in wire order, as `ros2msg` lines (`float64 range_m`).
     static var fields: [String] { get }
+    /// The `ros2msg` schema text stored in the trace.
+    static var schemaText: String { get }
+    /// The instant the message describes, in nanoseconds on the trace's clock.
+    var stamp_ns: UInt64 { get set }
     /// Appends the CDR payload, encapsulation header included.
     func encode(into w: inout CDRPayloadWriter)
     /// Decodes a CDR payload written by `encode` (little- or big-endian).
@@ -98,6 +102,7 @@ public struct CDRPayloadWriter {
     @inline(__always) public mutating func uint64(_ v: UInt64) { align(8); claim(8).storeBytes(of: v.littleEndian, as: UInt64.self) }
     @inline(__always) public mutating func uint32(_ v: UInt32) { align(4); claim(4).storeBytes(of: v.littleEndian, as: UInt32.self) }
     @inline(__always) public mutating func bool(_ v: Bool) { claim(1).storeBytes(of: v ? 1 : 0, as: UInt8.self) }
+    @inline(__always) public mutating func uint8(_ v: UInt8) { claim(1).storeBytes(of: v, as: UInt8.self) }
     public mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in
@@ -156,6 +161,11 @@ public struct CDRPayloadReader {
         let at = try take(4, align: 4, field)
         let raw = buffer.loadUnaligned(fromByteOffset: at, as: UInt32.self)
         return littleEndian ? UInt32(littleEndian: raw) : UInt32(bigEndian: raw)
+    }
+
+    @inline(__always)
+    public mutating func uint8(_ field: StaticString) throws -> UInt8 {
+        buffer[try take(1, align: 1, field)]
     }
 
     @inline(__always)
