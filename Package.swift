@@ -67,6 +67,12 @@ let package = Package(
             dependencies: ["TouchdownReplay", "TouchdownSim", "TouchdownTrace", .product(name: "Yams", package: "Yams"),
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // What people look at: plots of a run and the campaign report
+        // (self-contained HTML with SVG charts drawn here).
+        .target(
+            name: "TouchdownReport",
+            dependencies: ["TouchdownCampaign", "TouchdownReplay", "TouchdownSim", "TouchdownTrace"]
+        ),
         // Telemetry from elsewhere: map files, CSV import and export.
         .target(
             name: "TouchdownCapture",
@@ -82,6 +88,7 @@ let package = Package(
                 "TouchdownSim",
                 "TouchdownReplay",
                 "TouchdownCampaign",
+                "TouchdownReport",
                 "TouchdownCapture",
                 "TouchdownGuidanceServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -124,6 +131,10 @@ let package = Package(
             name: "TouchdownCampaignTests",
             dependencies: ["TouchdownCampaign", "TouchdownReplay", "TouchdownSim", "TouchdownTrace", "TouchdownTestSupport",
                            .product(name: "Yams", package: "Yams")]
+        ),
+        .testTarget(
+            name: "TouchdownReportTests",
+            dependencies: ["TouchdownReport", "TouchdownCampaign", "TouchdownReplay", "TouchdownSim", "TouchdownTrace", "TouchdownTestSupport"]
         ),
         .testTarget(
             name: "TouchdownCaptureTests",

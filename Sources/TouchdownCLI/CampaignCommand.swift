@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import TouchdownCampaign
 import TouchdownReplay
+import TouchdownReport
 import TouchdownTrace
 #if canImport(Glibc)
 import Glibc
@@ -22,11 +23,13 @@ struct CampaignCommand: ParsableCommand {
     @Option(help: "Run slice I of N (0/4 is the first of four). Without it, the slice an engine's variables give (docs/campaigns.md).") var shard: String?
     @Option(help: "The shard count, for engines whose variables give only the index (Kubernetes, AWS Batch).") var shards: Int?
     @Option(name: .customLong("junit"), help: "Write a JUnit XML report (default: $XML_OUTPUT_FILE under Bazel).") var junit: String?
+    @Option(help: ArgumentHelp("Write the campaign's HTML report here (docs/reports.md).", valueName: "FILE.html")) var report: String?
     @Flag(help: "Print the runs (id and inputs) without running them.") var list = false
     @Flag(help: "With --list: one JSON object per run.") var json = false
 
     func validate() throws {
         if let jobs, !(1...256).contains(jobs) { throw ValidationError("--jobs \(jobs) is not accepted: 1 to 256") }
+        if let report, !report.hasSuffix(".html") { throw ValidationError("--report \(report): accepted: a file name ending in .html") }
         if resume && results == nil { throw ValidationError("--resume continues the file given with --results; give it") }
         if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError(error.description) } }
         if let shards, !(1...1_000_000).contains(shards) { throw ValidationError("--shards \(shards) is not accepted: 1 to 1000000") }
@@ -138,6 +141,16 @@ struct CampaignCommand: ParsableCommand {
         if let path = junit ?? environment["XML_OUTPUT_FILE"] {
             let xml = JUnitReport.xml(campaign: campaign.name, records: records) { Self.rerun(file, $0.run.id) }
             do { try writeReplacing(path, xml, inputs: [file]) } catch { fail("\(error)", code: 2) }
+        }
+        if let report {
+            var r = CampaignReport(campaign: campaign.name, fingerprint: campaign.fingerprint, file: file, total: total,
+                                   runs: records.map { CampaignReport.Run(record: $0, rerun: Self.rerun(file, $0.run.id)) })
+            if skipped > 0 {
+                r.problems.append("\(skipped) runs finished before resuming are in \(results ?? "the results file"), not here: `touchdown report \(results ?? "RESULTS")` reports them all")
+            }
+            if let slice { r.problems.append("this is \(slice.description) of the campaign: `touchdown report` over every shard's results reports it whole") }
+            writeReport(r, to: report, inputs: [file] + (results.map { [$0] } ?? []))
+            FileHandleStderr.write("report: \(report)\n")
         }
         // Bazel: this test knows about sharding.
         if let status = environment["TEST_SHARD_STATUS_FILE"] { _ = FileManager.default.createFile(atPath: status, contents: nil) }

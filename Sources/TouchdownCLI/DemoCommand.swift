@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TouchdownCampaign
 import TouchdownReplay
+import TouchdownReport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,7 +25,7 @@ struct DemoCommand: ParsableCommand {
         let rows = badInput(json: false) { try Demo.run(cases) }
         print(Demo.table(rows), terminator: "")
         print("traces: \(out)/ (\(rows.count) files)")
-        runCampaign(folder + "/../campaigns/demo.yaml")
+        runCampaign(((folder as NSString).deletingLastPathComponent as NSString).appendingPathComponent("campaigns/demo.yaml"))
         if !rows.allSatisfy(\.result.passed) { throw ExitCode(1) }
     }
 
@@ -54,6 +55,11 @@ struct DemoCommand: ParsableCommand {
         print("")
         print(CampaignCommand.summary(name: campaign.name, records: records, skipped: 0, failuresShown: 0) { _ in "" })
         print("results: \(results) (each run's inputs, draws, outcome, metrics and rerun command)")
+        let reportPath = out + "/demo-report.html"
+        writeReport(CampaignReport(campaign: campaign.name, fingerprint: campaign.fingerprint, file: file, total: runs.count,
+                                   runs: records.map { CampaignReport.Run(record: $0, rerun: CampaignCommand.rerun(file, $0.run.id)) }),
+                    to: reportPath, inputs: [file])
+        print("report: \(reportPath) (the fault grid, the dispersions against the outcome, the worst runs plotted)")
         if records.contains(where: { $0.verdict == .error }) { fail("some campaign runs could not run; see \(results)", code: 1) }
     }
 

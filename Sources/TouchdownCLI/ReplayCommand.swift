@@ -1,7 +1,12 @@
 import ArgumentParser
+import Foundation
+import TouchdownReport
 import TouchdownReplay
 import TouchdownSim
 import TouchdownTrace
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,11 +50,44 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("step-budget-s"), parsing: .unconditional, help: ArgumentHelp("How long an out-of-process guidance may take per step, in seconds (above 0, at most 3600; default 1).", valueName: "S"))
     var stepBudget: String?
     @Option(help: "Write the replay's trace here.") var out: String?
+    @Option(help: ArgumentHelp("Plot the run: FILE.html or FILE.svg (as `touchdown plot` draws it).", valueName: "FILE")) var plot: String?
     @Flag(help: "Print the result as one JSON object.") var json = false
 
+    func validate() throws {
+        if let plot, !(plot.hasSuffix(".html") || plot.hasSuffix(".svg")) {
+            throw ValidationError("--plot \(plot): accepted: a file name ending in .html or .svg")
+        }
+    }
+
     func run() throws {
-        let plan = badInput(json: json) { try makePlan() }
-        try report(badInput(json: json) { try Replay(plan).run() }, json: json)
+        var plan = badInput(json: json) { try makePlan() }
+        // A plot needs the run's trace: --out's, else one in a scratch folder
+        // beside the plot, removed after.
+        var scratch: String?
+        if let plot {
+            badInput(json: json) {
+                try OutputGuard.refuse(output: plot, sameAsAnyOf: [trace] + [scenario, faultsFile, out].compactMap { $0 })
+            }
+            if plan.output == nil {
+                let folder = (plot as NSString).deletingLastPathComponent
+                var template = Array(((folder.isEmpty ? "." : folder) + "/.touchdown-plot-XXXXXX").utf8CString)
+                guard let made = mkdtemp(&template) else { fail("cannot make a scratch folder beside \(plot)", code: 2) }
+                scratch = String(cString: made)
+                plan.output = scratch! + "/run.mcap"
+            }
+        }
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        let result = badInput(json: json) { try Replay(plan).run() }
+        if let plot, let output = plan.output {
+            badInput(json: json) {
+                let series = try TraceSeries.read(path: output)
+                var shown = series
+                shown.path = out ?? "replay of \(trace)"
+                try writeReplacing(plot, plot.hasSuffix(".svg") ? TracePlot.svg(shown) : TracePlot.html(shown), inputs: [trace])
+            }
+            if !json { FileHandleStderr.write("plot: \(plot)\n") }
+        }
+        try report(result, json: json)
     }
 
     func makePlan() throws -> ReplayPlan {

@@ -45,7 +45,7 @@ struct Touchdown: ParsableCommand {
         commandName: "touchdown",
         abstract: "Deterministic record/replay and fault-injection testing for lunar-lander GNC software.",
         version: touchdownVersion,
-        subcommands: [DemoCommand.self, TraceCommand.self, Simulate.self, ReplayCommand.self, CampaignCommand.self, MergeCommand.self, ImportCommand.self, ExportCommand.self, FitCommand.self, RecordCommand.self, RigCommand.self, GuidanceCommand.self, CampaignWorkerCommand.self]
+        subcommands: [DemoCommand.self, TraceCommand.self, Simulate.self, ReplayCommand.self, CampaignCommand.self, MergeCommand.self, ReportCommand.self, PlotCommand.self, ImportCommand.self, ExportCommand.self, FitCommand.self, RecordCommand.self, RigCommand.self, GuidanceCommand.self, CampaignWorkerCommand.self]
     )
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TouchdownTrace
 
 /// Campaign results as JUnit XML, the form Jenkins, GitLab and GitHub test
 /// reporters read: one `testsuite` for the campaign, one `testcase` per run.
@@ -67,24 +68,5 @@ public enum JUnitReport {
         return "\(Int(ms) / 1000).\(String(Int(ms) % 1000 + 1000).dropFirst())"
     }
 
-    /// Escapes text for an XML attribute or element; characters XML 1.0
-    /// cannot hold at all are replaced with U+FFFD.
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for u in s.unicodeScalars {
-            switch u {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\n": out += "&#10;"
-            case "\t": out += "&#9;"
-            case "\r": out += "&#13;"
-            default:
-                if u.value < 0x20 || (0xFFFE...0xFFFF).contains(u.value) { out += "\u{FFFD}" } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { escapeMarkup(s) }
 }

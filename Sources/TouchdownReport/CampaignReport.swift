@@ -1,0 +1,353 @@
+import Foundation
+import TouchdownCampaign
+import TouchdownReplay
+import TouchdownSim
+import TouchdownTrace
+
+/// The campaign report: one self-contained HTML file with the summary, the
+/// fault grid, the Monte Carlo plots, the worst runs (plotted) and every run
+/// in a sortable table.
+public struct CampaignReport {
+    /// One run as the report sees it.
+    public struct Run: Sendable {
+        public var record: RunRecord
+        public var rerun: String
+        public init(record: RunRecord, rerun: String) {
+            self.record = record
+            self.rerun = rerun
+        }
+    }
+
+    public var campaign: String
+    public var fingerprint: String
+    /// The campaign file, when known.
+    public var file: String?
+    /// How many runs the campaign has; `runs` may hold fewer (missing shards).
+    public var total: Int
+    public var runs: [Run]
+    /// Contradicted runs and notes from a merge: shown, never hidden.
+    public var problems: [String] = []
+    /// How many of the worst runs that flew are flown again and plotted.
+    public var plotted = 3
+
+    public init(campaign: String, fingerprint: String, file: String?, total: Int, runs: [Run]) {
+        self.campaign = campaign
+        self.fingerprint = fingerprint
+        self.file = file
+        self.total = total
+        self.runs = runs
+    }
+
+    /// The metrics the Monte Carlo section plots: the touchdown speed,
+    /// propellant, and every metric an assertion bounds.
+    var keyMetrics: [String] {
+        var names = ["touchdown.vertical_speed_mps", "propellant_kg"]
+        for r in runs.prefix(1) {
+            for a in r.record.run.plan.assertions where !names.contains(a.metric) { names.append(a.metric) }
+        }
+        return names.filter { n in runs.contains { $0.record.result?.metric(n)?.number != nil } }
+    }
+
+    /// Assertion bounds on a metric: value and text.
+    func bounds(_ metric: String) -> [(Double, String)] {
+        guard let plan = runs.first?.record.run.plan else { return [] }
+        return plan.assertions.compactMap { a in
+            guard a.metric == metric, case .number(let v) = a.bound else { return nil }
+            return (v, a.text)
+        }
+    }
+
+    /// Worst first: could not run, then failed, then passed; within each, the
+    /// highest touchdown speed (not measured counts as highest), then run order.
+    var worst: [Run] {
+        func rank(_ v: RunRecord.Verdict) -> Int { v == .error ? 0 : v == .fail ? 1 : 2 }
+        func speed(_ r: Run) -> Double { r.record.result?.metric("touchdown.vertical_speed_mps")?.number ?? .infinity }
+        return runs.sorted { a, b in
+            let ra = rank(a.record.verdict), rb = rank(b.record.verdict)
+            if ra != rb { return ra < rb }
+            let sa = speed(a), sb = speed(b)
+            if sa != sb { return sa > sb }
+            return a.record.run.index < b.record.run.index
+        }
+    }
+
+    /// The page. `plot` flies a run again and returns its trace's series,
+    /// or throws saying why it cannot (its source is gone, its digest differs).
+    public func html(plot: (Run) throws -> TraceSeries) -> String {
+        var page = HTMLPage(title: "touchdown campaign report: \(campaign)")
+        page.add(summary())
+        page.add(grid())
+        page.add(monteCarlo())
+        page.add(worstRuns(plot: plot))
+        page.add(allRuns())
+        return page.text
+    }
+
+    func count(_ v: RunRecord.Verdict) -> Int { runs.filter { $0.record.verdict == v }.count }
+
+    func summary() -> String {
+        let pass = count(.pass), fail = count(.fail), error = count(.error)
+        let missing = total - runs.count
+        var h = "<h1>Campaign \(escapeMarkup(campaign))</h1>"
+        let verdict: String
+        if missing > 0 || !problems.isEmpty {
+            verdict = "<span class=\"bad\">INCOMPLETE</span>: \(missing) of \(total) runs have no result\(problems.isEmpty ? "" : ", \(problems.count) problems below"); the figures cover the \(runs.count) runs present"
+        } else if fail + error > 0 {
+            verdict = "<span class=\"bad\">FAIL</span>: \(fail + error) of \(total) runs did not pass"
+        } else if runs.isEmpty {
+            verdict = "<span class=\"bad\">NO RUNS</span>"
+        } else {
+            verdict = "<span class=\"good\">PASS</span>: every one of the \(total) runs passed"
+        }
+        h += "<p id=\"verdict\">\(verdict)</p>"
+        let rate = runs.isEmpty ? "not measured" : formatFixed(Double(pass) / Double(runs.count) * 100, 1) + "%"
+        h += "<div class=\"facts\">"
+        var facts: [(String, String)] = [
+            ("runs", "\(runs.count) of \(total)"), ("passed", "\(pass)"), ("failed", "\(fail)"), ("could not run", "\(error)"),
+            ("pass rate", rate), ("campaign file", file ?? "not known"), ("fingerprint", fingerprint),
+            ("tool", "touchdown \(touchdownVersion)"),
+        ]
+        if let plan = runs.first?.record.run.plan {
+            facts.append(("expected outcome", plan.expectation.text))
+            facts.append(("assertions", plan.assertions.map(\.text).joined(separator: "; ")))
+        }
+        for (k, v) in facts { h += "<span class=\"muted\">\(escapeMarkup(k))</span><span>\(escapeMarkup(v))</span>" }
+        h += "</div>"
+        for p in problems { h += "<p class=\"bad\">\(escapeMarkup(p))</p>" }
+        // Failures by outcome (or by why they could not run).
+        var byOutcome: [(String, Int)] = []
+        for r in runs where r.record.verdict != .pass {
+            let key = r.record.verdict == .error ? "could not run" : (r.record.outcome ?? "no outcome")
+            if let i = byOutcome.firstIndex(where: { $0.0 == key }) { byOutcome[i].1 += 1 } else { byOutcome.append((key, 1)) }
+        }
+        if !byOutcome.isEmpty {
+            h += "<h3>Runs that did not pass, by outcome</h3><table><thead><tr><th>outcome</th><th class=\"num\">runs</th></tr></thead><tbody>"
+            for (k, n) in byOutcome.sorted(by: { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }) {
+                h += "<tr><td>\(escapeMarkup(k))</td><td class=\"num\">\(n)</td></tr>"
+            }
+            h += "</tbody></table>"
+        }
+        return "<section id=\"summary\">" + h + "</section>"
+    }
+
+    /// One heat map per combination of the axes beyond the first two.
+    func grid() -> String {
+        var h = "<section id=\"grid\"><h2>Fault grid</h2>"
+        let matrixRuns = runs.filter { $0.record.run.caseIndex == nil && !$0.record.run.cell.isEmpty }
+        guard let first = matrixRuns.first else {
+            return h + "<p class=\"muted\">The campaign has no fault matrix.</p>" + casesTable() + "</section>"
+        }
+        let axes = first.record.run.cell.map(\.key)
+        func values(_ k: Int) -> [String] {
+            var seen: [String] = []
+            for r in matrixRuns where !seen.contains(r.record.run.cell[k].value) { seen.append(r.record.run.cell[k].value) }
+            return seen
+        }
+        let rowAxis = 0, columnAxis = axes.count > 1 ? 1 : nil
+        let rows = values(rowAxis), columns = columnAxis.map(values) ?? ["all"]
+        // One small map per source, guidance and combination of the other
+        // axes' values, in run order: cells never mix guidances or sources.
+        let sources = Set(matrixRuns.map(\.record.run.source)).count > 1
+        let guidances = Set(matrixRuns.map(\.record.run.guidance)).count > 1
+        func group(_ r: Run) -> [String] {
+            (sources ? ["source=" + r.record.run.source] : []) + (guidances ? ["guidance=" + r.record.run.guidance] : [])
+                + zip(axes.dropFirst(2), r.record.run.cell.dropFirst(2)).map { "\($0)=\($1.value)" }
+        }
+        var groups: [[String]] = []
+        for r in matrixRuns where !groups.contains(group(r)) { groups.append(group(r)) }
+        h += "<p class=\"muted\">Each cell: the share of its runs that passed (rounded down), and how many ran.\(groups.count > 1 ? " One map per " + ([sources ? "source" : nil, guidances ? "guidance" : nil].compactMap { $0 } + axes.dropFirst(2).map(escapeMarkup)).joined(separator: ", ") + "." : "")</p><div class=\"charts\">"
+        for g in groups {
+            var cells = [[(pass: Int, total: Int)?]](repeating: [(pass: Int, total: Int)?](repeating: nil, count: columns.count), count: rows.count)
+            for r in matrixRuns where group(r) == g {
+                let i = rows.firstIndex(of: r.record.run.cell[rowAxis].value)!
+                let j = columnAxis.map { columns.firstIndex(of: r.record.run.cell[$0].value)! } ?? 0
+                var c = cells[i][j] ?? (0, 0)
+                c.total += 1
+                if r.record.verdict == .pass { c.pass += 1 }
+                cells[i][j] = c
+            }
+            let title = g.isEmpty ? "Pass rate" : "Pass rate, " + g.joined(separator: ", ")
+            h += HeatMap(title: title, rowAxis: axes[rowAxis], columnAxis: columnAxis.map { axes[$0] } ?? "", rows: rows,
+                         columns: columns, cells: cells).svg()
+        }
+        return h + "</div>" + casesTable() + "</section>"
+    }
+
+    func casesTable() -> String {
+        var cases: [(Int, [String], Int, Int)] = []
+        for r in runs {
+            guard let c = r.record.run.caseIndex else { continue }
+            if let i = cases.firstIndex(where: { $0.0 == c }) {
+                cases[i].3 += 1
+                if r.record.verdict == .pass { cases[i].2 += 1 }
+            } else {
+                cases.append((c, r.record.run.faults, r.record.verdict == .pass ? 1 : 0, 1))
+            }
+        }
+        guard !cases.isEmpty else { return "" }
+        var h = "<h3>Cases</h3><table><thead><tr><th>case</th><th>faults</th><th class=\"num\">passed</th></tr></thead><tbody>"
+        for (c, faults, pass, total) in cases.sorted(by: { $0.0 < $1.0 }) {
+            h += "<tr><td>\(c + 1)</td><td><code>\(escapeMarkup(faults.joined(separator: " ")))</code></td><td class=\"num\">\(pass)/\(total)</td></tr>"
+        }
+        return h + "</tbody></table>"
+    }
+
+    /// A drawn value as a number and its unit (`25012.5 m` → 25012.5, "m").
+    static func number(_ text: String) -> (Double, String)? {
+        let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
+        guard let first = parts.first, let v = Double(first), v.isFinite else { return nil }
+        return (v, parts.count > 1 ? parts[1] : "")
+    }
+
+    func monteCarlo() -> String {
+        var h = "<section id=\"monte-carlo\"><h2>Monte Carlo</h2>"
+        let metrics = keyMetrics
+        let paths = runs.first?.record.run.draws.map(\.path) ?? []
+        if metrics.isEmpty {
+            return h + "<p class=\"muted\">No run measured \("touchdown.vertical_speed_mps") or propellant_kg.</p></section>"
+        }
+        for m in metrics {
+            let notMeasured = runs.filter { $0.record.result?.metric(m)?.number == nil }.count
+            if notMeasured > 0 {
+                h += "<p class=\"muted\">\(escapeMarkup(m)): not measured in \(notMeasured) of \(runs.count) runs (no contact with the ground, or the run did not run); they are left out of its plots.</p>"
+            }
+        }
+        if paths.isEmpty {
+            h += "<p class=\"muted\">The campaign has no dispersions.</p>"
+        } else {
+            h += "<h3>Drawn values against the key metrics</h3><div class=\"charts\">"
+            for (k, path) in paths.enumerated() {
+                for m in metrics {
+                    var pass: [(x: Double, y: Double)] = [], fail: [(x: Double, y: Double)] = []
+                    var unit = ""
+                    for r in runs {
+                        guard k < r.record.run.draws.count, let (x, u) = Self.number(r.record.run.draws[k].value),
+                              let y = r.record.result?.metric(m)?.number else { continue }
+                        unit = u
+                        if r.record.verdict == .pass { pass.append((x, y)) } else { fail.append((x, y)) }
+                    }
+                    h += ScatterChart(title: "\(m) vs \(path)", xLabel: path + (unit.isEmpty ? "" : " (\(unit))"),
+                                      yLabel: Self.axisLabel(m), pass: pass, fail: fail,
+                                      bounds: bounds(m).map { (y: $0.0, text: $0.1) }).svg()
+                }
+            }
+            h += "</div>"
+        }
+        h += "<h3>Distributions</h3><div class=\"charts\">"
+        for m in metrics {
+            let values = runs.compactMap { $0.record.result?.metric(m)?.number }
+            h += Histogram(title: "\(m) over \(values.count) runs", xLabel: Self.axisLabel(m), values: values,
+                           bounds: bounds(m).map { (x: $0.0, text: $0.1) }).svg()
+        }
+        return h + "</div></section>"
+    }
+
+    /// An axis label for a metric: its last part (the chart's title names
+    /// it in full) with its unit spelled out.
+    static func axisLabel(_ metric: String) -> String {
+        let units = [("_mps", "m/s"), ("_kg", "kg"), ("_m", "m"), ("_s", "s"), ("_deg", "deg")]
+        let parts = metric.split(separator: ".").map(String.init)
+        // `nav.altitude_error_m.max`: the unit is on the part before the statistic.
+        let named = parts.last { p in units.contains { p.hasSuffix($0.0) } } ?? parts.last ?? metric
+        for (suffix, unit) in units where named.hasSuffix(suffix) { return "\(named) (\(unit))" }
+        return named
+    }
+
+    func worstRuns(plot: (Run) throws -> TraceSeries) -> String {
+        var h = "<section id=\"worst\"><h2>Worst runs</h2>"
+        let worst = self.worst.prefix(10)
+        guard !worst.isEmpty else { return h + "<p class=\"muted\">No runs.</p></section>" }
+        h += "<table><thead><tr><th>run</th><th>verdict</th><th>outcome</th><th class=\"num\">touchdown speed (m/s)</th><th>why</th><th>rerun</th></tr></thead><tbody>"
+        for r in worst {
+            h += "<tr><td class=\"mono\"><a href=\"#run-\(escapeMarkup(r.record.run.id))\">\(escapeMarkup(r.record.run.id))</a></td><td>\(verdictHTML(r.record.verdict))</td><td>\(escapeMarkup(r.record.outcome ?? "-"))</td>"
+            h += "<td class=\"num\">\(escapeMarkup(metricText(r, "touchdown.vertical_speed_mps")))</td><td>\(escapeMarkup(r.record.problems.joined(separator: "; ")))</td><td><code>\(escapeMarkup(r.rerun))</code></td></tr>"
+        }
+        h += "</tbody></table>"
+        // The worst runs that flew (a run that could not run has no flight to show).
+        for r in self.worst.filter({ $0.record.result != nil }).prefix(plotted) {
+            h += "<h3 id=\"plot-\(escapeMarkup(r.record.run.id))\">Run \(escapeMarkup(r.record.run.id)): \(verdictHTML(r.record.verdict)) \(escapeMarkup(r.record.outcome ?? ""))</h3>"
+            h += "<p class=\"muted\">\(escapeMarkup(Self.describe(r.record.run)))</p>"
+            do {
+                let series = try plot(r)
+                h += TracePlot.markerLegendShort + "<div class=\"charts\">" + TracePlot.charts(series, width: 1120).joined() + "</div>"
+            } catch {
+                h += "<p class=\"bad\">Not plotted: \(escapeMarkup("\(error)"))</p>"
+            }
+        }
+        return h + "</section>"
+    }
+
+    static func describe(_ r: CampaignRun) -> String {
+        var parts = ["source \(r.source)", "guidance \(r.guidance)"]
+        if !r.faults.isEmpty { parts.append("faults " + r.faults.joined(separator: " ")) }
+        parts.append("sample \(r.sample)")
+        if !r.draws.isEmpty { parts.append(r.draws.map { "\($0.path)=\($0.value)" }.joined(separator: " ")) }
+        return parts.joined(separator: "; ")
+    }
+
+    func verdictHTML(_ v: RunRecord.Verdict) -> String {
+        switch v {
+        case .pass: "<span class=\"good\">PASS</span>"
+        case .fail: "<span class=\"bad\">FAIL</span>"
+        case .error: "<span class=\"bad\">ERROR</span>"
+        }
+    }
+
+    func metricText(_ r: Run, _ name: String) -> String {
+        guard let result = r.record.result else { return "did not run" }
+        guard let m = result.metric(name) else { return "-" }
+        return m.text
+    }
+
+    func allRuns() -> String {
+        let axes = runs.first?.record.run.cell.map(\.key) ?? []
+        let paths = runs.first?.record.run.draws.map(\.path) ?? []
+        let metrics = keyMetrics
+        var h = "<section id=\"runs\"><h2>Every run (\(runs.count))</h2><p class=\"muted noprint\">Click a column's header to sort by it.</p>"
+        h += "<table class=\"sortable\" id=\"runs-table\"><thead><tr><th>run</th><th>verdict</th><th>outcome</th>"
+        for a in axes { h += "<th>\(escapeMarkup(a))</th>" }
+        for p in paths { h += "<th class=\"num\">\(escapeMarkup(p))</th>" }
+        for m in metrics { h += "<th class=\"num\">\(escapeMarkup(m))</th>" }
+        h += "<th>digest</th></tr></thead><tbody>"
+        for r in runs {
+            let run = r.record.run
+            h += "<tr id=\"run-\(escapeMarkup(run.id))\"><td class=\"mono\">\(escapeMarkup(run.id))</td><td data-sort=\"\(r.record.verdict.rawValue)\">\(r.record.verdict.rawValue)</td><td>\(escapeMarkup(r.record.outcome ?? "-"))</td>"
+            for (k, _) in axes.enumerated() { h += "<td>\(k < run.cell.count ? escapeMarkup(run.cell[k].value) : (run.caseIndex.map { "case \($0 + 1)" } ?? ""))</td>" }
+            for (k, _) in paths.enumerated() { h += "<td class=\"num\">\(k < run.draws.count ? escapeMarkup(run.draws[k].value) : "")</td>" }
+            for m in metrics {
+                let v = r.record.result?.metric(m)?.number
+                h += v.map { "<td class=\"num\">\(formatFixed($0, 2))</td>" } ?? "<td class=\"num muted\" data-sort=\"\">not measured</td>"
+            }
+            h += "<td class=\"mono\">\(escapeMarkup(String((r.record.digest ?? "-").prefix(12))))</td></tr>"
+        }
+        return h + "</tbody></table></section>"
+    }
+}
+
+extension TracePlot {
+    static let markerLegendShort = "<p class=\"muted\">Dashed amber lines: faults acting; red: anomalies; grey: other events. Time from the start of descent.</p>"
+}
+
+/// Flies a campaign run again with its output recorded, to plot it; its
+/// digest must be the one recorded, or the plot would show another flight.
+public enum RunReplotter {
+    public static func series(_ run: CampaignReport.Run, scratch: String) throws -> TraceSeries {
+        guard let recorded = run.record.digest else {
+            throw PlotError("the run has no result to compare a new flight with (\(run.record.error ?? "it did not run"))")
+        }
+        var plan = run.record.run.plan
+        let path = (scratch as NSString).appendingPathComponent("run-\(run.record.run.id).mcap")
+        plan.output = path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result: ReplayResult
+        do {
+            result = try Replay(plan).run()
+        } catch {
+            throw PlotError("flying it again failed: \(error)")
+        }
+        guard result.digest == recorded else {
+            throw PlotError("flown again, it gives digest \(result.digest), not the recorded \(recorded): the results come from another build or other inputs, so no plot is shown")
+        }
+        return try TraceSeries.read(path: path)
+    }
+}
