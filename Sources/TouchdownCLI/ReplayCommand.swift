@@ -76,17 +76,25 @@ struct ReplayCommand: ParsableCommand {
                 plan.output = scratch! + "/run.mcap"
             }
         }
-        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
-        let result = badInput(json: json) { try Replay(plan).run() }
+        // Exits skip `defer`: the scratch folder goes before any error is reported.
+        func removeScratch() { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        let result = badInput(json: json) { () throws -> ReplayResult in
+            do { return try Replay(plan).run() } catch { removeScratch(); throw error }
+        }
         if let plot, let output = plan.output {
             badInput(json: json) {
-                let series = try TraceSeries.read(path: output)
-                var shown = series
-                shown.path = out ?? "replay of \(trace)"
-                try writeReplacing(plot, plot.hasSuffix(".svg") ? TracePlot.svg(shown) : TracePlot.html(shown), inputs: [trace])
+                do {
+                    var shown = try TraceSeries.read(path: output)
+                    shown.path = out ?? "replay of \(trace)"
+                    try writeReplacing(plot, plot.hasSuffix(".svg") ? TracePlot.svg(shown) : TracePlot.html(shown), inputs: [trace])
+                } catch {
+                    removeScratch()
+                    throw error
+                }
             }
             if !json { FileHandleStderr.write("plot: \(plot)\n") }
         }
+        removeScratch()
         try report(result, json: json)
     }
 

@@ -88,7 +88,7 @@ func writeReport(_ report: CampaignReport, to path: String, inputs: [String]) {
     var template = Array(((folder.isEmpty ? "." : folder) + "/.touchdown-report-XXXXXX").utf8CString)
     guard let made = mkdtemp(&template) else { fail("cannot make a scratch folder beside \(path): \(String(cString: strerror(errno)))", code: 2) }
     let scratch = String(cString: made)
-    defer { try? FileManager.default.removeItem(atPath: scratch) }
     let html = report.html { try RunReplotter.series($0, scratch: scratch) }
+    try? FileManager.default.removeItem(atPath: scratch)
     do { try writeReplacing(path, html, inputs: inputs) } catch { fail("\(error)", code: 2) }
 }

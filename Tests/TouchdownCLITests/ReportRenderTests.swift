@@ -81,6 +81,12 @@ import TouchdownTestSupport
         #expect(page.contains("altimeter.acquire-below=900m") && page.contains("crashed"))
         // The scratch trace is gone: only the plot is left.
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["late.html"])
+        // A replay that cannot run leaves no scratch trace behind (exit 2 skips `defer`).
+        let bad = try TestPaths.scratch("replay-plot-bad")
+        let failed = try touchdown(["replay", TestPaths.traces.appendingPathComponent("nominal.mcap").path,
+                                    "--guidance-cmd", "./no-such-exe", "--plot", bad.appendingPathComponent("x.html").path])
+        #expect(failed.status == 2, "\(failed.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: bad.path).isEmpty)
         let rendered = try render(html, selectors: ["charts": "svg.chart", "faults": "line.ev-fault"])
         expectClean(rendered, "replay plot")
         #expect(rendered.counts["charts"] == 8)
