@@ -75,6 +75,9 @@ struct CampaignCommand: ParsableCommand {
             return
         }
 
+        if let report {
+            do { try OutputGuard.refuse(output: report, sameAsAnyOf: [file] + (results.map { [$0] } ?? []) + campaign.traces.map(campaign.resolved) + campaign.scenarios.map(campaign.resolved)) } catch { fail("\(error)", code: 2) }
+        }
         // Results: appended as runs end; an existing file is continued only with --resume.
         var done: Set<String> = []
         var sink: Int32 = -1
@@ -142,6 +145,7 @@ struct CampaignCommand: ParsableCommand {
             let xml = JUnitReport.xml(campaign: campaign.name, records: records) { Self.rerun(file, $0.run.id) }
             do { try writeReplacing(path, xml, inputs: [file]) } catch { fail("\(error)", code: 2) }
         }
+        var notReproduced = false
         if let report {
             var r = CampaignReport(campaign: campaign.name, fingerprint: campaign.fingerprint, file: file, total: total,
                                    runs: records.map { CampaignReport.Run(record: $0, rerun: Self.rerun(file, $0.run.id)) })
@@ -149,13 +153,13 @@ struct CampaignCommand: ParsableCommand {
                 r.problems.append("\(skipped) runs finished before resuming are in \(results ?? "the results file"), not here: `touchdown report \(results ?? "RESULTS")` reports them all")
             }
             if let slice { r.problems.append("this is \(slice.description) of the campaign: `touchdown report` over every shard's results reports it whole") }
-            writeReport(r, to: report, inputs: [file] + (results.map { [$0] } ?? []))
+            if writeReport(r, to: report, inputs: [file] + (results.map { [$0] } ?? [])) > 0 { notReproduced = true }
             FileHandleStderr.write("report: \(report)\n")
         }
         // Bazel: this test knows about sharding.
         if let status = environment["TEST_SHARD_STATUS_FILE"] { _ = FileManager.default.createFile(atPath: status, contents: nil) }
         print(Self.summary(name: campaign.name, records: records, skipped: skipped) { Self.rerun(file, $0.run.id) })
-        if records.contains(where: { $0.verdict != .pass }) { Glibc.exit(1) }
+        if records.contains(where: { $0.verdict != .pass }) || notReproduced { Glibc.exit(1) }
     }
 
     static func rerun(_ file: String, _ id: String) -> String { "touchdown campaign \(file) --only \(id)" }
@@ -316,9 +320,9 @@ struct MergeCommand: ParsableCommand {
         }
         let reruns = Dictionary(merged.lines.map { ($0.id, $0.rerun) }, uniquingKeysWith: { a, _ in a })
         print(CampaignCommand.summary(name: merged.campaign, records: merged.lines.map(\.record), skipped: 0) { reruns[$0.run.id] ?? "" })
-        if !merged.missing.isEmpty {
-            let shown = merged.missing.prefix(20).map { "#\($0)" }.joined(separator: ", ")
-            print("MISSING \(merged.missing.count) of \(merged.total) runs (by position: \(shown)\(merged.missing.count > 20 ? ", …" : "")): a shard is lost or unfinished")
+        if merged.missingCount > 0 {
+            let shown = merged.firstMissing.map { "#\($0)" }.joined(separator: ", ")
+            print("MISSING \(merged.missingCount) of \(merged.total) runs (by position: \(shown)\(merged.missingCount > merged.firstMissing.count ? ", …" : "")): a shard is lost or unfinished")
         }
         for d in merged.duplicates { print("repeated (identical, kept once): \(d)") }
         for c in merged.conflicts { print("CONTRADICTED: \(c)") }

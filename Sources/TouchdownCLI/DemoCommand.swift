@@ -56,10 +56,11 @@ struct DemoCommand: ParsableCommand {
         print(CampaignCommand.summary(name: campaign.name, records: records, skipped: 0, failuresShown: 0) { _ in "" })
         print("results: \(results) (each run's inputs, draws, outcome, metrics and rerun command)")
         let reportPath = out + "/demo-report.html"
-        writeReport(CampaignReport(campaign: campaign.name, fingerprint: campaign.fingerprint, file: file, total: runs.count,
+        let irreproducible = writeReport(CampaignReport(campaign: campaign.name, fingerprint: campaign.fingerprint, file: file, total: runs.count,
                                    runs: records.map { CampaignReport.Run(record: $0, rerun: CampaignCommand.rerun(file, $0.run.id)) }),
                     to: reportPath, inputs: [file])
         print("report: \(reportPath) (the fault grid, the dispersions against the outcome, the worst runs plotted)")
+        if irreproducible > 0 { fail("flown again for the report, \(irreproducible) campaign runs gave another digest: the runs are not deterministic", code: 1) }
         if records.contains(where: { $0.verdict == .error }) { fail("some campaign runs could not run; see \(results)", code: 1) }
     }
 

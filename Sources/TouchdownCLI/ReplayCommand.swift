@@ -66,6 +66,9 @@ struct ReplayCommand: ParsableCommand {
         var scratch: String?
         if let plot {
             badInput(json: json) {
+                if let out, (out as NSString).standardizingPath == (plot as NSString).standardizingPath {
+                    throw CommandLineError("--plot \(plot) and --out \(out) name the same file: the plot would replace the trace")
+                }
                 try OutputGuard.refuse(output: plot, sameAsAnyOf: [trace] + [scenario, faultsFile, out].compactMap { $0 })
             }
             if plan.output == nil {

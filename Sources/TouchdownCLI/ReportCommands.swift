@@ -50,6 +50,8 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "Results files (JSONL), from `touchdown campaign --results`.") var files: [String]
     @Option(help: ArgumentHelp("The report to write.", valueName: "FILE.html")) var out: String
     @Option(help: ArgumentHelp("How many of the worst runs to fly again and plot (0 to 20).", valueName: "N")) var plots: Int = 3
+    @Option(help: ArgumentHelp("The campaign file the worst runs are flown again from (default: the one the results' rerun commands name). Runs are never flown from the plans in results files.", valueName: "FILE"))
+    var campaign: String?
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give one or more results files") }
@@ -57,19 +59,41 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() {
+        do { try OutputGuard.refuse(output: out, sameAsAnyOf: files + (campaign.map { [$0] } ?? [])) } catch { fail("\(error)", code: 2) }
+        guard out.hasSuffix(".html") else { fail("--out \(out): accepted: a file name ending in .html", code: 2) }
         let merged: MergedResults
         do { merged = try Results.merge(paths: files) } catch { fail("\(error)", code: 2) }
         for n in merged.notes { FileHandleStderr.write("note: \(n)\n") }
-        var report = CampaignReport(campaign: merged.campaign, fingerprint: merged.fingerprint,
-                                    file: merged.lines.first.flatMap { ReportCommand.campaignFile(rerun: $0.rerun) },
+        let named = campaign ?? merged.lines.first.flatMap { ReportCommand.campaignFile(rerun: $0.rerun) }
+        var report = CampaignReport(campaign: merged.campaign, fingerprint: merged.fingerprint, file: named,
                                     total: merged.total,
                                     runs: merged.lines.map { CampaignReport.Run(record: $0.record, rerun: $0.rerun) })
         report.plotted = plots
         report.problems = merged.conflicts.map { "CONTRADICTED: \($0)" } + merged.notes
-        writeReport(report, to: out, inputs: files)
+        // The runs flown again come from the campaign file itself, checked
+        // against the results' fingerprint: a results line could name any
+        // command as its guidance.
+        let plans = Result { () throws -> [String: ReplayPlan] in
+            guard plots > 0 else { return [:] }
+            guard let named else { throw PlotError("the results do not name their campaign file; give it with --campaign") }
+            let c: Campaign
+            do { c = try Campaign.load(path: named) } catch { throw PlotError("the campaign file \(named) cannot be read (\(error)); give it with --campaign") }
+            guard c.fingerprint == merged.fingerprint else {
+                throw PlotError("\(named) is not the campaign file of these results (fingerprint \(c.fingerprint), results \(merged.fingerprint))")
+            }
+            return Dictionary(try c.runs().map { ($0.id, $0.plan) }, uniquingKeysWith: { a, _ in a })
+        }
+        let irreproducible = writeReport(report, to: out, inputs: files + (campaign.map { [$0] } ?? [])) { run, scratch in
+            guard let plan = try plans.get()[run.record.run.id] else {
+                throw PlotError("run \(run.record.run.id) is not in the campaign file \(named ?? "")")
+            }
+            var trusted = run
+            trusted.record.run.plan = plan
+            return try RunReplotter.series(trusted, scratch: scratch)
+        }
         let failed = merged.lines.filter { $0.verdict != .pass }.count
-        print("report: \(out) (\(merged.lines.count) of \(merged.total) runs, \(failed) did not pass\(merged.missing.isEmpty ? "" : ", \(merged.missing.count) missing"))")
-        if !merged.complete || failed > 0 { Glibc.exit(1) }
+        print("report: \(out) (\(merged.lines.count) of \(merged.total) runs, \(failed) did not pass\(merged.missingCount == 0 ? "" : ", \(merged.missingCount) missing"))")
+        if !merged.complete || failed > 0 || irreproducible > 0 { Glibc.exit(1) }
     }
 
     /// The campaign file named in a rerun command (`touchdown campaign FILE --only ID`).
@@ -81,14 +105,20 @@ struct ReportCommand: ParsableCommand {
 }
 
 /// Writes a campaign report, flying its worst runs again in a scratch
-/// folder beside the output to plot them.
-func writeReport(_ report: CampaignReport, to path: String, inputs: [String]) {
+/// folder beside the output to plot them; returns how many of those did not
+/// give their recorded digest.
+func writeReport(_ report: CampaignReport, to path: String, inputs: [String],
+                 plot: (CampaignReport.Run, String) throws -> TraceSeries = RunReplotter.series) -> Int {
     guard path.hasSuffix(".html") else { fail("--report/--out \(path): accepted: a file name ending in .html", code: 2) }
     let folder = (path as NSString).deletingLastPathComponent
     var template = Array(((folder.isEmpty ? "." : folder) + "/.touchdown-report-XXXXXX").utf8CString)
     guard let made = mkdtemp(&template) else { fail("cannot make a scratch folder beside \(path): \(String(cString: strerror(errno)))", code: 2) }
     let scratch = String(cString: made)
-    let html = report.html { try RunReplotter.series($0, scratch: scratch) }
+    let (html, irreproducible) = report.html { try plot($0, scratch) }
     try? FileManager.default.removeItem(atPath: scratch)
     do { try writeReplacing(path, html, inputs: inputs) } catch { fail("\(error)", code: 2) }
+    if irreproducible > 0 {
+        FileHandleStderr.write("NOT REPRODUCED: \(irreproducible) of the runs flown again for the report gave another digest than their results (see \(path))\n")
+    }
+    return irreproducible
 }

@@ -19,6 +19,28 @@ public struct ResultLine: Decodable, Sendable {
     enum CodingKeys: String, CodingKey { case campaign, fingerprint, id, total, run, verdict, rerun, result, error }
 
     public var record: RunRecord { RunRecord(run: run, verdict: verdict, result: result, error: error) }
+
+    /// The most runs a campaign may have: a results line claiming more is not believed.
+    public static let maxTotal = 100_000_000
+
+    /// What in the line contradicts itself, if anything: a verdict its
+    /// result does not give (a `pass` must have a result that passed and no
+    /// error), a position or total out of range, ids that differ.
+    var inconsistency: String? {
+        guard total >= 1 && total <= Self.maxTotal else { return "total \(total) runs; accepted: 1 to \(Self.maxTotal)" }
+        guard run.index >= 0 && run.index < total else { return "position \(run.index), outside the campaign's \(total) runs" }
+        guard id == run.id else { return "id \(id) but its run's id is \(run.id)" }
+        switch verdict {
+        case .pass:
+            guard error == nil, let result else { return "verdict pass without a result, or with an error" }
+            guard result.passed else { return "verdict pass, but its result did not pass (outcome \(result.outcome))" }
+        case .fail:
+            guard let result, !result.passed else { return "verdict fail without a failed result" }
+        case .error:
+            guard error != nil else { return "verdict error without the error" }
+        }
+        return nil
+    }
 }
 
 /// What a merge of results files found.
@@ -28,8 +50,10 @@ public struct MergedResults: Sendable {
     public var total: Int
     /// One line per run, in run order.
     public var lines: [ResultLine]
-    /// Run positions no file holds.
-    public var missing: [Int]
+    /// How many runs no file holds (contradicted ones apart).
+    public var missingCount: Int
+    /// The first 20 positions no file holds.
+    public var firstMissing: [Int]
     /// Runs held more than once with the same bytes (a shard given twice).
     public var duplicates: [String]
     /// Runs held more than once with different results: a run that is not
@@ -38,7 +62,7 @@ public struct MergedResults: Sendable {
     /// Notes on what was skipped (torn last lines).
     public var notes: [String]
 
-    public var complete: Bool { missing.isEmpty && conflicts.isEmpty }
+    public var complete: Bool { missingCount == 0 && conflicts.isEmpty }
 }
 
 public struct ResultsError: Error, CustomStringConvertible, Sendable {
@@ -63,13 +87,17 @@ public enum Results {
         var number = 0
         for raw in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() {
             number += 1
+            var line: ResultLine
             do {
-                var line = try decoder.decode(ResultLine.self, from: Data(raw))
+                line = try decoder.decode(ResultLine.self, from: Data(raw))
                 line.text = String(decoding: raw, as: UTF8.self)
-                lines.append(line)
             } catch {
                 throw ResultsError("\(path):\(number): not a campaign results line (\(error))")
             }
+            if let problem = line.inconsistency {
+                throw ResultsError("\(path):\(number): run \(line.id): \(problem); the line was not written by `touchdown campaign` as it is")
+            }
+            lines.append(line)
         }
         return (lines, note)
     }
@@ -88,21 +116,38 @@ public enum Results {
         for (l, file) in all where l.fingerprint != first.fingerprint || l.total != first.total {
             throw ResultsError("\(file) holds results of campaign \(l.campaign) (fingerprint \(l.fingerprint), \(l.total) runs); \(all[0].file) of \(first.campaign) (fingerprint \(first.fingerprint), \(first.total) runs): merge one campaign at a time")
         }
-        var byIndex = [ResultLine?](repeating: nil, count: first.total)
-        var duplicates: [String] = [], conflicts: [String] = []
+        // Held by position; nothing is sized by `total`, which the files claim.
+        var byIndex: [Int: ResultLine] = [:]
+        var fileOf: [Int: String] = [:]
+        var contradicted: [Int: Set<String>] = [:]
+        var duplicates: [String] = []
         for (l, file) in all {
-            guard l.run.index >= 0 && l.run.index < first.total else {
-                throw ResultsError("\(file): run \(l.id) has position \(l.run.index), outside the campaign's \(first.total) runs")
-            }
             if let have = byIndex[l.run.index] {
-                if have.text == l.text { duplicates.append("\(l.id) (again in \(file))") } else { conflicts.append("\(l.id) (\(file) differs from an earlier file)") }
+                if have.text == l.text {
+                    duplicates.append("\(l.id) (again in \(file))")
+                } else {
+                    contradicted[l.run.index, default: [fileOf[l.run.index]!]].insert(file)
+                }
                 continue
             }
             byIndex[l.run.index] = l
+            fileOf[l.run.index] = file
         }
-        let missing = byIndex.indices.filter { byIndex[$0] == nil }
+        // Named the same whatever the order the files were given in.
+        let conflicts = contradicted.keys.sorted().map { i in
+            "\(byIndex[i]!.id) (held differently by \(contradicted[i]!.sorted().joined(separator: " and ")))"
+        }
+        // A contradicted run counts as neither pass nor fail, whichever file came first.
+        for i in contradicted.keys { byIndex[i] = nil }
+        let missingCount = first.total - byIndex.count - contradicted.count
+        var firstMissing: [Int] = []
+        var position = 0
+        while firstMissing.count < min(20, missingCount) && position < first.total {
+            if byIndex[position] == nil && contradicted[position] == nil { firstMissing.append(position) }
+            position += 1
+        }
         return MergedResults(campaign: first.campaign, fingerprint: first.fingerprint, total: first.total,
-                             lines: byIndex.compactMap { $0 }, missing: missing, duplicates: duplicates,
-                             conflicts: conflicts, notes: notes)
+                             lines: byIndex.keys.sorted().map { byIndex[$0]! }, missingCount: missingCount, firstMissing: firstMissing,
+                             duplicates: duplicates, conflicts: conflicts, notes: notes)
     }
 }

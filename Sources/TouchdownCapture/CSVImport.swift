@@ -254,6 +254,7 @@ enum ImportedTrace {
         /// Adds the import's metadata, closes the trace; the count per topic.
         func finish(metadata: [(key: String, value: String)]) throws -> [Int] {
             try recorder.writer.addMetadata(name: "touchdown.import", metadata)
+            try TraceClock.recordDescentClock(recorder.writer)
             try recorder.finish()
             return counts
         }

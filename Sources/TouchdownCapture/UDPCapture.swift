@@ -136,6 +136,7 @@ public final class UDPCapture {
             ("map", map.name), ("listen", bound.description), ("t0_unix_ns", String(t0)),
             ("time", "log time: the packet's CUC time code; publish time: when it was received"),
         ])
+        try TraceClock.recordDescentClock(recorder.writer)
     }
 
     /// Receives until `shouldStop` says so (checked at least every 100 ms)

@@ -71,27 +71,43 @@ public struct CampaignReport {
         }
     }
 
-    /// The page. `plot` flies a run again and returns its trace's series,
-    /// or throws saying why it cannot (its source is gone, its digest differs).
-    public func html(plot: (Run) throws -> TraceSeries) -> String {
+    /// A worst run flown again: its plot, or why there is none.
+    struct Replotted {
+        var run: Run
+        var series: Result<TraceSeries, any Error>
+    }
+
+    /// The page, and how many of the runs flown again did not give their
+    /// recorded digest (then the report does not vouch for the results).
+    /// `plot` flies a run again and returns its trace's series, or throws
+    /// saying why it cannot (its source is gone, its digest differs).
+    public func html(plot: (Run) throws -> TraceSeries) -> (text: String, irreproducible: Int) {
+        // The worst runs that flew (a run that could not run has no flight to show).
+        let replotted = worst.filter { $0.record.result != nil }.prefix(plotted).map { r in
+            Replotted(run: r, series: Result { try plot(r) })
+        }
+        let irreproducible = replotted.filter {
+            if case .failure(let e) = $0.series { return e is IrreproducibleRun }
+            return false
+        }
         var page = HTMLPage(title: "touchdown campaign report: \(campaign)")
-        page.add(summary())
+        page.add(summary(irreproducible: irreproducible.map(\.run)))
         page.add(grid())
         page.add(monteCarlo())
-        page.add(worstRuns(plot: plot))
+        page.add(worstRuns(replotted))
         page.add(allRuns())
-        return page.text
+        return (page.text, irreproducible.count)
     }
 
     func count(_ v: RunRecord.Verdict) -> Int { runs.filter { $0.record.verdict == v }.count }
 
-    func summary() -> String {
+    func summary(irreproducible: [Run] = []) -> String {
         let pass = count(.pass), fail = count(.fail), error = count(.error)
         let missing = total - runs.count
         var h = "<h1>Campaign \(escapeMarkup(campaign))</h1>"
         let verdict: String
         if missing > 0 || !problems.isEmpty {
-            verdict = "<span class=\"bad\">INCOMPLETE</span>: \(missing) of \(total) runs have no result\(problems.isEmpty ? "" : ", \(problems.count) problems below"); the figures cover the \(runs.count) runs present"
+            verdict = "<span class=\"bad\">INCOMPLETE</span>: \(missing) of \(total) runs have no result\(problems.isEmpty ? "" : ", \(plural(problems.count, "problem")) below"); the figures cover the \(plural(runs.count, "run")) present"
         } else if fail + error > 0 {
             verdict = "<span class=\"bad\">FAIL</span>: \(fail + error) of \(total) runs did not pass"
         } else if runs.isEmpty {
@@ -100,7 +116,11 @@ public struct CampaignReport {
             verdict = "<span class=\"good\">PASS</span>: every one of the \(total) runs passed"
         }
         h += "<p id=\"verdict\">\(verdict)</p>"
-        let rate = runs.isEmpty ? "not measured" : formatFixed(Double(pass) / Double(runs.count) * 100, 1) + "%"
+        if !irreproducible.isEmpty {
+            h += "<p class=\"bad\">NOT REPRODUCED: \(irreproducible.count) of the runs flown again for their plots gave another digest than the results record (\(irreproducible.map { escapeMarkup($0.record.run.id) }.joined(separator: ", "))): these results do not come from this build and these inputs, so this report does not vouch for them.</p>"
+        }
+        // Rounded down: one failure in 2,000 runs reads 99.9 %, never 100 %.
+        let rate = runs.isEmpty ? "not measured" : formatFixed((Double(pass * 1000) / Double(runs.count)).rounded(.down) / 10, 1) + "%"
         h += "<div class=\"facts\">"
         var facts: [(String, String)] = [
             ("runs", "\(runs.count) of \(total)"), ("passed", "\(pass)"), ("failed", "\(fail)"), ("could not run", "\(error)"),
@@ -133,7 +153,13 @@ public struct CampaignReport {
     /// One heat map per combination of the axes beyond the first two.
     func grid() -> String {
         var h = "<section id=\"grid\"><h2>Fault grid</h2>"
-        let matrixRuns = runs.filter { $0.record.run.caseIndex == nil && !$0.record.run.cell.isEmpty }
+        let allMatrixRuns = runs.filter { $0.record.run.caseIndex == nil && !$0.record.run.cell.isEmpty }
+        let axesOfFirst = allMatrixRuns.first?.record.run.cell.map(\.key)
+        // One campaign has one matrix; a run with other axes is shown, not merged.
+        let matrixRuns = allMatrixRuns.filter { $0.record.run.cell.map(\.key) == axesOfFirst }
+        if matrixRuns.count < allMatrixRuns.count {
+            h += "<p class=\"bad\">Left out of the grid: \(plural(allMatrixRuns.count - matrixRuns.count, "run")) with other matrix axes than the first run's.</p>"
+        }
         guard let first = matrixRuns.first else {
             return h + "<p class=\"muted\">The campaign has no fault matrix.</p>" + casesTable() + "</section>"
         }
@@ -174,20 +200,22 @@ public struct CampaignReport {
     }
 
     func casesTable() -> String {
-        var cases: [(Int, [String], Int, Int)] = []
+        // One row per case and guidance and source: a row never mixes them.
+        var cases: [(key: [String], faults: [String], pass: Int, total: Int)] = []
         for r in runs {
             guard let c = r.record.run.caseIndex else { continue }
-            if let i = cases.firstIndex(where: { $0.0 == c }) {
-                cases[i].3 += 1
-                if r.record.verdict == .pass { cases[i].2 += 1 }
+            let key = [String(c + 1), r.record.run.guidance, r.record.run.source]
+            if let i = cases.firstIndex(where: { $0.key == key }) {
+                cases[i].total += 1
+                if r.record.verdict == .pass { cases[i].pass += 1 }
             } else {
-                cases.append((c, r.record.run.faults, r.record.verdict == .pass ? 1 : 0, 1))
+                cases.append((key, r.record.run.faults, r.record.verdict == .pass ? 1 : 0, 1))
             }
         }
         guard !cases.isEmpty else { return "" }
-        var h = "<h3>Cases</h3><table><thead><tr><th>case</th><th>faults</th><th class=\"num\">passed</th></tr></thead><tbody>"
-        for (c, faults, pass, total) in cases.sorted(by: { $0.0 < $1.0 }) {
-            h += "<tr><td>\(c + 1)</td><td><code>\(escapeMarkup(faults.joined(separator: " ")))</code></td><td class=\"num\">\(pass)/\(total)</td></tr>"
+        var h = "<h3>Cases</h3><table><thead><tr><th>case</th><th>guidance</th><th>source</th><th>faults</th><th class=\"num\">passed</th></tr></thead><tbody>"
+        for c in cases {
+            h += "<tr><td>\(c.key[0])</td><td>\(escapeMarkup(c.key[1]))</td><td>\(escapeMarkup(c.key[2]))</td><td><code>\(escapeMarkup(c.faults.joined(separator: " ")))</code></td><td class=\"num\">\(c.pass)/\(c.total)</td></tr>"
         }
         return h + "</tbody></table>"
     }
@@ -253,7 +281,7 @@ public struct CampaignReport {
         return named
     }
 
-    func worstRuns(plot: (Run) throws -> TraceSeries) -> String {
+    func worstRuns(_ replotted: [Replotted]) -> String {
         var h = "<section id=\"worst\"><h2>Worst runs</h2>"
         let worst = self.worst.prefix(10)
         guard !worst.isEmpty else { return h + "<p class=\"muted\">No runs.</p></section>" }
@@ -263,14 +291,14 @@ public struct CampaignReport {
             h += "<td class=\"num\">\(escapeMarkup(metricText(r, "touchdown.vertical_speed_mps")))</td><td>\(escapeMarkup(r.record.problems.joined(separator: "; ")))</td><td><code>\(escapeMarkup(r.rerun))</code></td></tr>"
         }
         h += "</tbody></table>"
-        // The worst runs that flew (a run that could not run has no flight to show).
-        for r in self.worst.filter({ $0.record.result != nil }).prefix(plotted) {
+        for p in replotted {
+            let r = p.run
             h += "<h3 id=\"plot-\(escapeMarkup(r.record.run.id))\">Run \(escapeMarkup(r.record.run.id)): \(verdictHTML(r.record.verdict)) \(escapeMarkup(r.record.outcome ?? ""))</h3>"
             h += "<p class=\"muted\">\(escapeMarkup(Self.describe(r.record.run)))</p>"
-            do {
-                let series = try plot(r)
+            switch p.series {
+            case .success(let series):
                 h += TracePlot.markerLegendShort + "<div class=\"charts\">" + TracePlot.charts(series, width: 1120).joined() + "</div>"
-            } catch {
+            case .failure(let error):
                 h += "<p class=\"bad\">Not plotted: \(escapeMarkup("\(error)"))</p>"
             }
         }
@@ -304,7 +332,13 @@ public struct CampaignReport {
         let paths = runs.first?.record.run.draws.map(\.path) ?? []
         let metrics = keyMetrics
         var h = "<section id=\"runs\"><h2>Every run (\(runs.count))</h2><p class=\"muted noprint\">Click a column's header to sort by it.</p>"
+        let showSource = Set(runs.map(\.record.run.source)).count > 1
+        let showGuidance = Set(runs.map(\.record.run.guidance)).count > 1
+        let showCase = runs.contains { $0.record.run.caseIndex != nil }
         h += "<table class=\"sortable\" id=\"runs-table\"><thead><tr><th>run</th><th>verdict</th><th>outcome</th>"
+        if showSource { h += "<th>source</th>" }
+        if showGuidance { h += "<th>guidance</th>" }
+        if showCase { h += "<th>case</th>" }
         for a in axes { h += "<th>\(escapeMarkup(a))</th>" }
         for p in paths { h += "<th class=\"num\">\(escapeMarkup(p))</th>" }
         for m in metrics { h += "<th class=\"num\">\(escapeMarkup(m))</th>" }
@@ -312,7 +346,10 @@ public struct CampaignReport {
         for r in runs {
             let run = r.record.run
             h += "<tr id=\"run-\(escapeMarkup(run.id))\"><td class=\"mono\">\(escapeMarkup(run.id))</td><td data-sort=\"\(r.record.verdict.rawValue)\">\(r.record.verdict.rawValue)</td><td>\(escapeMarkup(r.record.outcome ?? "-"))</td>"
-            for (k, _) in axes.enumerated() { h += "<td>\(k < run.cell.count ? escapeMarkup(run.cell[k].value) : (run.caseIndex.map { "case \($0 + 1)" } ?? ""))</td>" }
+            if showSource { h += "<td>\(escapeMarkup(run.source))</td>" }
+            if showGuidance { h += "<td>\(escapeMarkup(run.guidance))</td>" }
+            if showCase { h += "<td>\(run.caseIndex.map { "\($0 + 1): " + escapeMarkup(run.faults.joined(separator: " ")) } ?? "")</td>" }
+            for (k, _) in axes.enumerated() { h += "<td>\(k < run.cell.count ? escapeMarkup(run.cell[k].value) : "")</td>" }
             for (k, _) in paths.enumerated() { h += "<td class=\"num\">\(k < run.draws.count ? escapeMarkup(run.draws[k].value) : "")</td>" }
             for m in metrics {
                 let v = r.record.result?.metric(m)?.number
@@ -346,8 +383,15 @@ public enum RunReplotter {
             throw PlotError("flying it again failed: \(error)")
         }
         guard result.digest == recorded else {
-            throw PlotError("flown again, it gives digest \(result.digest), not the recorded \(recorded): the results come from another build or other inputs, so no plot is shown")
+            throw IrreproducibleRun(description: "flown again, it gives digest \(result.digest), not the recorded \(recorded): the results come from another build or other inputs, so no plot is shown")
         }
         return try TraceSeries.read(path: path)
     }
 }
+
+/// A run flown again that did not give its recorded digest.
+public struct IrreproducibleRun: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+func plural(_ n: Int, _ word: String) -> String { n == 1 ? "1 \(word)" : "\(n) \(word)s" }

@@ -9,7 +9,7 @@ import TouchdownTrace
 @inline(__always)
 func svgNumber(_ v: Double) -> String {
     guard v.isFinite else { return "0" }
-    let tenths = Int((v * 10).rounded())
+    let tenths = Int((min(max(v, -1e9), 1e9) * 10).rounded())
     let whole = tenths / 10, rest = abs(tenths % 10)
     let sign = tenths < 0 && whole == 0 ? "-" : ""
     return rest == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(rest)"
@@ -49,14 +49,17 @@ func pow10(_ e: Int) -> Double {
     return v
 }
 
-/// A tick label: as few decimals as the step needs; thousands as `k`.
+/// A tick label: as few decimals as the step needs; thousands as `k`,
+/// from a million on the shortest exponent form (`2.5e+06`).
 func tickLabel(_ v: Double, step: Double) -> String {
-    if abs(v) >= 10_000 && step >= 1_000 { return tickLabel(v / 1_000, step: step / 1_000) + "k" }
+    if abs(v) >= 1e6 || (step >= 1e6 && v != 0) { return "\(v)" }
+    if abs(v) >= 10_000 && step >= 1_000 { return formatFixedTrimmed(v / 1_000, step >= 10_000 ? 0 : 1) + "k" }
     let decimals = step >= 1 ? 0 : min(6, -floorLog10(step) + (step * pow10(-floorLog10(step)) == 2.5 ? 1 : 0))
     return formatFixedTrimmed(v, decimals)
 }
 
 func formatFixedTrimmed(_ v: Double, _ decimals: Int) -> String {
+    guard v.isFinite, abs(v) < 1e15 else { return "\(v)" }
     let scale = pow10(decimals)
     let n = Int((v * scale).rounded())
     if decimals == 0 { return String(n) }
@@ -305,7 +308,7 @@ struct Histogram {
             let a = frame.px(frame.x.lo + Double(i) * binWidth), b = frame.px(frame.x.lo + Double(i + 1) * binWidth)
             let top = frame.py(Double(c))
             let from = frame.x.lo + Double(i) * binWidth
-            s += "<rect class=\"bar\" x=\"\(svgNumber(a + 0.5))\" y=\"\(svgNumber(top))\" width=\"\(svgNumber(max(0.5, b - a - 1)))\" height=\"\(svgNumber(frame.py(0) - top))\"><title>\(c) runs from \(formatFixedTrimmed(from, 3)) to \(formatFixedTrimmed(from + binWidth, 3))</title></rect>"
+            s += "<rect class=\"bar\" x=\"\(svgNumber(a + 0.5))\" y=\"\(svgNumber(top))\" width=\"\(svgNumber(max(0.5, b - a - 1)))\" height=\"\(svgNumber(frame.py(0) - top))\"><title>\(plural(c, "run")) from \(formatFixedTrimmed(from, 3)) to \(formatFixedTrimmed(from + binWidth, 3))</title></rect>"
         }
         for b in bounds {
             let xx = svgNumber(frame.px(b.x))
@@ -361,10 +364,11 @@ struct HeatMap {
                 }
                 let rate = cell.total > 0 ? Double(cell.pass) / Double(cell.total) : 0
                 let percent = "\(Int((rate * 100).rounded(.down)))%"
-                s += "<g class=\"cell\" data-pass=\"\(cell.pass)\" data-total=\"\(cell.total)\"><title>\(escapeMarkup("\(rowAxis)=\(r), \(columnAxis)=\(c): \(cell.pass) of \(cell.total) runs passed"))</title>"
+                let place = columnAxis.isEmpty ? "\(rowAxis)=\(r)" : "\(rowAxis)=\(r), \(columnAxis)=\(c)"
+                s += "<g class=\"cell\" data-pass=\"\(cell.pass)\" data-total=\"\(cell.total)\"><title>\(escapeMarkup("\(place): \(cell.pass) of \(plural(cell.total, "run")) passed"))</title>"
                 s += "<rect x=\"\(svgNumber(x + 1))\" y=\"\(svgNumber(y + 1))\" width=\"\(svgNumber(cellWidth - 2))\" height=\"\(svgNumber(cellHeight - 2))\" rx=\"3\" fill=\"\(HeatMap.fill(rate))\"/>"
                 s += "<text class=\"rate\" x=\"\(svgNumber(x + cellWidth / 2))\" y=\"\(svgNumber(y + 17))\" text-anchor=\"middle\">\(percent)</text>"
-                s += "<text x=\"\(svgNumber(x + cellWidth / 2))\" y=\"\(svgNumber(y + 32))\" text-anchor=\"middle\">\(cell.pass)/\(cell.total) runs</text></g>"
+                s += "<text x=\"\(svgNumber(x + cellWidth / 2))\" y=\"\(svgNumber(y + 32))\" text-anchor=\"middle\">\(cell.pass)/\(plural(cell.total, "run"))</text></g>"
             }
         }
         return s + "</svg>"

@@ -44,6 +44,16 @@ public struct TraceSeries: Sendable {
     /// panels empty (and says so); one that does not carry Touchdown's type
     /// is an error.
     public static func read(path: String) throws -> TraceSeries {
+        do {
+            return try readUnnamed(path: path)
+        } catch let e as PlotError {
+            throw e
+        } catch {
+            throw PlotError("\(path): \(error)")
+        }
+    }
+
+    static func readUnnamed(path: String) throws -> TraceSeries {
         let reader = try TraceReader(path: path)
         guard let indexed = reader.indexed else {
             throw PlotError("\(path): the trace has no intact summary; `touchdown trace recover` rebuilds one")
@@ -64,29 +74,23 @@ public struct TraceSeries: Sendable {
         var lastValid: Bool?
         var invalidFrom = 0.0
         var lastAltimeter = 0.0
-        try reader.forEachMessage(topics: wanted.map(\.topic)) { decoder, m in
-            guard let k = wanted.firstIndex(where: { $0.topic == decoder.channel.topic }) else { return }
-            guard decoder.schema?.name == wanted[k].schema else {
-                throw PlotError("\(path): \(wanted[k].topic) carries \(decoder.schema?.name ?? "no schema"), not \(wanted[k].schema) (docs/traces.md)")
-            }
-            if origin == nil { origin = m.logTime_ns }
-            let t = (Double(m.logTime_ns) - Double(origin!)) * 1e-9
-            counts[k] += 1
-            switch wanted[k].topic {
+        // One message into its series.
+        func take(_ topic: String, _ t: Double, _ data: UnsafeRawBufferPointer) throws {
+            switch topic {
             case T.truth:
-                let v = try TruthSample(cdr: m.data)
+                let v = try TruthSample(cdr: data)
                 s.truthAltitude.append((t, v.altitudeAGL_m)); s.truthVerticalSpeed.append((t, v.verticalSpeed_mps))
                 s.truthHorizontalSpeed.append((t, v.horizontalSpeed_mps)); s.truthPitch_deg.append((t, v.pitch_rad * 180 / .pi))
             case T.nav:
-                let v = try NavSample(cdr: m.data)
+                let v = try NavSample(cdr: data)
                 s.navAltitude.append((t, v.altitude_m)); s.navVerticalSpeed.append((t, v.verticalSpeed_mps))
                 s.navHorizontalSpeed.append((t, v.horizontalSpeed_mps))
             case T.command:
-                let v = try CommandSample(cdr: m.data)
+                let v = try CommandSample(cdr: data)
                 s.mainThrottle.append((t, v.mainThrottle_fraction)); s.thrusterThrottle.append((t, v.thrusterThrottle_fraction))
                 s.pitchCommand_deg.append((t, v.pitchCommand_rad * 180 / .pi))
             case T.altimeter:
-                let v = try AltimeterSample(cdr: m.data)
+                let v = try AltimeterSample(cdr: data)
                 if v.valid { s.altimeterRange.append((t, v.range_m)) }
                 if v.valid != lastValid {
                     if lastValid == false { s.altimeterInvalid.append((invalidFrom, t)) }
@@ -95,11 +99,23 @@ public struct TraceSeries: Sendable {
                 }
                 lastAltimeter = t
             case T.metrics:
-                let v = try NavErrorSample(cdr: m.data)
+                let v = try NavErrorSample(cdr: data)
                 s.altitudeError.append((t, v.altitudeError_m)); s.verticalSpeedError.append((t, v.verticalSpeedError_mps))
             default:
-                let v = try EventSample(cdr: m.data)
+                let v = try EventSample(cdr: data)
                 s.events.append(Event(time_s: t, kind: v.kind, detail: v.detail, anomaly: v.anomaly))
+            }
+        }
+        try reader.forEachMessage(topics: wanted.map(\.topic)) { decoder, m in
+            guard let k = wanted.firstIndex(where: { $0.topic == decoder.channel.topic }) else { return }
+            guard decoder.schema?.name == wanted[k].schema else {
+                throw PlotError("\(path): \(wanted[k].topic) carries \(decoder.schema?.name ?? "no schema"), not \(wanted[k].schema) (docs/traces.md)")
+            }
+            if origin == nil { origin = m.logTime_ns }
+            let t = (Double(m.logTime_ns) - Double(origin!)) * 1e-9
+            counts[k] += 1
+            do { try take(wanted[k].topic, t, m.data) } catch {
+                throw PlotError("\(path): the \(wanted[k].topic) message logged at \(m.logTime_ns) ns: \(error)")
             }
         }
         if lastValid == false { s.altimeterInvalid.append((invalidFrom, lastAltimeter)) }

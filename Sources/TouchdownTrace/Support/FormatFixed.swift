@@ -2,6 +2,9 @@
 /// the same text on every machine. Non-finite values as JSON-style names.
 public func formatFixed(_ v: Double, _ digits: Int) -> String {
     guard v.isFinite else { return v.isNaN ? "NaN" : (v > 0 ? "Infinity" : "-Infinity") }
+    // Beyond 1e15 the digits after the point mean nothing and the whole
+    // part may not fit an Int: the shortest round-trip form (`1e+300`).
+    guard abs(v) < 1e15 else { return "\(v)" }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
     let scaled = (abs(v) * scale).rounded()

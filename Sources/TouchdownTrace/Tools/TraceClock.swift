@@ -8,6 +8,17 @@
 public enum TraceClock {
     public static let metadataName = "touchdown.time"
 
+    /// Says that a trace's times count from the start of descent (an
+    /// import's or a capture's: their t = 0 comes from the rig's t0 or the
+    /// telemetry itself), so readers take t = log time.
+    public static func recordDescentClock(_ writer: MCAPWriter) throws {
+        try writer.addMetadata(name: metadataName, [
+            ("epoch", "none: times count from the start of descent"),
+            ("epoch_ns", "0"),
+            ("t", "log time and stamps: time from the start of descent"),
+        ])
+    }
+
     /// The trace's `epoch_ns`, or nil when it has none.
     /// - Throws: an `MCAPError` reading the record, or `TraceClockError`
     ///   when the record is there but its `epoch_ns` is not a whole number.

@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+import TouchdownTestSupport
+
+/// `touchdown report` and `merge` on results files that were damaged,
+/// edited or crafted: refused with exit 2, or reported without vouching for
+/// what they cannot show (an outside audit's findings, one test each).
+@Suite(.serialized) struct ReportInputTests {
+    func touchdown(_ args: [String]) throws -> ProcessResult { try run(touchdownExecutable, args) }
+
+    /// A small real campaign (open loop, 4 runs; the three with faults fail
+    /// the assertion) and its results lines as JSON objects.
+    // Read-only after it is made; the JSON objects are copied before any edit.
+    nonisolated(unsafe) static let campaign = Result { () throws -> (dir: URL, file: String, lines: [[String: Any]]) in
+        let dir = try TestPaths.scratch("report-inputs")
+        let nominal = TestPaths.traces.appendingPathComponent("nominal.mcap").path
+        let file = dir.appendingPathComponent("c.yaml").path
+        try """
+        name: inputs
+        seed: 5
+        source: {traces: [\(nominal)]}
+        guidance: {name: reference, settings: {profile: hardened}}
+        mode: open-loop
+        matrix:
+          altimeter.latency: [none, 1s]
+          imu.drop: [none, "5%"]
+        expect: any
+        assert: ["faults.altered_messages <= 0"]
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let results = dir.appendingPathComponent("r.jsonl").path
+        _ = try run(touchdownExecutable, ["campaign", file, "--jobs", "2", "--results", results])
+        let lines = try String(contentsOfFile: results, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        return (dir, file, lines)
+    }
+
+    func write(_ lines: [[String: Any]], _ name: String) throws -> String {
+        let (dir, _, _) = try Self.campaign.get()
+        let path = dir.appendingPathComponent(name).path
+        let text = try lines.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) + "\n" }.joined()
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func aTotalOutOfRangeIsRefusedNotAllocated() throws {
+        let (dir, _, lines) = try Self.campaign.get()
+        try #require(lines.count == 4)
+        for total in [-1, 0, 1_000_000_000_000_000] {
+            var edited = lines
+            for i in edited.indices { edited[i]["total"] = total }
+            let path = try write(edited, "total\(total).jsonl")
+            for command in [["report", path, "--out", dir.appendingPathComponent("t.html").path], ["merge", path]] {
+                let r = try touchdown(command)
+                #expect(r.status == 2 && r.stderr.contains("total \(total) runs; accepted: 1 to 100000000"), "\(command[0]) \(total): \(r.status) \(r.stderr)")
+            }
+        }
+    }
+
+    @Test func aPassThatItsResultContradictsIsRefused() throws {
+        let (dir, _, lines) = try Self.campaign.get()
+        guard let failing = lines.firstIndex(where: { $0["verdict"] as? String == "fail" }) else {
+            Issue.record("the campaign has no failing run to edit"); return
+        }
+        var edited = lines
+        edited[failing]["verdict"] = "pass"
+        let path = try write(edited, "lie.jsonl")
+        let r = try touchdown(["report", path, "--out", dir.appendingPathComponent("lie.html").path])
+        #expect(r.status == 2 && r.stderr.contains("lie.jsonl:\(failing + 1): run ") && r.stderr.contains("verdict pass, but its result did not pass"), "\(r.stderr)")
+        #expect(try touchdown(["merge", path]).status == 2)
+    }
+
+    @Test func contradictedRunsCountForNeitherSideWhateverTheOrder() throws {
+        let (dir, _, lines) = try Self.campaign.get()
+        guard let passing = lines.firstIndex(where: { $0["verdict"] as? String == "pass" }) else {
+            Issue.record("the campaign has no passing run"); return
+        }
+        var other = lines[passing]
+        var result = other["result"] as! [String: Any]
+        result["digest"] = String(repeating: "0", count: 64)
+        other["result"] = result
+        let a = try write(lines, "a.jsonl"), b = try write([other], "b.jsonl")
+        let ab = dir.appendingPathComponent("ab.html").path, ba = dir.appendingPathComponent("ba.html").path
+        let r1 = try touchdown(["report", a, b, "--out", ab, "--plots", "0"]), r2 = try touchdown(["report", b, a, "--out", ba, "--plots", "0"])
+        #expect(r1.status == 1 && r2.status == 1)
+        let page = try String(contentsOfFile: ab, encoding: .utf8)
+        #expect(page == (try String(contentsOfFile: ba, encoding: .utf8)), "the same page for either order")
+        #expect(page.contains("CONTRADICTED: \(lines[passing]["id"] as! String) (held differently by"))
+        #expect(page.contains("runs</span><span>3 of 4</span>"), "the contradicted run is not counted")
+    }
+
+    @Test func runsAreFlownAgainOnlyFromTheCampaignFile() throws {
+        let (dir, file, lines) = try Self.campaign.get()
+        guard let failing = lines.firstIndex(where: { $0["verdict"] as? String == "fail" }) else {
+            Issue.record("the campaign has no failing run"); return
+        }
+        // A results line whose plan runs a command: the report must not run it.
+        let marker = dir.appendingPathComponent("ran").path
+        var edited = lines
+        var run = edited[failing]["run"] as! [String: Any]
+        var plan = run["plan"] as! [String: Any]
+        plan["guidance"] = ["command": ["line": "touch \(marker); exit 1", "settings": [] as [Any]]]
+        run["plan"] = plan
+        edited[failing]["run"] = run
+        let path = try write(edited, "cmd.jsonl")
+        let out = dir.appendingPathComponent("cmd.html").path
+        let r = try touchdown(["report", path, "--out", out, "--plots", "1", "--campaign", file])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: marker), "the report ran a command written in a results file")
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(page.contains("svg class=\"chart\" data-kind=\"line\""), "the run is flown from the campaign file's plan and plotted")
+
+        // Without the campaign file, nothing is flown and the page says why.
+        let moved = dir.appendingPathComponent("none.html").path
+        let n = try touchdown(["report", path, "--out", moved, "--plots", "1", "--campaign", dir.appendingPathComponent("gone.yaml").path])
+        #expect(n.status == 1)
+        #expect(try String(contentsOfFile: moved, encoding: .utf8).contains("Not plotted: the campaign file"))
+    }
+
+    @Test func aRunThatDoesNotReproduceIsNamedAtTheTopAndFailsTheReport() throws {
+        let (dir, file, lines) = try Self.campaign.get()
+        var edited = lines
+        // Every run edited, so whichever is worst is flown again and caught.
+        for i in edited.indices {
+            var result = edited[i]["result"] as! [String: Any]
+            result["digest"] = String(repeating: "a", count: 64)
+            edited[i]["result"] = result
+        }
+        let path = try write(edited, "digest.jsonl")
+        let out = dir.appendingPathComponent("digest.html").path
+        let r = try touchdown(["report", path, "--out", out, "--plots", "1", "--campaign", file])
+        #expect(r.status == 1 && r.stderr.contains("NOT REPRODUCED: 1 of the runs"), "\(r.stderr)")
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        let top = try #require(page.range(of: "NOT REPRODUCED"))
+        #expect(top.lowerBound < page.range(of: "Fault grid")!.lowerBound, "named in the summary, before the grid")
+    }
+
+    @Test func hugeValuesAndOddMatricesDoNotCrash() throws {
+        let (dir, _, lines) = try Self.campaign.get()
+        var edited = lines
+        for (i, v) in [1e300, 1e19, 1e19 + 4096, -1e300].enumerated() {
+            var result = edited[i]["result"] as! [String: Any]
+            var metrics = result["metrics"] as! [String: Any]
+            metrics["faults.altered_messages"] = v
+            result["metrics"] = metrics
+            edited[i]["result"] = result
+        }
+        // One run loses an axis.
+        var run = edited[3]["run"] as! [String: Any]
+        run["cell"] = Array((run["cell"] as! [Any]).prefix(1))
+        edited[3]["run"] = run
+        let path = try write(edited, "odd.jsonl")
+        let out = dir.appendingPathComponent("odd.html").path
+        let r = try touchdown(["report", path, "--out", out, "--plots", "0"])
+        #expect(r.status == 1, "\(r.status) \(r.stderr)")
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(page.contains("Left out of the grid: 1 run with other matrix axes than the first run's."))
+        #expect(page.contains("data-kind=\"histogram\""), "the huge values are drawn, not dropped")
+    }
+
+    @Test func replayRefusesAPlotOverItsOwnTrace() throws {
+        let dir = try TestPaths.scratch()
+        let same = dir.appendingPathComponent("x.html").path
+        let r = try touchdown(["replay", TestPaths.traces.appendingPathComponent("nominal.mcap").path, "--out", same, "--plot", same])
+        #expect(r.status == 2 && r.stderr.contains("name the same file"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: same))
+    }
+}
