@@ -53,8 +53,15 @@ func pow10(_ e: Int) -> Double {
 /// from a million on the shortest exponent form (`2.5e+06`).
 func tickLabel(_ v: Double, step: Double) -> String {
     if abs(v) >= 1e6 || (step >= 1e6 && v != 0) { return "\(v)" }
-    if abs(v) >= 10_000 && step >= 1_000 { return formatFixedTrimmed(v / 1_000, step >= 10_000 ? 0 : 1) + "k" }
-    let decimals = step >= 1 ? 0 : min(6, -floorLog10(step) + (step * pow10(-floorLog10(step)) == 2.5 ? 1 : 0))
+    // Below a million, v / 1000 is below 1000: one k, never two.
+    if abs(v) >= 10_000 && step >= 1_000 { return tickLabel(v / 1_000, step: step / 1_000) + "k" }
+    // As many decimals as the step has (2.5 → 1, 0.25 → 2), at most 6.
+    var decimals = 0
+    while decimals < 6 {
+        let scaled = step * pow10(decimals)
+        if abs(scaled - scaled.rounded()) < 1e-6 * max(1, scaled) { break }
+        decimals += 1
+    }
     return formatFixedTrimmed(v, decimals)
 }
 

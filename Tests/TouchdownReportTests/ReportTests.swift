@@ -17,7 +17,8 @@ import TouchdownTrace
         let t = niceTicks(0.3, 1061.6, count: 10)
         #expect(t.lo <= 0.3 && t.hi >= 1061.6)
         #expect(t.step == 200 || t.step == 100)
-        #expect(tickLabel(25_000, step: 5_000) == "25k")
+        #expect(tickLabel(25_000, step: 5_000) == "25k" && tickLabel(12_500, step: 2_500) == "12.5k")
+        #expect(tickLabel(2_000_000, step: 500_000) == "2000000.0" && tickLabel(1e19, step: 2048) == "1e+19", "no 2000kk")
         #expect(tickLabel(0.5, step: 0.25) == "0.50")
         #expect(svgNumber(-0.04) == "0" && svgNumber(-0.06) == "-0.1" && svgNumber(12.25) == "12.3" || svgNumber(12.25) == "12.2")
     }
