@@ -329,36 +329,50 @@ public struct CampaignReport {
 
     func allRuns() -> String {
         let axes = runs.first?.record.run.cell.map(\.key) ?? []
-        let paths = runs.first?.record.run.draws.map(\.path) ?? []
+        let draws = runs.first?.record.run.draws ?? []
         let metrics = keyMetrics
         var h = "<section id=\"runs\"><h2>Every run (\(runs.count))</h2><p class=\"muted noprint\">Click a column's header to sort by it.</p>"
         let showSource = Set(runs.map(\.record.run.source)).count > 1
         let showGuidance = Set(runs.map(\.record.run.guidance)).count > 1
         let showCase = runs.contains { $0.record.run.caseIndex != nil }
-        h += "<table class=\"sortable\" id=\"runs-table\"><thead><tr><th>run</th><th>verdict</th><th>outcome</th>"
-        if showSource { h += "<th>source</th>" }
-        if showGuidance { h += "<th>guidance</th>" }
-        if showCase { h += "<th>case</th>" }
-        for a in axes { h += "<th>\(escapeMarkup(a))</th>" }
-        for p in paths { h += "<th class=\"num\">\(escapeMarkup(p))</th>" }
-        for m in metrics { h += "<th class=\"num\">\(escapeMarkup(m))</th>" }
-        h += "<th>digest</th></tr></thead><tbody>"
+        var header = ["run", "verdict", "outcome"]
+        if showSource { header.append("source") }
+        if showGuidance { header.append("guidance") }
+        if showCase { header.append("case") }
+        header += axes
+        let firstNumber = header.count + 1
+        // Drawn values without their unit in each cell: the header gives it.
+        header += draws.map { d in Self.number(d.value).map { $0.1.isEmpty ? d.path : "\(d.path) (\($0.1))" } ?? d.path }
+        header += metrics
+        header.append("digest")
+        // Ten thousand rows: cells carry no class and no closing tag (valid
+        // HTML); the columns are styled by position.
+        h += "<style>#runs-table td:nth-child(n+\(firstNumber)):not(:last-child){text-align:right;font-variant-numeric:tabular-nums}"
+        h += "#runs-table td:first-child,#runs-table td:last-child{font-family:ui-monospace,\"DejaVu Sans Mono\",monospace;font-size:.92em}</style>"
+        h += "<table class=\"sortable\" id=\"runs-table\"><thead><tr>" + header.map { "<th>\(escapeMarkup($0))</th>" }.joined() + "</tr></thead><tbody>"
         for r in runs {
             let run = r.record.run
-            h += "<tr id=\"run-\(escapeMarkup(run.id))\"><td class=\"mono\">\(escapeMarkup(run.id))</td><td data-sort=\"\(r.record.verdict.rawValue)\">\(r.record.verdict.rawValue)</td><td>\(escapeMarkup(r.record.outcome ?? "-"))</td>"
-            if showSource { h += "<td>\(escapeMarkup(run.source))</td>" }
-            if showGuidance { h += "<td>\(escapeMarkup(run.guidance))</td>" }
-            if showCase { h += "<td>\(run.caseIndex.map { "\($0 + 1): " + escapeMarkup(run.faults.joined(separator: " ")) } ?? "")</td>" }
-            for (k, _) in axes.enumerated() { h += "<td>\(k < run.cell.count ? escapeMarkup(run.cell[k].value) : "")</td>" }
-            for (k, _) in paths.enumerated() { h += "<td class=\"num\">\(k < run.draws.count ? escapeMarkup(run.draws[k].value) : "")</td>" }
+            var row = "<tr id=\"run-\(escapeMarkup(run.id))\"><td>\(escapeMarkup(run.id))<td>\(r.record.verdict.rawValue)<td>\(escapeMarkup(r.record.outcome ?? "-"))"
+            if showSource { row += "<td>\(escapeMarkup(run.source))" }
+            if showGuidance { row += "<td>\(escapeMarkup(run.guidance))" }
+            if showCase { row += "<td>\(run.caseIndex.map { "\($0 + 1): " + escapeMarkup(run.faults.joined(separator: " ")) } ?? "")" }
+            for k in axes.indices { row += "<td>\(k < run.cell.count ? escapeMarkup(run.cell[k].value) : "")" }
+            for k in draws.indices {
+                guard k < run.draws.count else { row += "<td>"; continue }
+                row += "<td>" + (Self.number(run.draws[k].value).map { Self.short($0.0) } ?? escapeMarkup(run.draws[k].value))
+            }
             for m in metrics {
                 let v = r.record.result?.metric(m)?.number
-                h += v.map { "<td class=\"num\">\(formatFixed($0, 2))</td>" } ?? "<td class=\"num muted\" data-sort=\"\">not measured</td>"
+                row += v.map { "<td>\(formatFixed($0, 2))" } ?? "<td class=\"muted\">not measured"
             }
-            h += "<td class=\"mono\">\(escapeMarkup(String((r.record.digest ?? "-").prefix(12))))</td></tr>"
+            h += row + "<td>\(escapeMarkup(String((r.record.digest ?? "-").prefix(12))))</tr>"
         }
         return h + "</tbody></table></section>"
     }
+
+    /// A drawn value for the table: three decimals, or the shortest exact
+    /// form below 1 (a noise of 0.0002 stays 0.0002).
+    static func short(_ v: Double) -> String { abs(v) >= 1 ? formatFixed(v, 3) : "\(v)" }
 }
 
 extension TracePlot {

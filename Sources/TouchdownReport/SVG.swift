@@ -174,11 +174,12 @@ struct Frame {
         return d
     }
 
-    /// Dots as one path of zero-length round-capped strokes (a few bytes a point).
+    /// Dots as one path of zero-length round-capped strokes (about ten bytes a point).
     func dots(_ points: [(x: Double, y: Double)]) -> String {
         var d = ""
         for p in points where p.x.isFinite && p.y.isFinite {
-            d += "M" + svgNumber(px(min(max(p.x, x.lo), x.hi))) + " " + svgNumber(py(min(max(p.y, y.lo), y.hi))) + "h0"
+            // Whole pixels: a 4-pixel dot needs no finer place.
+            d += "M" + String(Int(px(min(max(p.x, x.lo), x.hi)).rounded())) + " " + String(Int(py(min(max(p.y, y.lo), y.hi)).rounded())) + "h0"
         }
         return d
     }
@@ -212,6 +213,8 @@ struct LineChart {
     /// Spans of x drawn as a red strip along the bottom (an invalid sensor).
     var invalid: [(from: Double, to: Double, text: String)] = []
     var xRange: (Double, Double)?
+    /// Whether each marker carries its tooltip (else they are drawn bare).
+    var markerTitles = true
     var width = 1120.0, height = 230.0
 
     func svg() -> String {
@@ -238,10 +241,19 @@ struct LineChart {
                 columns.append((column, m.kind, [m.text], 1))
             }
         }
-        for c in columns {
-            let xx = String(c.column)
-            let title = c.texts.joined(separator: "\n") + (c.count > c.texts.count ? "\n… and \(c.count - c.texts.count) more" : "")
-            s += "<line class=\"\(c.kind.rawValue)\" x1=\"\(xx)\" y1=\"\(svgNumber(frame.top))\" x2=\"\(xx)\" y2=\"\(svgNumber(frame.height - frame.bottom))\"><title>\(escapeMarkup(title))</title></line>"
+        let y0 = svgNumber(frame.top), y1 = svgNumber(frame.height - frame.bottom)
+        if markerTitles {
+            for c in columns {
+                let title = c.texts.joined(separator: "\n") + (c.count > c.texts.count ? "\n… and \(c.count - c.texts.count) more" : "")
+                s += "<line class=\"\(c.kind.rawValue)\" x1=\"\(c.column)\" y1=\"\(y0)\" x2=\"\(c.column)\" y2=\"\(y1)\"><title>\(escapeMarkup(title))</title></line>"
+            }
+        } else {
+            // The same lines, one path per kind, without tooltips (the
+            // first chart of a plot has them).
+            for kind in [Marker.Kind.event, .fault, .anomaly] {
+                let d = columns.filter { $0.kind == kind }.map { "M\($0.column) \(y0)V\(y1)" }.joined()
+                if !d.isEmpty { s += "<path class=\"\(kind.rawValue)\" d=\"\(d)\"/>" }
+            }
         }
         for span in invalid {
             let a = frame.px(max(span.from, frame.x.lo)), b = frame.px(min(span.to, frame.x.hi))
@@ -249,7 +261,8 @@ struct LineChart {
             s += "<rect class=\"invalid\" x=\"\(svgNumber(a))\" y=\"\(svgNumber(frame.height - frame.bottom - 5))\" width=\"\(svgNumber(max(1, b - a)))\" height=\"5\"><title>\(escapeMarkup(span.text))</title></rect>"
         }
         for line in series {
-            let pts = decimate(line.points, buckets: Int(frame.plotWidth))
+            // Lowest and highest per two pixels: the shape, at half the bytes of one per pixel.
+            let pts = decimate(line.points, buckets: Int(frame.plotWidth / 2))
             if line.asDots {
                 s += "<path class=\"dots s\(line.colour)\" style=\"stroke-width:2.5\" d=\"\(frame.dots(pts))\"/>"
             } else {

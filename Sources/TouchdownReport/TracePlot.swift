@@ -162,14 +162,16 @@ public enum TracePlot {
             ("Throttle commands", "throttle (fraction)", [("main engine", \.mainThrottle, 2), ("thrusters", \.thrusterThrottle, 3)]),
             ("Pitch: command and truth", "pitch (deg)", [("command", \.pitchCommand_deg, 2), ("truth", \.truthPitch_deg, 0)]),
         ]
-        var charts = panels.map { panel in
+        var charts = panels.enumerated().map { k, panel in
             var series = panel.series.map { Series(name: nameA + $0.name, points: a[keyPath: $0.points], colour: $0.colour) }
             if let b { series += panel.series.map { Series(name: "B " + $0.name, points: b[keyPath: $0.points], colour: $0.colour, dashed: true) } }
-            return LineChart(title: panel.title, yLabel: panel.unit, series: series, markers: markers, xRange: range, width: width).svg()
+            // Tooltips on the first chart's markers only: the others repeat the lines.
+            return LineChart(title: panel.title, yLabel: panel.unit, series: series, markers: markers, xRange: range,
+                             markerTitles: k == 0, width: width).svg()
         }
         var altimeter = LineChart(title: "Altimeter: valid ranges (dots); invalid stretches (red strip)", yLabel: "slant range (m)",
                                   series: [Series(name: nameA + "range", points: a.altimeterRange, colour: 0, asDots: true)],
-                                  markers: markers, xRange: range, width: width)
+                                  markers: markers, xRange: range, markerTitles: false, width: width)
         altimeter.invalid = a.altimeterInvalid.map { ($0.from, $0.to, "\(nameA)altimeter invalid from t=\(formatFixed($0.from, 1)) to \(formatFixed($0.to, 1)) s") }
         if let b {
             altimeter.series.append(Series(name: "B range", points: b.altimeterRange, colour: 1, asDots: true))
@@ -181,7 +183,7 @@ public enum TracePlot {
             var series = [Series(name: nameA + name, points: a[keyPath: points], colour: colour)]
             if let b { series.append(Series(name: "B " + name, points: b[keyPath: points], colour: colour, dashed: true)) }
             charts.append(LineChart(title: "Navigation error (navigation − truth, /metrics)", yLabel: unit, series: series,
-                                    markers: markers, xRange: range, width: width).svg())
+                                    markers: markers, xRange: range, markerTitles: false, width: width).svg())
         }
         return charts
     }
