@@ -122,7 +122,8 @@ struct OpenLoopWalk {
     var nextStep_ns: UInt64 = 0
     var now: UInt64 = 0
     /// The log time of the trace's first message: the run's t = 0. Traces
-    /// from rigs and ROS 2 start at Unix time, simulated ones at 0.
+    /// from ROS 2 start at Unix time, simulated ones at their epoch (where
+    /// every sensor and /truth are sampled), imported ones near 0.
     var origin_ns: UInt64?
     var steps = 0
     let trace: String
