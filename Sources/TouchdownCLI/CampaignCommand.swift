@@ -173,31 +173,21 @@ struct CampaignCommand: ParsableCommand {
         return parts.joined(separator: "  ")
     }
 
-    /// The ids of the runs a results file already holds for this campaign.
-    /// A torn last line (a run killed while writing) is ignored.
+    /// The ids of the runs a results file already holds for this campaign,
+    /// read as `touchdown merge` reads it (a line that contradicts itself is
+    /// bad input). A torn last line (a run killed while writing) is cut
+    /// off, so appending continues cleanly.
     static func finishedRuns(in path: String, campaign: Campaign) -> Set<String> {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        struct Line: Decodable { var id: String; var fingerprint: String }
-        var ids: Set<String> = []
-        let decoder = JSONDecoder()
-        var bytes = Array(data)
-        // Only complete lines count; a torn tail is cut off so appending continues cleanly.
-        if let last = bytes.lastIndex(of: 0x0A), last + 1 < bytes.count {
-            FileHandleStderr.write("resuming \(path): its last line is incomplete (\(bytes.count - last - 1) bytes), dropped\n")
-            truncate(path, off_t(last + 1))
-            bytes = Array(bytes[...last])
-        } else if !bytes.isEmpty && bytes.last != 0x0A {
-            truncate(path, 0)
-            bytes = []
+        let read: (lines: [ResultLine], note: String?)
+        do { read = try Results.read(path: path) } catch { fail("resuming: \(error)", code: 2) }
+        if let note = read.note {
+            FileHandleStderr.write("resuming: \(note); dropped\n")
+            truncate(path, off_t(read.lines.reduce(0) { $0 + $1.text.utf8.count + 1 }))
         }
-        for line in bytes.split(separator: 0x0A) {
-            guard let l = try? decoder.decode(Line.self, from: Data(line)) else { continue }
-            if l.fingerprint != campaign.fingerprint {
-                fail("\(path) holds results of another version of \(campaign.file) (fingerprint \(l.fingerprint), now \(campaign.fingerprint)); use a new results file", code: 2)
-            }
-            ids.insert(l.id)
+        for l in read.lines where l.fingerprint != campaign.fingerprint {
+            fail("\(path) holds results of another version of \(campaign.file) (fingerprint \(l.fingerprint), now \(campaign.fingerprint)); use a new results file", code: 2)
         }
-        return ids
+        return Set(read.lines.map(\.id))
     }
 
     static func summary(name: String, records: [RunRecord], skipped: Int, failuresShown: Int = 10, rerun: (RunRecord) -> String) -> String {
@@ -262,21 +252,15 @@ struct Progress {
     var done = 0
     var failed = 0
     let terminal = isatty(2) != 0
-    let start_s = Progress.now_s()
-    var last_s = Progress.now_s()
+    let start_s = monotonicSeconds()
+    var last_s = monotonicSeconds()
 
     init(total: Int) { self.total = total }
-
-    static func now_s() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-    }
 
     mutating func note(_ r: RunRecord) {
         done += 1
         if r.verdict != .pass { failed += 1 }
-        let now = Progress.now_s()
+        let now = monotonicSeconds()
         guard now - last_s >= (terminal ? 0.2 : 10) || done == total else { return }
         last_s = now
         let rate = Double(done) / max(1e-9, now - start_s)

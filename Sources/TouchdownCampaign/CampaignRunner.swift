@@ -2,6 +2,7 @@ import CTouchdownIO
 import Foundation
 import Synchronization
 import TouchdownReplay
+import TouchdownTrace
 
 /// How one run ended, as the results file records it.
 public struct RunRecord: Sendable {
@@ -135,7 +136,7 @@ public final class CampaignRunner {
             }
             // Wait for a line, an exit or a deadline.
             var fds = workers.map { pollfd(fd: $0.output, events: Int16(POLLIN), revents: 0) }
-            let now = Worker.monotonic_s()
+            let now = monotonicSeconds()
             let soonest = workers.compactMap { $0.deadline_s }.min() ?? now + 1
             let wait_ms = Int32(max(0, min(1000, (soonest - now) * 1000)).rounded(.up))
             _ = poll(&fds, nfds_t(fds.count), wait_ms)
@@ -145,7 +146,7 @@ public final class CampaignRunner {
                 var replaced = false
                 while let line = w.takeLine() {
                     guard let (run, position) = w.current else { continue }
-                    let elapsed = w.started_s.map { Worker.monotonic_s() - $0 }
+                    let elapsed = w.started_s.map { monotonicSeconds() - $0 }
                     w.current = nil
                     w.deadline_s = nil
                     // A run can end between two looks at the worker's memory:
@@ -175,7 +176,7 @@ public final class CampaignRunner {
                                              error: "its worker held \(rss >> 20) MiB, over the run memory limit of \(runMemory_bytes >> 20) MiB (limits.run_memory); the worker was killed"),
                                    at: position)
                         workers[i] = try newWorker()
-                    } else if let d = w.deadline_s, Worker.monotonic_s() > d {
+                    } else if let d = w.deadline_s, monotonicSeconds() > d {
                         retire(w)
                         try finish(RunRecord(run: run, verdict: .error,
                                              error: "did not finish within the run timeout of \(Self.seconds(runTimeout_s)) (limits.run_timeout); the worker was killed"),
@@ -280,19 +281,13 @@ final class Worker {
         close(output); close(errors)
     }
 
-    static func monotonic_s() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-    }
-
     func start(_ run: CampaignRun, position: Int, timeout_s: Double) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var bytes = Array(try encoder.encode(WorkOrder(id: run.id, plan: run.plan)))
         bytes.append(UInt8(ascii: "\n"))
         current = (run, position)
-        started_s = Worker.monotonic_s()
+        started_s = monotonicSeconds()
         deadline_s = started_s! + timeout_s
         var sent = 0
         while sent < bytes.count {

@@ -43,7 +43,7 @@ public enum RigEmulator {
         var summary = Summary()
         summary.outcome = outcome.kind.rawValue
         let limit_ns = duration_s.map { UInt64($0 * 1e9) }
-        let start = UDPCapture.monotonic_s()
+        let start = monotonicSeconds()
         let reader = try TraceReader(path: flown)
         try reader.forEachMessage(topics: PacketSender.sensorTopics) { decoder, m in
             let t = m.logTime_ns &- epoch_ns
@@ -52,10 +52,10 @@ public enum RigEmulator {
             summary.simulated_s = max(summary.simulated_s, Double(t) * 1e-9)
             if rateX > 0 {
                 let due = start + Double(t) * 1e-9 / rateX
-                var wait = due - UDPCapture.monotonic_s()
+                var wait = due - monotonicSeconds()
                 while wait > 0 {
                     usleep(useconds_t(min(wait, 1) * 1e6))
-                    wait = due - UDPCapture.monotonic_s()
+                    wait = due - monotonicSeconds()
                 }
             }
             try sender.send(packet)

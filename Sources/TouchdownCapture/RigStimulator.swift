@@ -43,7 +43,7 @@ public enum RigStimulator {
         var epoch_ns = try reader.indexed.flatMap { try TraceClock.epoch_ns($0) }
         let sender = try PacketSender(to: address, layout: layout, t0_unixNs: t0, epoch_ns: 0)
         var summary = Summary()
-        let start = UDPCapture.monotonic_s()
+        let start = monotonicSeconds()
         try reader.forEachMessage(topics: PacketSender.sensorTopics) { decoder, m in
             if epoch_ns == nil { epoch_ns = m.logTime_ns }
             let epoch = epoch_ns!
@@ -54,8 +54,8 @@ public enum RigStimulator {
             if rateX > 0 {
                 let due = start + Double(t) * 1e-9 / rateX
                 // Waiting is receiving: commands come back while sensors go out.
-                while UDPCapture.monotonic_s() < due {
-                    try capture.receiveOnce(timeout_ms: Int32(max(0, min(100, (due - UDPCapture.monotonic_s()) * 1000))), log: log)
+                while monotonicSeconds() < due {
+                    try capture.receiveOnce(timeout_ms: Int32(max(0, min(100, (due - monotonicSeconds()) * 1000))), log: log)
                 }
             }
             try capture.receiveOnce(timeout_ms: 0, log: log)

@@ -142,12 +142,12 @@ public final class UDPCapture {
     /// Receives until `shouldStop` says so (checked at least every 100 ms)
     /// or `duration_s` has passed; then finishes the trace.
     public func run(duration_s: Double?, shouldStop: () -> Bool, log: (String) -> Void) throws -> CaptureSummary {
-        let start = Self.monotonic_s()
+        let start = monotonicSeconds()
         let cpuStart = Self.cpu_s()
         defer { close(fd) }
         do {
             try receiveUntilStopped(start: start, duration_s: duration_s, shouldStop: shouldStop, log: log)
-            summary.duration_s = Self.monotonic_s() - start
+            summary.duration_s = monotonicSeconds() - start
             summary.receiverCPU_s = Self.cpu_s() - cpuStart
             try recorder.finish()
         } catch {
@@ -160,7 +160,7 @@ public final class UDPCapture {
 
     func receiveUntilStopped(start: Double, duration_s: Double?, shouldStop: () -> Bool, log: (String) -> Void) throws {
         while !shouldStop() {
-            if let d = duration_s, Self.monotonic_s() - start >= d { break }
+            if let d = duration_s, monotonicSeconds() - start >= d { break }
             try receiveOnce(timeout_ms: 100, log: log)
         }
     }
@@ -269,16 +269,10 @@ public final class UDPCapture {
     }
 
     func note(_ reason: Int, _ text: String, _ log: (String) -> Void) {
-        let now = Self.monotonic_s()
+        let now = monotonicSeconds()
         guard now - lastLog_s[reason] >= 1 else { return }
         lastLog_s[reason] = now
         log(text)
-    }
-
-    static func monotonic_s() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 
     static func realtime_ns() -> Int64 {

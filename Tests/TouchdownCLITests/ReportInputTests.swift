@@ -68,6 +68,10 @@ import TouchdownTestSupport
         let r = try touchdown(["report", path, "--out", dir.appendingPathComponent("lie.html").path])
         #expect(r.status == 2 && r.stderr.contains("lie.jsonl:\(failing + 1): run ") && r.stderr.contains("verdict pass, but its result did not pass"), "\(r.stderr)")
         #expect(try touchdown(["merge", path]).status == 2)
+        // Nor does a campaign resume from it.
+        let (_, file, _) = try Self.campaign.get()
+        let resumed = try touchdown(["campaign", file, "--results", path, "--resume"])
+        #expect(resumed.status == 2 && resumed.stderr.contains("resuming: ") && resumed.stderr.contains("verdict pass, but its result did not pass"), "\(resumed.stderr)")
     }
 
     @Test func contradictedRunsCountForNeitherSideWhateverTheOrder() throws {
@@ -156,6 +160,32 @@ import TouchdownTestSupport
         let page = try String(contentsOfFile: out, encoding: .utf8)
         #expect(page.contains("Left out of the grid: 1 run with other matrix axes than the first run's."))
         #expect(page.contains("data-kind=\"histogram\""), "the huge values are drawn, not dropped")
+    }
+
+    /// A third matrix axis: small multiples, one heat map per value of it.
+    @Test func aThirdAxisGivesOneHeatMapPerValue() throws {
+        let dir = try TestPaths.scratch()
+        let file = dir.appendingPathComponent("three.yaml").path
+        try """
+        name: three-axes
+        seed: 9
+        source: {traces: [\(TestPaths.traces.appendingPathComponent("nominal.mcap").path)]}
+        guidance: {name: reference}
+        mode: open-loop
+        matrix:
+          altimeter.latency: [none, 1s]
+          imu.drop: [none, "5%"]
+          attitude.bias: [none, "+0.5deg"]
+        expect: any
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("three.html").path
+        let r = try touchdown(["campaign", file, "--jobs", "2", "--report", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(page.components(separatedBy: "data-kind=\"heatmap\"").count - 1 == 2)
+        #expect(page.components(separatedBy: "<g class=\"cell\"").count - 1 == 8)
+        #expect(page.contains("Pass rate, attitude.bias=none") && page.contains("Pass rate, attitude.bias=+0.5deg"))
+        #expect(page.contains("<span class=\"good\">PASS</span>: every one of the 8 runs passed"))
     }
 
     @Test func replayRefusesAPlotOverItsOwnTrace() throws {
