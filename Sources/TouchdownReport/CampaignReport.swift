@@ -349,10 +349,17 @@ public struct CampaignReport {
         // HTML); the columns are styled by position.
         h += "<style>#runs-table td:nth-child(n+\(firstNumber)):not(:last-child){text-align:right;font-variant-numeric:tabular-nums}"
         h += "#runs-table td:first-child,#runs-table td:last-child{font-family:ui-monospace,\"DejaVu Sans Mono\",monospace;font-size:.92em}</style>"
-        h += "<table class=\"sortable\" id=\"runs-table\"><thead><tr>" + header.map { "<th>\(escapeMarkup($0))</th>" }.joined() + "</tr></thead><tbody>"
-        for r in runs {
+        // The first rows are shown, the rest are in the page hidden until
+        // asked for (sorting sorts them all): a browser lays out 10,000 rows
+        // in seconds.
+        let shown = Self.rowsShown
+        if runs.count > shown {
+            h += "<p class=\"noprint\">Showing the first \(shown) of \(runs.count) runs in the table's order; a sort orders them all. <button id=\"runs-table-all\" type=\"button\">Show all \(runs.count)</button></p>"
+        }
+        h += "<table class=\"sortable\" id=\"runs-table\" data-shown=\"\(shown)\"><thead><tr>" + header.map { "<th>\(escapeMarkup($0))</th>" }.joined() + "</tr></thead><tbody>"
+        for (position, r) in runs.enumerated() {
             let run = r.record.run
-            var row = "<tr id=\"run-\(escapeMarkup(run.id))\"><td>\(escapeMarkup(run.id))<td>\(r.record.verdict.rawValue)<td>\(escapeMarkup(r.record.outcome ?? "-"))"
+            var row = "<tr id=\"run-\(escapeMarkup(run.id))\"\(position >= shown ? " hidden" : "")><td>\(escapeMarkup(run.id))<td>\(r.record.verdict.rawValue)<td>\(escapeMarkup(r.record.outcome ?? "-"))"
             if showSource { row += "<td>\(escapeMarkup(run.source))" }
             if showGuidance { row += "<td>\(escapeMarkup(run.guidance))" }
             if showCase { row += "<td>\(run.caseIndex.map { "\($0 + 1): " + escapeMarkup(run.faults.joined(separator: " ")) } ?? "")" }
@@ -369,6 +376,9 @@ public struct CampaignReport {
         }
         return h + "</tbody></table></section>"
     }
+
+    /// How many rows of the runs table are shown before "show all".
+    static let rowsShown = 1_000
 
     /// A drawn value for the table: three decimals, or the shortest exact
     /// form below 1 (a noise of 0.0002 stays 0.0002).

@@ -64,8 +64,16 @@ struct HTMLPage {
 
     /// Sorts a table by a column when its header is clicked (numbers by
     /// value, `data-sort` when a cell gives one); a second click reverses.
+    /// A table with `data-shown="N"` shows its first N rows in the current
+    /// order (the others are in the page, hidden: a browser lays out ten
+    /// thousand rows slowly); its "show all" button, or a link to a hidden
+    /// row, shows them.
     static let script = """
     document.querySelectorAll('table.sortable').forEach(function (table) {
+      var limit = table.hasAttribute('data-shown') ? parseInt(table.getAttribute('data-shown'), 10) : Infinity;
+      function show() { Array.prototype.forEach.call(table.tBodies[0].rows, function (r, i) { r.hidden = i >= limit; }); }
+      var all = document.getElementById(table.id + '-all');
+      if (all) all.addEventListener('click', function () { limit = Infinity; show(); all.hidden = true; });
       table.querySelectorAll('th').forEach(function (th, column) {
         th.classList.add('sortable');
         th.addEventListener('click', function () {
@@ -80,8 +88,12 @@ struct HTMLPage {
             return up ? r : -r;
           });
           rows.forEach(function (r) { body.appendChild(r); });
+          show();
         });
       });
+    });
+    document.querySelectorAll('a[href^="#run-"]').forEach(function (a) {
+      a.addEventListener('click', function () { var row = document.getElementById(a.getAttribute('href').slice(1)); if (row) row.hidden = false; });
     });
     """
 }

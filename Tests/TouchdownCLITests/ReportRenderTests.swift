@@ -219,9 +219,10 @@ import TouchdownTestSupport
         let generated_s = Date().timeIntervalSince(started)
         #expect(r.status != 2, "\(r.stderr)")
         let size = try FileManager.default.attributesOfItem(atPath: report)[.size] as! Int
-        let rendered = try render(report, selectors: ["rows": "tr"], baseline: true)
+        let rendered = try render(report, selectors: ["rows": "tr", "hidden": "tr[hidden]", "button": "button#runs-table-all"], baseline: true)
         expectClean(rendered, "10,000-run report")
         #expect((rendered.counts["rows"] ?? 0) > 10_000, "every run has its row: \(rendered.counts)")
+        #expect(rendered.counts["hidden"] == 9_000 && rendered.counts["button"] == 1, "the first 1,000 shown, the rest behind Show all")
         print("10,000-run report: \(size) bytes (\(String(format: "%.2f", Double(size) / 1_048_576)) MiB), generated in \(String(format: "%.2f", generated_s)) s (debug build), Chromium opened it in \(rendered.open_s) s (an empty page: \(rendered.baseline_s) s)")
     }
 }
