@@ -196,11 +196,22 @@ struct CampaignCommand: ParsableCommand {
         let error = records.filter { $0.verdict == .error }.count
         var lines = ["campaign \(name): \(records.count) runs, \(pass) passed, \(fail) failed, \(error) could not run"
                      + (skipped > 0 ? " (\(skipped) more done before resuming)" : "")]
-        if records.contains(where: { !$0.run.cell.isEmpty }) {
-            // Pass rate per matrix cell, in the campaign's order.
+        if records.contains(where: { !$0.run.cell.isEmpty || $0.run.caseIndex != nil }) {
+            // Pass rate per matrix cell and per case, in the campaign's
+            // order; apart per guidance and source when there are several,
+            // so that a row never mixes them.
+            let guidances = Set(records.map(\.run.guidance)).count > 1, sources = Set(records.map(\.run.source)).count > 1
             var cells: [(key: String, pass: Int, total: Int)] = []
-            for r in records where r.run.caseIndex == nil {
-                let key = r.run.cell.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            for r in records {
+                var parts: [String] = []
+                if sources { parts.append("source=\(r.run.source)") }
+                if guidances { parts.append("guidance=\(r.run.guidance)") }
+                if let c = r.run.caseIndex {
+                    parts.append("case \(c + 1): " + r.run.faults.joined(separator: " "))
+                } else {
+                    parts += r.run.cell.map { "\($0.key)=\($0.value)" }
+                }
+                let key = parts.joined(separator: " ")
                 if let i = cells.firstIndex(where: { $0.key == key }) {
                     cells[i].total += 1
                     if r.verdict == .pass { cells[i].pass += 1 }

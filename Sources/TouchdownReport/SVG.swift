@@ -260,6 +260,9 @@ struct LineChart {
             guard b >= a else { continue }
             s += "<rect class=\"invalid\" x=\"\(svgNumber(a))\" y=\"\(svgNumber(frame.height - frame.bottom - 5))\" width=\"\(svgNumber(max(1, b - a)))\" height=\"5\"><title>\(escapeMarkup(span.text))</title></rect>"
         }
+        if finite.isEmpty {
+            s += "<text class=\"muted\" x=\"\(svgNumber(frame.left + frame.plotWidth / 2))\" y=\"\(svgNumber(frame.top + frame.plotHeight / 2))\" text-anchor=\"middle\">no finite samples to draw</text>"
+        }
         for line in series {
             // Lowest and highest per two pixels: the shape, at half the bytes of one per pixel.
             let pts = decimate(line.points, buckets: Int(frame.plotWidth / 2))

@@ -162,7 +162,8 @@ import TouchdownTestSupport
         #expect(page.contains("data-kind=\"histogram\""), "the huge values are drawn, not dropped")
     }
 
-    /// A third matrix axis: small multiples, one heat map per value of it.
+    /// A third matrix axis: small multiples, one heat map per value of it;
+    /// a case apart from the grid.
     @Test func aThirdAxisGivesOneHeatMapPerValue() throws {
         let dir = try TestPaths.scratch()
         let file = dir.appendingPathComponent("three.yaml").path
@@ -176,6 +177,8 @@ import TouchdownTestSupport
           altimeter.latency: [none, 1s]
           imu.drop: [none, "5%"]
           attitude.bias: [none, "+0.5deg"]
+        cases:
+          - [velocimeter.drop=50%]
         expect: any
         """.write(toFile: file, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("three.html").path
@@ -185,7 +188,11 @@ import TouchdownTestSupport
         #expect(page.components(separatedBy: "data-kind=\"heatmap\"").count - 1 == 2)
         #expect(page.components(separatedBy: "<g class=\"cell\"").count - 1 == 8)
         #expect(page.contains("Pass rate, attitude.bias=none") && page.contains("Pass rate, attitude.bias=+0.5deg"))
-        #expect(page.contains("<span class=\"good\">PASS</span>: every one of the 8 runs passed"))
+        #expect(page.contains("<span class=\"good\">PASS</span>: every one of the 9 runs passed"))
+        // The terminal summary lists the case too, beside the cells.
+        let rows = r.stdout.split(separator: "\n")
+        #expect(rows.contains { $0.hasPrefix("altimeter.latency=1s imu.drop=5% attitude.bias=+0.5deg ") && $0.hasSuffix(" 1/1") }, "\(r.stdout)")
+        #expect(rows.contains { $0.hasPrefix("case 1: velocimeter.drop=") && $0.hasSuffix(" 1/1") }, "\(r.stdout)")
     }
 
     @Test func replayRefusesAPlotOverItsOwnTrace() throws {

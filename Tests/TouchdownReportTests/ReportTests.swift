@@ -43,6 +43,16 @@ import TouchdownTrace
         }
     }
 
+    /// A trace without /nav or /metrics (the synthetic workload): those
+    /// panels say they have nothing to draw, and the page names the topics.
+    @Test func panelsWithoutSamplesSaySo() throws {
+        let path = try makeReferenceTrace(in: try TestPaths.scratch())
+        let series = try TraceSeries.read(path: path)
+        let charts = TracePlot.charts(series)
+        #expect(charts.filter { $0.contains("no finite samples to draw") }.count == 2, "the two navigation-error panels")
+        #expect(TracePlot.html(series).contains("/nav, /metrics, /events: their panels are empty"))
+    }
+
     /// The plot reads t from the trace's epoch, and every panel has its series.
     @Test func aPlotOfTheM2TraceHasEveryPanelAndItsEvents() throws {
         let series = try TraceSeries.read(path: TestPaths.traces.appendingPathComponent("m2-late-altimeter.mcap").path)
