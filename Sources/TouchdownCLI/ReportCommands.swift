@@ -45,7 +45,7 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write a campaign's HTML report from its results files (one, or its shards').",
-        discussion: "Exit status: 0 when every run is there once and passed, 1 when a run is missing, contradicted or did not pass (the report says which), 2 for unreadable input or results of different campaigns.")
+        discussion: "Exit status: 0 when every run is there once and passed, 1 when a run is missing, contradicted, did not pass or, flown again for its plot, did not give its recorded digest (the report says which), 2 for unreadable input, a results line that contradicts itself, or results of different campaigns.")
 
     @Argument(help: "Results files (JSONL), from `touchdown campaign --results`.") var files: [String]
     @Option(help: ArgumentHelp("The report to write.", valueName: "FILE.html")) var out: String

@@ -232,7 +232,7 @@ public enum TracePlot {
     }
 
     static let markerLegend = """
-    <p class="muted">Vertical lines mark events: <span style="color:var(--fault)">dashed amber</span> a fault acting or stopping, <span style="color:var(--anomaly)">red</span> an anomaly (guidance flagged it, or the run raised it), grey dotted the others; hover for the detail. Time is from the start of descent.</p>
+    <p class="muted">Vertical lines mark events: <span style="color:var(--fault)">dashed amber</span> a fault acting or stopping, <span style="color:var(--anomaly)">red</span> an anomaly (guidance flagged it, or the run raised it), grey dotted the others; hover over the first panel's lines for the detail. Time is from the start of descent.</p>
     """
 
     static func factsHTML(_ s: TraceSeries, label: String?) -> String {
