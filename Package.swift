@@ -121,7 +121,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TouchdownSimTests",
-            dependencies: ["TouchdownSim", "TouchdownTrace", "TouchdownTestSupport"]
+            dependencies: ["TouchdownSim", "TouchdownTrace", "TouchdownTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "TouchdownReplayTests",

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TouchdownTrace
 
 /// Paths the tests share: the repository, its fixtures, and the MCAP
@@ -114,4 +115,42 @@ public func sinceDescent<M: TraceMessage>(_ type: M.Type, _ data: UnsafeRawBuffe
     var m = try M(cdr: data)
     m.stamp_ns -= epoch_ns
     return m
+}
+
+/// Scenarios whose recordings are not kept in `traces/` (over 5 MiB): the
+/// tests fly them once per process with `touchdown simulate`, and
+/// `traces/NAME.mcap.sha256` keeps their bytes' SHA-256, which
+/// DeterminismTests checks.
+public let generatedTraces: Set<String> = ["m1-crater-rim"]
+
+private let generated = Mutex<[String: String]>([:])
+
+/// The recording of scenario `name`: `traces/NAME.mcap`, or for a generated
+/// trace its copy flown for this test process. If flying it fails, the
+/// reason goes to stderr and the path returned does not exist, so every
+/// test that reads it fails.
+public func tracePath(_ name: String) -> String {
+    guard generatedTraces.contains(name) else { return TestPaths.traces.appendingPathComponent("\(name).mcap").path }
+    do { return try generatedTrace(name) } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        return "/nonexistent/generation-failed/\(name).mcap"
+    }
+}
+
+func generatedTrace(_ name: String) throws -> String {
+    try generated.withLock { cache in
+        if let path = cache[name] { return path }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("touchdown-tests-\(getpid())/generated-traces")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("\(name).mcap").path
+        let scenario = TestPaths.fixtures.appendingPathComponent("scenarios/\(name).yaml").path
+        let r = try run(touchdownExecutable, ["simulate", "--scenario", scenario, "--out", path])
+        guard r.status == 0 else { throw GeneratedTraceError(description: "touchdown simulate \(scenario) failed (\(r.status)): \(r.stderr)") }
+        cache[name] = path
+        return path
+    }
+}
+
+public struct GeneratedTraceError: Error, CustomStringConvertible {
+    public let description: String
 }

@@ -5,7 +5,6 @@ import TouchdownSim
 import TouchdownTestSupport
 import TouchdownTrace
 
-func tracePath(_ name: String) -> String { TestPaths.traces.appendingPathComponent("\(name).mcap").path }
 
 /// Recorded /nav and /events of a trace, in log-time order, stamped from the start of descent.
 func recorded(_ path: String) throws -> (nav: [NavSample], events: [EventSample]) {
