@@ -78,7 +78,11 @@ struct SensorFaultPath {
                           deliver: (SensorReading) throws -> Void) throws {
         let topic = reading.topicIndex
         let indexes = byTopic[topic]
-        if indexes.isEmpty && queueHead == queue.count {
+        // A topic without faults passes straight through when nothing held is
+        // due by now: the queue would deliver it first, at once.
+        if indexes.isEmpty && (queueHead == queue.count || queue[queueHead].due_ns > t) && lastDue_ns[topic] <= t {
+            lastProduced[topic] = reading
+            lastDue_ns[topic] = t
             try deliver(reading)
             return
         }
