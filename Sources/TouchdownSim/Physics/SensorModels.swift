@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CTouchdownIO
 import TouchdownTrace
 
 /// The instruments: each turns the true state into a message, with noise
@@ -55,14 +56,20 @@ struct SensorModels {
         return AltimeterSample(stamp_ns: t_ns, range_m: quantize(max(0, range + noise), Resolution.range_m), valid: true)
     }
 
-    /// Where the boresight ray first meets the ground, if within `maxRange_m`:
-    /// marched in steps no longer than half the height above the ground at the
-    /// current point (and at most 200 m), then bisected to a millimetre.
+    /// Where the boresight ray first meets the ground, if within `maxRange_m`.
+    ///
+    /// The ray is taken straight to where it enters the sphere of the highest
+    /// terrain (`Terrain.maxElevation_m`): nothing above it can be hit. From
+    /// there it is marched in steps no longer than half the height above the
+    /// ground at the current point (at least 0.5 m, at most 200 m), and the
+    /// step that crosses the ground is narrowed by regula falsi (the Illinois
+    /// variant) to a height within 10 µm or a bracket of 0.1 mm.
     func slantRange(_ p: Plant, maxRange_m: Double) -> Double? {
         let r = p.radiusFromCentre_m
         let ux = p.x_m / r, uy = p.y_m / r
         let hx = -uy, hy = ux
-        let c = cos(p.pitch_rad), s = sin(p.pitch_rad)
+        var s = 0.0, c = 0.0
+        td_sincos(p.pitch_rad, &s, &c)
         // Boresight: opposite the thrust axis.
         let dx = -(ux * c - hx * s), dy = -(uy * c - hy * s)
         func height(_ t: Double) -> Double {
@@ -70,36 +77,50 @@ struct SensorModels {
             let radius = (x * x + y * y).squareRoot()
             return radius - moonRadius_m - terrain.elevation(downrange_m: moonRadius_m * atan2(-x, y))
         }
-        // The march only asks whether the height is positive and, through the
-        // step, whether it is over 400 m. Where the ray is more than 401 m
-        // above the highest terrain both answers are known without the terrain
-        // lookup (an arctangent each), which is most of a march from 12 km:
-        // the floor stands in for the height and the result is the same.
-        let clearance_m = moonRadius_m + terrain.maxElevation_m + 401
-        func marchHeight(_ t: Double) -> Double {
-            let x = p.x_m + t * dx, y = p.y_m + t * dy
-            let radius = (x * x + y * y).squareRoot()
-            if radius > clearance_m { return radius - moonRadius_m - terrain.maxElevation_m }
-            return radius - moonRadius_m - terrain.elevation(downrange_m: moonRadius_m * atan2(-x, y))
-        }
         var t0 = 0.0
-        var h0 = marchHeight(0)
-        if h0 <= 0 { return 0 }
+        let top = moonRadius_m + terrain.maxElevation_m
+        if r > top {
+            let along = p.x_m * dx + p.y_m * dy      // negative when the ray points down
+            let outside = (r - top) * (r + top)      // |p|² - top², without cancellation
+            let discriminant = along * along - outside
+            if along >= 0 || discriminant < 0 { return nil }
+            t0 = outside / (-along + discriminant.squareRoot())
+            if t0 >= maxRange_m { return nil }
+        }
+        var h0 = height(t0)
+        if h0 <= 0 { return t0 }
         while t0 < maxRange_m {
             let t1 = min(maxRange_m, t0 + min(200, max(0.5, 0.5 * h0)))
-            let h1 = marchHeight(t1)
-            if h1 <= 0 {
-                var lo = t0, hi = t1
-                while hi - lo > 1e-3 {
-                    let mid = 0.5 * (lo + hi)
-                    if height(mid) > 0 { lo = mid } else { hi = mid }
-                }
-                return 0.5 * (lo + hi)
-            }
+            let h1 = height(t1)
+            if h1 <= 0 { return crossing(height, t0, h0, t1, h1) }
             t0 = t1
             h0 = h1
         }
         return nil
+    }
+
+    /// The root of `height` between `lo` (above the ground) and `hi` (at or
+    /// below it).
+    private func crossing(_ height: (Double) -> Double, _ lo: Double, _ hLo: Double, _ hi: Double, _ hHi: Double) -> Double {
+        var lo = lo, hLo = hLo, hi = hi, hHi = hHi
+        var lastSide = 0, evaluations = 0
+        while hi - lo > 1e-4 && evaluations < 100 {
+            evaluations += 1
+            var t = (lo * hHi - hi * hLo) / (hHi - hLo)
+            if !(t > lo && t < hi) { t = 0.5 * (lo + hi) }
+            let h = height(t)
+            if abs(h) <= 1e-5 { return t }
+            if h > 0 {
+                lo = t; hLo = h
+                if lastSide > 0 { hHi *= 0.5 }
+                lastSide = 1
+            } else {
+                hi = t; hHi = h
+                if lastSide < 0 { hLo *= 0.5 }
+                lastSide = -1
+            }
+        }
+        return 0.5 * (lo + hi)
     }
 
     mutating func velocimeter(_ p: Plant, altitudeAGL_m: Double, at t_ns: UInt64) -> VelocimeterSample {

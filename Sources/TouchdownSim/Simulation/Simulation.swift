@@ -235,38 +235,51 @@ public struct Simulation {
                 applied = hooks.actuator(at: t, latest: command)
                 (plant.mainThrustFactor, plant.thrusterThrustFactor) = hooks.thrustFactors(at: t)
             }
-            let before = plant
-            plant.step(mainCommand: applied.mainThrottle_fraction, thrusterCommand: applied.thrusterThrottle_fraction,
-                       pitchCommand_rad: applied.pitchCommand_rad, attitudeDeltaLimit: attitudeDelta, attitudeGain: attitudeGain)
-            t += step
+            // The steps before the next instant anything is due (a sensor, a
+            // held message, guidance, truth, the time limit) need none of the
+            // work above: with hooks that leave the engines alone they only
+            // fly (`Plant.fly`, which returns early for the checks below).
+            var until = t + step
+            if !actsOnActuators {
+                until = max(until, min(nextImu, nextAltimeter, nextVelocimeter, nextAttitude,
+                                       nextGuidance, nextTruth, nextDue ?? .max, end_ns))
+            }
+            repeat {
+                let start = plant.fly(from: &t, until: until, step_ns: step, command: applied,
+                                      attitudeDeltaLimit: attitudeDelta, attitudeGain: attitudeGain,
+                                      stopWithin: clearanceSquared_m2)
 
-            if plant.propellantExhausted && !exhaustedReported {
-                exhaustedReported = true
-                let what = "propellant exhausted at t=\(formatSecondsRounded(t)) s, \(formatFixed(agl(plant), 1)) m above the ground"
-                if firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: what) }
-                try topics?.record(event: EventSample(stamp_ns: t, kind: "propellant-exhausted", detail: what, anomaly: true), at: t)
-            }
-            if plant.x_m * plant.x_m + plant.y_m * plant.y_m <= clearanceSquared_m2 {
-                let hNow = agl(plant)
-                if hNow <= 0 {
-                    let hBefore = max(0, agl(before))
-                    let f = hBefore - hNow > 0 ? hBefore / (hBefore - hNow) : 1
-                    func mix(_ a: Double, _ b: Double) -> Double { a + f * (b - a) }
-                    var contact = plant
-                    contact.x_m = mix(before.x_m, plant.x_m); contact.y_m = mix(before.y_m, plant.y_m)
-                    contact.vx_mps = mix(before.vx_mps, plant.vx_mps); contact.vy_mps = mix(before.vy_mps, plant.vy_mps)
-                    contact.mass_kg = mix(before.mass_kg, plant.mass_kg); contact.pitch_rad = mix(before.pitch_rad, plant.pitch_rad)
-                    let contactTime_s = (Double(t - step) + f * Double(step)) * 1e-9
-                    let contact_ns = t - step + UInt64((f * Double(step)).rounded())
-                    let outcome = classify(contact, time_s: contactTime_s, site: site, firstAnomaly: firstAnomaly)
-                    try topics?.record(truth(contact, at: contact_ns, altitude: 0), \.truth, contact_ns)
-                    try topics?.record(event: EventSample(stamp_ns: contact_ns, kind: "touchdown",
-                        detail: "\(outcome.kind.rawValue) at t=\(formatFixed(contactTime_s, 3)) s: descending \(formatFixed(outcome.verticalSpeed_mps, 2)) m/s, horizontal \(formatFixed(outcome.horizontalSpeed_mps, 2)) m/s, tilt \(formatFixed(outcome.tilt_deg, 1)) deg"),
-                        at: contact_ns)
-                    try hooks.finish(at: contact_ns, recordEvent)
-                    return outcome
+                if plant.propellantExhausted && !exhaustedReported {
+                    exhaustedReported = true
+                    let what = "propellant exhausted at t=\(formatSecondsRounded(t)) s, \(formatFixed(agl(plant), 1)) m above the ground"
+                    if firstAnomaly == nil { firstAnomaly = Outcome.Anomaly(time_s: Double(t) * 1e-9, what: what) }
+                    try topics?.record(event: EventSample(stamp_ns: t, kind: "propellant-exhausted", detail: what, anomaly: true), at: t)
                 }
-            }
+                if plant.x_m * plant.x_m + plant.y_m * plant.y_m <= clearanceSquared_m2 {
+                    let hNow = agl(plant)
+                    if hNow <= 0 {
+                        var before = plant
+                        (before.x_m, before.y_m, before.vx_mps, before.vy_mps) = (start.x_m, start.y_m, start.vx_mps, start.vy_mps)
+                        (before.mass_kg, before.pitch_rad) = (start.mass_kg, start.pitch_rad)
+                        let hBefore = max(0, agl(before))
+                        let f = hBefore - hNow > 0 ? hBefore / (hBefore - hNow) : 1
+                        func mix(_ a: Double, _ b: Double) -> Double { a + f * (b - a) }
+                        var contact = plant
+                        contact.x_m = mix(before.x_m, plant.x_m); contact.y_m = mix(before.y_m, plant.y_m)
+                        contact.vx_mps = mix(before.vx_mps, plant.vx_mps); contact.vy_mps = mix(before.vy_mps, plant.vy_mps)
+                        contact.mass_kg = mix(before.mass_kg, plant.mass_kg); contact.pitch_rad = mix(before.pitch_rad, plant.pitch_rad)
+                        let contactTime_s = (Double(t - step) + f * Double(step)) * 1e-9
+                        let contact_ns = t - step + UInt64((f * Double(step)).rounded())
+                        let outcome = classify(contact, time_s: contactTime_s, site: site, firstAnomaly: firstAnomaly)
+                        try topics?.record(truth(contact, at: contact_ns, altitude: 0), \.truth, contact_ns)
+                        try topics?.record(event: EventSample(stamp_ns: contact_ns, kind: "touchdown",
+                            detail: "\(outcome.kind.rawValue) at t=\(formatFixed(contactTime_s, 3)) s: descending \(formatFixed(outcome.verticalSpeed_mps, 2)) m/s, horizontal \(formatFixed(outcome.horizontalSpeed_mps, 2)) m/s, tilt \(formatFixed(outcome.tilt_deg, 1)) deg"),
+                            at: contact_ns)
+                        try hooks.finish(at: contact_ns, recordEvent)
+                        return outcome
+                    }
+                }
+            } while t < until
         }
     }
 

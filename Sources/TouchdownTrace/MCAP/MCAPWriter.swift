@@ -596,4 +596,4 @@ private struct ChannelTable {
 }
 
 /// The version written into every trace's Header `library` field.
-public let touchdownVersion = "0.1.0"
+public let touchdownVersion = "0.2.0"
