@@ -169,14 +169,21 @@ struct DigestTests {
         #expect(hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         #expect(hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        // A million a's, fed 8 bytes at a time as a run feeds it (the FIPS 180-2 vector).
+        var h = RunDigest()
+        let eight = Array("aaaaaaaa".utf8)
+        for _ in 0..<125_000 { eight.withUnsafeBytes { h.update($0) } }
+        #expect(h.finalizeHex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
+    /// RunDigest gathers what it is fed and hashes it 4 KiB at a time; the
+    /// digest must be the same however the bytes arrive, across batches too.
     @Test func sha256InPiecesEqualsSha256InOne() {
-        let bytes = (0..<1_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+        let bytes = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
         var whole = RunDigest()
         whole.update(bytes)
         let expected = whole.finalizeHex()
-        for piece in [1, 7, 55, 56, 63, 64, 65, 200] {
+        for piece in [1, 7, 55, 56, 63, 64, 65, 200, 4_095, 4_096, 4_097, 9_000] {
             var h = RunDigest()
             var i = 0
             while i < bytes.count {

@@ -87,6 +87,12 @@ public struct GuidanceOutput: Sendable {
     /// `guidance-invalid-output` outcome.
     public func invalidOutput(at t: UInt64) -> String? {
         let c = command, n = navigation
+        // Checked without building the list first: this runs every step.
+        if c.mainThrottle_fraction.isFinite && c.thrusterThrottle_fraction.isFinite && c.pitchCommand_rad.isFinite
+            && n.downrange_m.isFinite && n.altitude_m.isFinite && n.verticalSpeed_mps.isFinite
+            && n.horizontalSpeed_mps.isFinite && n.pitch_rad.isFinite {
+            return nil
+        }
         let fields: [(String, Double)] = [
             ("main_throttle_fraction", c.mainThrottle_fraction), ("thruster_throttle_fraction", c.thrusterThrottle_fraction),
             ("pitch_command_rad", c.pitchCommand_rad), ("nav_downrange_m", n.downrange_m), ("nav_altitude_m", n.altitude_m),
