@@ -1,3 +1,5 @@
+import TouchdownTrace
+
 /// The instant a trace's clock starts: the start of descent as a UTC date.
 ///
 /// A trace's log times and stamps are nanoseconds since the Unix epoch, so a
@@ -24,10 +26,8 @@ public enum Epoch {
         guard b.count >= 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54 || b[10] == 0x74, b[13] == 0x3A, b[16] == 0x3A,
               let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2),
               let hour = digits(11, 2), let minute = digits(14, 2), let second = digits(17, 2),
-              (1970...2037).contains(year), (1...12).contains(month), hour < 24, minute < 60, second < 60 else { return nil }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        guard day >= 1 && day <= monthDays[month - 1] else { return nil }
+              (1970...2037).contains(year), hour < 24, minute < 60, second < 60,
+              let days = CivilDate.days(year: Int64(year), month: Int64(month), day: Int64(day)) else { return nil }
         var i = 19
         var fraction_ns = 0
         if b[i] == 0x2E {
@@ -43,11 +43,6 @@ public enum Epoch {
             guard i > start else { return nil }
         }
         guard i == b.count - 1, b[i] == 0x5A || b[i] == 0x7A else { return nil }
-        // Days since 1970-01-01 in the proleptic Gregorian calendar.
-        var days = 0
-        for y in 1970..<year { days += (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 366 : 365 }
-        for m in 0..<(month - 1) { days += monthDays[m] }
-        days += day - 1
         let seconds = UInt64(days) * 86_400 + UInt64(hour * 3_600 + minute * 60 + second)
         let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow else { return nil }
@@ -57,24 +52,12 @@ public enum Epoch {
 
     /// `YYYY-MM-DDTHH:MM:SS[.fffffffff]Z` of nanoseconds since 1970 (the fraction only when there is one).
     public static func text(_ ns: UInt64) -> String {
-        var seconds = ns / 1_000_000_000
+        let seconds = ns / 1_000_000_000
         let fraction = ns % 1_000_000_000
         let secondOfDay = Int(seconds % 86_400)
-        seconds /= 86_400
-        var days = Int(seconds)
-        var year = 1970
-        while true {
-            let length = (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) ? 366 : 365
-            if days < length { break }
-            days -= length
-            year += 1
-        }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        var month = 0
-        while days >= monthDays[month] { days -= monthDays[month]; month += 1 }
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        var s = "\(year)-\(two(month + 1))-\(two(days + 1))T\(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
+        let (year, month, day) = CivilDate.date(days: Int64(seconds / 86_400))
+        func two<I: BinaryInteger>(_ v: I) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        var s = "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
         if fraction != 0 {
             var f = String(fraction)
             f = String(repeating: "0", count: 9 - f.count) + f
