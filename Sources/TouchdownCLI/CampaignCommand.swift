@@ -201,8 +201,7 @@ struct CampaignCommand: ParsableCommand {
             // order; apart per guidance and source when there are several,
             // so that a row never mixes them.
             let guidances = Set(records.map(\.run.guidance)).count > 1, sources = Set(records.map(\.run.source)).count > 1
-            var cells: [(key: String, pass: Int, total: Int)] = []
-            for r in records {
+            let cells = RunRecord.passCounts(records) { r -> String? in
                 var parts: [String] = []
                 if sources { parts.append("source=\(r.run.source)") }
                 if guidances { parts.append("guidance=\(r.run.guidance)") }
@@ -211,13 +210,7 @@ struct CampaignCommand: ParsableCommand {
                 } else {
                     parts += r.run.cell.map { "\($0.key)=\($0.value)" }
                 }
-                let key = parts.joined(separator: " ")
-                if let i = cells.firstIndex(where: { $0.key == key }) {
-                    cells[i].total += 1
-                    if r.verdict == .pass { cells[i].pass += 1 }
-                } else {
-                    cells.append((key, r.verdict == .pass ? 1 : 0, 1))
-                }
+                return parts.joined(separator: " ")
             }
             let width = cells.map(\.key.count).max() ?? 0
             lines.append("")

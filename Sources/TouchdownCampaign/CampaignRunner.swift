@@ -32,6 +32,27 @@ public struct RunRecord: Sendable {
     public var outcome: String? { result?.outcome }
     public var digest: String? { result?.digest }
 
+    /// How many of `records` passed, per key, in the order the keys first
+    /// appear (records whose key is nil are left out): the terminal
+    /// summary's cells and the report's cases both count with it.
+    public static func passCounts<Key: Hashable>(_ records: some Sequence<RunRecord>, by key: (RunRecord) -> Key?)
+        -> [(key: Key, pass: Int, total: Int)] {
+        var counts: [(key: Key, pass: Int, total: Int)] = []
+        var index: [Key: Int] = [:]  // only to find a key's row; the order is the array's
+        for r in records {
+            guard let k = key(r) else { continue }
+            let passed = r.verdict == .pass ? 1 : 0
+            if let i = index[k] {
+                counts[i].pass += passed
+                counts[i].total += 1
+            } else {
+                index[k] = counts.count
+                counts.append((k, passed, 1))
+            }
+        }
+        return counts
+    }
+
     /// What went wrong, one line each: the outcome if not expected, each
     /// failing assertion, the guidance's failure, or why the run could not run.
     public var problems: [String] {

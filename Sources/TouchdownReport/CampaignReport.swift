@@ -201,21 +201,15 @@ public struct CampaignReport {
 
     func casesTable() -> String {
         // One row per case and guidance and source: a row never mixes them.
-        var cases: [(key: [String], faults: [String], pass: Int, total: Int)] = []
-        for r in runs {
-            guard let c = r.record.run.caseIndex else { continue }
-            let key = [String(c + 1), r.record.run.guidance, r.record.run.source]
-            if let i = cases.firstIndex(where: { $0.key == key }) {
-                cases[i].total += 1
-                if r.record.verdict == .pass { cases[i].pass += 1 }
-            } else {
-                cases.append((key, r.record.run.faults, r.record.verdict == .pass ? 1 : 0, 1))
-            }
-        }
+        // The faults shown are the first run's (a case's runs share them).
+        func key(_ r: RunRecord) -> [String]? { r.run.caseIndex.map { [String($0 + 1), r.run.guidance, r.run.source] } }
+        let cases = RunRecord.passCounts(runs.lazy.map(\.record), by: key)
         guard !cases.isEmpty else { return "" }
+        var faults: [[String]: [String]] = [:]
+        for r in runs { if let k = key(r.record), faults[k] == nil { faults[k] = r.record.run.faults } }
         var h = "<h3>Cases</h3><table><thead><tr><th>case</th><th>guidance</th><th>source</th><th>faults</th><th class=\"num\">passed</th></tr></thead><tbody>"
         for c in cases {
-            h += "<tr><td>\(c.key[0])</td><td>\(escapeMarkup(c.key[1]))</td><td>\(escapeMarkup(c.key[2]))</td><td><code>\(escapeMarkup(c.faults.joined(separator: " ")))</code></td><td class=\"num\">\(c.pass)/\(c.total)</td></tr>"
+            h += "<tr><td>\(c.key[0])</td><td>\(escapeMarkup(c.key[1]))</td><td>\(escapeMarkup(c.key[2]))</td><td><code>\(escapeMarkup((faults[c.key] ?? []).joined(separator: " ")))</code></td><td class=\"num\">\(c.pass)/\(c.total)</td></tr>"
         }
         return h + "</tbody></table>"
     }

@@ -189,6 +189,10 @@ import TouchdownTestSupport
         #expect(page.components(separatedBy: "<g class=\"cell\"").count - 1 == 8)
         #expect(page.contains("Pass rate, attitude.bias=none") && page.contains("Pass rate, attitude.bias=+0.5deg"))
         #expect(page.contains("<span class=\"good\">PASS</span>: every one of the 9 runs passed"))
+        // The case has its own table: one row, its faults, 1 of 1 passed.
+        #expect(page.contains("<h3>Cases</h3>"))
+        #expect(page.range(of: "<tr><td>1</td><td>reference</td><td>[^<]*nominal.mcap</td><td><code>velocimeter.drop=[^<]*</code></td><td class=\"num\">1/1</td></tr>",
+                           options: .regularExpression) != nil)
         // The terminal summary lists the case too, beside the cells.
         let rows = r.stdout.split(separator: "\n")
         #expect(rows.contains { $0.hasPrefix("altimeter.latency=1s imu.drop=5% attitude.bias=+0.5deg ") && $0.hasSuffix(" 1/1") }, "\(r.stdout)")
