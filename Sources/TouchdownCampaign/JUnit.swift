@@ -26,7 +26,7 @@ public enum JUnitReport {
         let errors = records.filter { $0.verdict == .error }.count
         let total_s = records.compactMap(\.elapsed_s).reduce(0, +)
         var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        x += "<testsuites name=\"\(escape(campaign))\" tests=\"\(records.count)\" failures=\"\(failures)\" errors=\"\(errors)\""
+        x += "<testsuites name=\"\(escapeMarkup(campaign))\" tests=\"\(records.count)\" failures=\"\(failures)\" errors=\"\(errors)\""
         x += records.allSatisfy({ $0.elapsed_s != nil }) ? " time=\"\(seconds(total_s))\">\n" : ">\n"
         for r in records {
             let run = r.run
@@ -39,14 +39,14 @@ public enum JUnitReport {
             let stem = file.hasSuffix(".mcap") || file.hasSuffix(".yaml") ? String(file.dropLast(5)) : file
             let classname = campaign.replacingOccurrences(of: ".", with: "_") + "." + stem.replacingOccurrences(of: ".", with: "_")
             let time = r.elapsed_s.map { " time=\"\(seconds($0))\"" } ?? ""
-            x += "  <testsuite name=\"\(escape(campaign))\" id=\"\(run.id)\" tests=\"1\""
+            x += "  <testsuite name=\"\(escapeMarkup(campaign))\" id=\"\(run.id)\" tests=\"1\""
             x += " failures=\"\(r.verdict == .fail ? 1 : 0)\" errors=\"\(r.verdict == .error ? 1 : 0)\" skipped=\"0\"\(time)>\n"
             x += "    <properties>\n"
             x += "      <property name=\"run_id\" value=\"\(run.id)\"/>\n"
             if let d = r.digest { x += "      <property name=\"digest\" value=\"\(d)\"/>\n" }
-            if let o = r.outcome { x += "      <property name=\"outcome\" value=\"\(escape(o))\"/>\n" }
+            if let o = r.outcome { x += "      <property name=\"outcome\" value=\"\(escapeMarkup(o))\"/>\n" }
             x += "    </properties>\n"
-            x += "    <testcase classname=\"\(escape(classname))\" name=\"\(escape(name))\"\(time)"
+            x += "    <testcase classname=\"\(escapeMarkup(classname))\" name=\"\(escapeMarkup(name))\"\(time)"
             if r.verdict == .pass {
                 x += "/>\n"
             } else {
@@ -54,7 +54,7 @@ public enum JUnitReport {
                 let problems = r.problems
                 let message = problems.first ?? r.verdict.rawValue
                 let body = (problems + ["rerun: " + rerun(r)]).joined(separator: "\n")
-                x += ">\n      <\(tag) message=\"\(escape(message))\" type=\"\(r.verdict == .fail ? "touchdown.fail" : "touchdown.error")\">\(escape(body))</\(tag)>\n"
+                x += ">\n      <\(tag) message=\"\(escapeMarkup(message))\" type=\"\(r.verdict == .fail ? "touchdown.fail" : "touchdown.error")\">\(escapeMarkup(body))</\(tag)>\n"
                 x += "    </testcase>\n"
             }
             x += "  </testsuite>\n"
@@ -68,5 +68,4 @@ public enum JUnitReport {
         return "\(Int(ms) / 1000).\(String(Int(ms) % 1000 + 1000).dropFirst())"
     }
 
-    static func escape(_ s: String) -> String { escapeMarkup(s) }
 }

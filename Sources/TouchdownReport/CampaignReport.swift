@@ -61,14 +61,16 @@ public struct CampaignReport {
     /// highest touchdown speed (not measured counts as highest), then run order.
     var worst: [Run] {
         func rank(_ v: RunRecord.Verdict) -> Int { v == .error ? 0 : v == .fail ? 1 : 2 }
-        func speed(_ r: Run) -> Double { r.record.result?.metric("touchdown.vertical_speed_mps")?.number ?? .infinity }
-        return runs.sorted { a, b in
-            let ra = rank(a.record.verdict), rb = rank(b.record.verdict)
-            if ra != rb { return ra < rb }
-            let sa = speed(a), sb = speed(b)
-            if sa != sb { return sa > sb }
-            return a.record.run.index < b.record.run.index
+        // Each run's keys once, not a metric lookup per comparison.
+        let keyed = runs.map { r in
+            (run: r, rank: rank(r.record.verdict),
+             speed: r.record.result?.metric("touchdown.vertical_speed_mps")?.number ?? .infinity, index: r.record.run.index)
         }
+        return keyed.sorted { a, b in
+            if a.rank != b.rank { return a.rank < b.rank }
+            if a.speed != b.speed { return a.speed > b.speed }
+            return a.index < b.index
+        }.map(\.run)
     }
 
     /// A worst run flown again: its plot, or why there is none.
@@ -83,6 +85,7 @@ public struct CampaignReport {
     /// saying why it cannot (its source is gone, its digest differs).
     public func html(plot: (Run) throws -> TraceSeries) -> (text: String, irreproducible: Int) {
         // The worst runs that flew (a run that could not run has no flight to show).
+        let worst = self.worst
         let replotted = worst.filter { $0.record.result != nil }.prefix(plotted).map { r in
             Replotted(run: r, series: Result { try plot(r) })
         }
@@ -94,7 +97,7 @@ public struct CampaignReport {
         page.add(summary(irreproducible: irreproducible.map(\.run)))
         page.add(grid())
         page.add(monteCarlo())
-        page.add(worstRuns(replotted))
+        page.add(worstRuns(worst.prefix(10), replotted))
         page.add(allRuns())
         return (page.text, irreproducible.count)
     }
@@ -275,9 +278,9 @@ public struct CampaignReport {
         return named
     }
 
-    func worstRuns(_ replotted: [Replotted]) -> String {
+    /// The ten worst runs (`worst`, first ten) in a table, then those flown again.
+    func worstRuns(_ worst: ArraySlice<Run>, _ replotted: [Replotted]) -> String {
         var h = "<section id=\"worst\"><h2>Worst runs</h2>"
-        let worst = self.worst.prefix(10)
         guard !worst.isEmpty else { return h + "<p class=\"muted\">No runs.</p></section>" }
         h += "<table><thead><tr><th>run</th><th>verdict</th><th>outcome</th><th class=\"num\">touchdown speed (m/s)</th><th>why</th><th>rerun</th></tr></thead><tbody>"
         for r in worst {
