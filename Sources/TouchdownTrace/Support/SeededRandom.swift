@@ -92,8 +92,9 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 
 /// The 128-layer ziggurat for the standard normal density f(x) = exp(-x²/2):
 /// layer edges x[0] ... x[128] (x[1] = r, the base's edge, and x[128] = 0),
-/// each layer of area v, and ratio[i] = x[i+1] / x[i]. Computed once, with
-/// the same arithmetic on every machine.
+/// each layer of area v, and ratio[i] = x[i+1] / x[i]. Computed once, at
+/// first use, with the C library's `exp` and `log` (which the wedge and
+/// tail tests use too, as Box–Muller used `log`, `sin` and `cos`).
 enum Ziggurat {
     static let r = 3.442619855899
     static let v = 9.91256303526217e-3
