@@ -178,11 +178,11 @@ struct CampaignCommand: ParsableCommand {
     /// bad input). A torn last line (a run killed while writing) is cut
     /// off, so appending continues cleanly.
     static func finishedRuns(in path: String, campaign: Campaign) -> Set<String> {
-        let read: (lines: [ResultLine], note: String?)
+        let read: (lines: [ResultLine], note: String?, completeBytes: Int)
         do { read = try Results.read(path: path) } catch { fail("resuming: \(error)", code: 2) }
         if let note = read.note {
             FileHandleStderr.write("resuming: \(note); dropped\n")
-            truncate(path, off_t(read.lines.reduce(0) { $0 + $1.text.utf8.count + 1 }))
+            truncate(path, off_t(read.completeBytes))
         }
         for l in read.lines where l.fingerprint != campaign.fingerprint {
             fail("\(path) holds results of another version of \(campaign.file) (fingerprint \(l.fingerprint), now \(campaign.fingerprint)); use a new results file", code: 2)

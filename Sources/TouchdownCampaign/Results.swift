@@ -73,7 +73,9 @@ public struct ResultsError: Error, CustomStringConvertible, Sendable {
 public enum Results {
     /// The complete lines of a results file, and a note when its last line
     /// is torn (a run killed while writing).
-    public static func read(path: String) throws -> (lines: [ResultLine], note: String?) {
+    /// `completeBytes` is the length of the file's complete lines: where a
+    /// torn last line begins, or the whole file.
+    public static func read(path: String) throws -> (lines: [ResultLine], note: String?, completeBytes: Int) {
         guard let data = FileManager.default.contents(atPath: path) else { throw ResultsError("\(path): cannot read the file") }
         var bytes = Array(data)
         var note: String?
@@ -99,7 +101,7 @@ public enum Results {
             }
             lines.append(line)
         }
-        return (lines, note)
+        return (lines, note, bytes.count)
     }
 
     /// Combines the results of shards: every run once, in run order, with
@@ -108,7 +110,7 @@ public enum Results {
         var all: [(line: ResultLine, file: String)] = []
         var notes: [String] = []
         for p in paths {
-            let (lines, note) = try read(path: p)
+            let (lines, note, _) = try read(path: p)
             if let note { notes.append(note) }
             all += lines.map { ($0, p) }
         }

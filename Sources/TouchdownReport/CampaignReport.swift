@@ -96,9 +96,10 @@ public struct CampaignReport {
         var page = HTMLPage(title: "touchdown campaign report: \(campaign)")
         page.add(summary(irreproducible: irreproducible.map(\.run)))
         page.add(grid())
-        page.add(monteCarlo())
+        let metrics = keyMetrics
+        page.add(monteCarlo(metrics))
         page.add(worstRuns(worst.prefix(10), replotted))
-        page.add(allRuns())
+        page.add(allRuns(metrics))
         return (page.text, irreproducible.count)
     }
 
@@ -224,9 +225,9 @@ public struct CampaignReport {
         return (v, parts.count > 1 ? parts[1] : "")
     }
 
-    func monteCarlo() -> String {
+    /// Scatter plots and histograms of `metrics` (`keyMetrics`).
+    func monteCarlo(_ metrics: [String]) -> String {
         var h = "<section id=\"monte-carlo\"><h2>Monte Carlo</h2>"
-        let metrics = keyMetrics
         let paths = runs.first?.record.run.draws.map(\.path) ?? []
         if metrics.isEmpty {
             return h + "<p class=\"muted\">No run measured \("touchdown.vertical_speed_mps") or propellant_kg.</p></section>"
@@ -324,10 +325,10 @@ public struct CampaignReport {
         return m.text
     }
 
-    func allRuns() -> String {
+    /// Every run in a sortable table, with the columns of `metrics` (`keyMetrics`).
+    func allRuns(_ metrics: [String]) -> String {
         let axes = runs.first?.record.run.cell.map(\.key) ?? []
         let draws = runs.first?.record.run.draws ?? []
-        let metrics = keyMetrics
         var h = "<section id=\"runs\"><h2>Every run (\(runs.count))</h2><p class=\"muted noprint\">Click a column's header to sort by it.</p>"
         let showSource = Set(runs.map(\.record.run.source)).count > 1
         let showGuidance = Set(runs.map(\.record.run.guidance)).count > 1

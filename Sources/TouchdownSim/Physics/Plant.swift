@@ -213,8 +213,9 @@ public struct Plant: Sendable {
         trigPitch_rad = pitch_rad
     }
 
-    /// glibc's `sincos`, out of line: the pointers it takes would otherwise
-    /// pin the step loop's values to memory.
+    /// glibc's `sincos` (the same bits as `sin` and `cos`, in one call), out
+    /// of line: the pointers it takes would otherwise pin the step loop's
+    /// values to memory. The altimeter's boresight uses it too.
     @inline(never)
     static func sinCos(_ x: Double) -> (sin: Double, cos: Double) {
         var s = 0.0, c = 0.0

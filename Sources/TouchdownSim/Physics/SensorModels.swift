@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CTouchdownIO
 import TouchdownTrace
 
 /// The instruments: each turns the true state into a message, with noise
@@ -68,8 +67,7 @@ struct SensorModels {
         let r = p.radiusFromCentre_m
         let ux = p.x_m / r, uy = p.y_m / r
         let hx = -uy, hy = ux
-        var s = 0.0, c = 0.0
-        td_sincos(p.pitch_rad, &s, &c)
+        let (s, c) = Plant.sinCos(p.pitch_rad)
         // Boresight: opposite the thrust axis.
         let dx = -(ux * c - hx * s), dy = -(uy * c - hy * s)
         func height(_ t: Double) -> Double {
