@@ -100,12 +100,12 @@ let package = Package(
         .executableTarget(name: "touchdown-guidance-host", path: "Sources/touchdown-guidance-host", linkerSettings: [.linkedLibrary("dl")]),
         .executableTarget(
             name: "touchdown-bench",
-            dependencies: ["TouchdownTrace", "TouchdownSim", "TouchdownReplay", "CTouchdownIO", "CZstd"],
+            dependencies: ["TouchdownTrace", "TouchdownSim", "TouchdownReplay", "TouchdownTestSupport", "CTouchdownIO", "CZstd"],
             path: "Benchmarks/touchdown-bench"
         ),
         .target(
             name: "TouchdownTestSupport",
-            dependencies: ["TouchdownTrace"]
+            dependencies: ["TouchdownTrace", "CTouchdownIO"]
         ),
         // The fuzz target over the readers, the checker and the CDR
         // decoders (FuzzHarness): scripts/fuzz builds it with libFuzzer; a

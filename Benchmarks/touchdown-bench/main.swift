@@ -1,7 +1,7 @@
 // Release-build benchmarks for Touchdown. Figures, not pass/fail: the issue
 // targets are printed beside each figure for the reader to compare.
 //
-//   swift run -c release touchdown-bench trace [--duration-s 3600] [--level 3] [--repeats 5] [--out PATH]
+//   swift run -c release touchdown-bench trace [--duration-s 3600] [--level 3] [--repeats 5] [--out PATH] [--busy CPU,…]
 //   swift run -c release touchdown-bench memory [--durations-s 600,3600,36000] [--chunk-span-ms 1000]
 //   swift run -c release touchdown-bench simulate [--scenario FILE] [--repeats 3]
 //   swift run -c release touchdown-bench replay [--repeats 3] [--duration-s 3600] [--folder /tmp]
@@ -11,9 +11,11 @@
 import Glibc
 #endif
 import CTouchdownIO
+import Synchronization
 import CZstd
 import TouchdownReplay
 import TouchdownSim
+import TouchdownTestSupport
 import TouchdownTrace
 
 func now_s() -> Double {
@@ -41,33 +43,47 @@ struct Timings {
     }
 }
 
-/// Runs `body` with the calling thread allowed only on the first CPU it
-/// may use now; threads it creates inherit that (Linux `sched_setaffinity`
-/// on the thread), so a writer made inside has both its threads on one
-/// core: what it gets when every other core is busy. The thread's previous
-/// CPU set is restored afterwards. Returns nil, without running `body`,
-/// where the CPU set cannot be read or set.
-func onOneCore<R>(_ body: () throws -> R) rethrows -> (result: R, cpu: Int)? {
-    var before = cpu_set_t()
-    guard td_thread_cpus_get(&before, MemoryLayout<cpu_set_t>.size) == 0 else { return nil }
-    // cpu_set_t's bit macros are not visible from Swift: its bytes are a bit set.
-    let cpu: Int? = withUnsafeBytes(of: &before) { bits in
-        (0..<bits.count * 8).first { bits[$0 / 8] & (1 << ($0 % 8)) != 0 }
+/// Threads that keep the given CPUs busy (a spin loop each, confined to
+/// its CPU), as another build on the machine would, until `stop`.
+final class BusyCPUs {
+    private static let stopping = Atomic<Bool>(false)
+    private var threads: [pthread_t] = []
+
+    init(_ cpus: [Int]) {
+        for cpu in cpus {
+            var handle = pthread_t()
+            let rc = pthread_create(&handle, nil, { context in
+                let cpu = Int(bitPattern: context)
+                precondition(confineThisThread(to: cpu), "cannot confine a busy thread to CPU \(cpu)")
+                var spins: UInt64 = 0
+                while !BusyCPUs.stopping.load(ordering: .relaxed) { spins &+= 1 }
+                return UnsafeMutableRawPointer(bitPattern: UInt(truncatingIfNeeded: spins | 1))
+            }, UnsafeMutableRawPointer(bitPattern: cpu))
+            precondition(rc == 0, "could not start a busy thread (error \(rc))")
+            threads.append(handle)
+        }
     }
-    guard let cpu else { return nil }
-    var one = cpu_set_t()
-    withUnsafeMutableBytes(of: &one) { $0[cpu / 8] = 1 << (cpu % 8) }
-    guard td_thread_cpus_set(&one, MemoryLayout<cpu_set_t>.size) == 0 else { return nil }
-    defer { precondition(td_thread_cpus_set(&before, MemoryLayout<cpu_set_t>.size) == 0, "could not restore the CPU set") }
-    return (try body(), cpu)
+
+    func stop() {
+        BusyCPUs.stopping.store(true, ordering: .relaxed)
+        for thread in threads { pthread_join(thread, nil) }
+        threads = []
+        BusyCPUs.stopping.store(false, ordering: .relaxed)
+    }
 }
 
-func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int) throws {
+func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int, busy: [Int]) throws {
     let workload = try ReferenceDescent(duration_s: duration_s, seed: 1)
     print("reference-descent \(fmt(duration_s, 0)) s, zstd level \(level), file \(path), \(repeats) rounds")
+    let busyThreads = BusyCPUs(busy)
+    defer { busyThreads.stop() }
+    if !busy.isEmpty {
+        print("CPUs kept busy by a spinning thread each, all along: \(busy.map(String.init).joined(separator: ", "))")
+    }
     var write = Timings(), writeOneThread = Timings(), read = Timings(), compress = Timings(), decompress = Timings()
     var writePinned = Timings(), writeOneThreadPinned = Timings()
     var pinnedCPU: Int?
+    var writeCounts = MCAPWriter.CompressionCounts(), pinnedCounts = MCAPWriter.CompressionCounts()
     var written = 0
     var writeRSS = 0.0, readRSS = 0.0
     var fileSize = 0.0, uncompressed = 0.0, chunkCount = 0
@@ -79,11 +95,27 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int
     // everything on the recording thread, so every figure has the same
     // share of the machine's noise.
     for round in 0..<repeats {
+        // Each pair of writes compared (default and one-thread, unpinned and
+        // on one CPU) runs in the other order every other round, so neither
+        // writer is always the one that follows the other.
+        let oneThreadFirst = round % 2 == 1
+        // The same trace with every chunk compressed on the recording
+        // thread: the same bytes, and what a single-core machine gets.
+        let onePath = path + ".one-thread"
+        func writeOneThreadRow() throws {
+            let (oneTime_s, _, _) = try writeTrace(workload, path: onePath, level: level, background: false)
+            writeOneThread.samples_s.append(oneTime_s)
+        }
+        if oneThreadFirst { try writeOneThreadRow() }
         // Write: only the recorder's calls are timed; generating the values is not.
-        let (writeTime_s, recorded) = try writeTrace(workload, path: path, level: level, background: true)
+        let (writeTime_s, recorded, counts) = try writeTrace(workload, path: path, level: level, background: true)
         written = recorded
+        writeCounts.add(counts)
         write.samples_s.append(writeTime_s)
         if round == 0 { writeRSS = peakRSS_MB() }
+        if !oneThreadFirst { try writeOneThreadRow() }
+        let same = try sameBytes(path, onePath)
+        precondition(same, "compressing on the recording thread changed the file's bytes")
 
         let (readTime_s, count, sum) = try readAndDecode(path: path)
         read.samples_s.append(readTime_s)
@@ -107,23 +139,18 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int
         compress.samples_s.append(c)
         decompress.samples_s.append(d)
 
-        // The same trace with every chunk compressed on the recording
-        // thread: the same bytes, and what a single-core machine gets.
-        let onePath = path + ".one-thread"
-        let (oneTime_s, _) = try writeTrace(workload, path: onePath, level: level, background: false)
-        writeOneThread.samples_s.append(oneTime_s)
-        let same = try sameBytes(path, onePath)
-        precondition(same, "compressing on the recording thread changed the file's bytes")
-
         // Both again with the recording thread (and so the writer's
         // second thread) confined to one core.
         let pinnedPath = path + ".pinned"
-        if let (pinned, cpu) = try onOneCore({ () throws -> (Double, Double) in
-            let (twoThreads_s, _) = try writeTrace(workload, path: pinnedPath, level: level, background: true)
-            let (oneThread_s, _) = try writeTrace(workload, path: onePath, level: level, background: false)
-            return (twoThreads_s, oneThread_s)
+        if let (pinned, cpu) = try onOneCPU({ () throws -> (Double, Double, MCAPWriter.CompressionCounts) in
+            var oneThread_s = 0.0
+            if oneThreadFirst { oneThread_s = try writeTrace(workload, path: onePath, level: level, background: false).time_s }
+            let (twoThreads_s, _, counts) = try writeTrace(workload, path: pinnedPath, level: level, background: true)
+            if !oneThreadFirst { oneThread_s = try writeTrace(workload, path: onePath, level: level, background: false).time_s }
+            return (twoThreads_s, oneThread_s, counts)
         }) {
             pinnedCPU = cpu
+            pinnedCounts.add(pinned.2)
             writePinned.samples_s.append(pinned.0)
             writeOneThreadPinned.samples_s.append(pinned.1)
             let samePinned = try sameBytes(path, pinnedPath)
@@ -147,11 +174,14 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int
     } else {
         print("write, on one CPU:    not measured (the CPU set could not be read or set)")
     }
+    print("  default writer, all rounds: \(writeCounts.text)")
+    if pinnedCPU != nil { print("  on one CPU, all rounds:     \(pinnedCounts.text)") }
     print("read+decode:          \(rate(read, \.best_s))   \(rate(read, \.median_s))   (target >= 5 M msg/s)")
     print("zstd alone compress:  \(rate(compress, \.best_s))   \(rate(compress, \.median_s))")
     print("zstd alone decompress: \(rate(decompress, \.best_s))   \(rate(decompress, \.median_s))")
     print("writer time / zstd compress time: best \(fmt(write.best_s / compress.best_s)), median \(fmt(write.median_s / compress.median_s)), per round \(zip(write.samples_s, compress.samples_s).map { fmt($0 / $1) }.joined(separator: " "))   (target <= 1.30)")
     print("  one thread:                     best \(fmt(writeOneThread.best_s / compress.best_s)), median \(fmt(writeOneThread.median_s / compress.median_s))")
+    print("writer time / one-thread writer time: best \(fmt(write.best_s / writeOneThread.best_s)), median \(fmt(write.median_s / writeOneThread.median_s)), per round \(zip(write.samples_s, writeOneThread.samples_s).map { fmt($0 / $1) }.joined(separator: " "))")
     if pinnedCPU != nil {
         print("on one CPU, writer time / one-thread writer time: best \(fmt(writePinned.best_s / writeOneThreadPinned.best_s)), median \(fmt(writePinned.median_s / writeOneThreadPinned.median_s)), per round \(zip(writePinned.samples_s, writeOneThreadPinned.samples_s).map { fmt($0 / $1) }.joined(separator: " "))   (target <= 1.10)")
     }
@@ -160,14 +190,14 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int
 
 /// Records the workload into `path`; returns the time spent in the
 /// recorder's calls (generating the values is not timed) and the count.
-func writeTrace(_ workload: ReferenceDescent, path: String, level: Int32, background: Bool) throws -> (time_s: Double, count: Int) {
+func writeTrace(_ workload: ReferenceDescent, path: String, level: Int32, background: Bool) throws -> (time_s: Double, count: Int, counts: MCAPWriter.CompressionCounts) {
     var options = MCAPWriter.Options()
     options.compression = .zstd(level: level)
     options.compressInBackground = background
     return try writeTrace(workload, path: path, options: options)
 }
 
-func writeTrace(_ workload: ReferenceDescent, path: String, options: MCAPWriter.Options) throws -> (time_s: Double, count: Int) {
+func writeTrace(_ workload: ReferenceDescent, path: String, options: MCAPWriter.Options) throws -> (time_s: Double, count: Int, counts: MCAPWriter.CompressionCounts) {
     unlink(path)  // a new file each time, as a recorder makes
     let recorder = try TraceRecorder(path: path, options: options)
     let topics = try ReferenceDescent.Topics(recorder: recorder)
@@ -182,7 +212,21 @@ func writeTrace(_ workload: ReferenceDescent, path: String, options: MCAPWriter.
     let t0 = now_s()
     try recorder.finish()
     time_s += now_s() - t0
-    return (time_s, count)
+    return (time_s, count, recorder.writer.compressionCounts)
+}
+
+extension MCAPWriter.CompressionCounts {
+    mutating func add(_ other: Self) {
+        segmentsOnRecordingThread += other.segmentsOnRecordingThread
+        segmentsOnHelper += other.segmentsOnHelper
+        helperWakes += other.helperWakes
+        chunksOnOneCPU += other.chunksOnOneCPU
+    }
+
+    /// Where the segments were compressed, over all rounds.
+    var text: String {
+        "segments on the compression thread \(segmentsOnHelper) of \(segmentsOnHelper + segmentsOnRecordingThread), wakes \(helperWakes), chunks with one CPU \(chunksOnOneCPU)"
+    }
 }
 
 /// Whether two files hold the same bytes (read a MiB at a time).
@@ -357,7 +401,7 @@ func shellQuoted(_ s: String) -> String {
 func memoryRow(duration_s: Double, chunkSpan_ms: Double, path: String) throws {
     var options = MCAPWriter.Options()
     options.chunkSpan_ns = UInt64(chunkSpan_ms * 1e6)
-    let (_, written) = try writeTrace(try ReferenceDescent(duration_s: duration_s, seed: 1), path: path, options: options)
+    let (_, written, _) = try writeTrace(try ReferenceDescent(duration_s: duration_s, seed: 1), path: path, options: options)
     let afterWrite = peakRSS_MB()
 
     let reader = try IndexedReader(path: path)
@@ -398,7 +442,16 @@ case "trace":
     let level = Int32(option("--level") ?? "3") ?? 3
     let path = option("--out") ?? "/tmp/touchdown-bench-reference-descent.mcap"
     let repeats = max(1, Int(option("--repeats") ?? "5") ?? 5)
-    do { try traceBenchmark(duration_s: duration, level: level, path: path, repeats: repeats) } catch {
+    var busy: [Int] = []
+    if let list = option("--busy") {
+        let cpus = list.split(separator: ",").map { Int($0) }
+        guard !cpus.isEmpty, cpus.allSatisfy({ $0 != nil && $0! >= 0 && $0! < 1024 }) else {
+            print("error: --busy takes CPU numbers separated by commas, such as 1 or 0,1; got '\(list)'")
+            exit(2)
+        }
+        busy = cpus.map { $0! }
+    }
+    do { try traceBenchmark(duration_s: duration, level: level, path: path, repeats: repeats, busy: busy) } catch {
         print("error: \(error)")
         exit(1)
     }

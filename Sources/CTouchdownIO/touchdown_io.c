@@ -69,6 +69,17 @@ int td_thread_cpus_set(const void *set, size_t size) {
 #endif
 }
 
+int td_thread_cpu_count(void) {
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    return CPU_COUNT(&set);
+#else
+    errno = ENOTSUP;
+    return -1;
+#endif
+}
+
 int td_current_cpu(void) {
 #if defined(__linux__)
     return sched_getcpu();

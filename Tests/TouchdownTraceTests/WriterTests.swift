@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CTouchdownIO
 import TouchdownTestSupport
 @testable import TouchdownTrace
 
@@ -156,6 +157,19 @@ import TouchdownTestSupport
         }
     }
 
+    /// Records `duration_s` of the reference descent into memory with
+    /// `options`; returns the bytes and what the compressor did.
+    private func recordReferenceDescent(_ options: MCAPWriter.Options, duration_s: Double, seed: UInt64,
+                                        batch_ns: UInt64) throws -> (bytes: [UInt8], counts: MCAPWriter.CompressionCounts) {
+        let sink = MemorySink()
+        let writer = try MCAPWriter(sink: sink, options: options)
+        let recorder = TraceRecorder(writer: writer)
+        let topics = try ReferenceDescent.Topics(recorder: recorder)
+        try ReferenceDescent(duration_s: duration_s, seed: seed).generate(batch_ns: batch_ns) { try topics.record($0) }
+        try recorder.finish()
+        return (sink.bytes, writer.compressionCounts)
+    }
+
     /// With both writer threads on one core (a campaign runs a replay on
     /// every core), the compression thread runs only while the recording
     /// thread sleeps. The recording thread then compresses every segment
@@ -163,18 +177,12 @@ import TouchdownTestSupport
     /// writer's work and bytes, with no hand-over.
     @Test func onOneCoreTheRecorderCompressesInsteadOfWaiting() throws {
         func record(background: Bool, sharesOneCore: Bool) throws -> (bytes: [UInt8], onCaller: Int, onHelper: Int) {
-            let sink = MemorySink()
             var options = MCAPWriter.Options()
             options.compressInBackground = background
             options.compressionThreadSharesOneCore = sharesOneCore
             options.chunkSize_bytes = 200_000
-            let writer = try MCAPWriter(sink: sink, options: options)
-            let recorder = TraceRecorder(writer: writer)
-            let topics = try ReferenceDescent.Topics(recorder: recorder)
-            try ReferenceDescent(duration_s: 20, seed: 5).generate(batch_ns: 7_000_000) { try topics.record($0) }
-            try recorder.finish()
-            let counts = writer.segmentsCompressed
-            return (sink.bytes, counts.onCaller, counts.onHelper)
+            let (bytes, counts) = try recordReferenceDescent(options, duration_s: 20, seed: 5, batch_ns: 7_000_000)
+            return (bytes, counts.segmentsOnRecordingThread, counts.segmentsOnHelper)
         }
         let oneCore = try record(background: true, sharesOneCore: true)
         let oneThread = try record(background: false, sharesOneCore: false)
@@ -185,6 +193,35 @@ import TouchdownTestSupport
         // Segments cut mid-chunk too, not only chunk ends.
         let chunks = try IndexedReader(source: MemorySource(oneCore.bytes)).chunkIndexCount
         #expect(oneCore.onCaller > chunks, "\(oneCore.onCaller) segments for \(chunks) chunks")
+    }
+
+    /// A recording thread that may run on one CPU only (`taskset -c 0`, a
+    /// Slurm task bound to one CPU) compresses every segment itself and
+    /// never wakes the compression thread: woken, that thread could only
+    /// run instead of it. Before, it woke the helper for the first segment
+    /// cut mid-chunk, and again every few chunks after wasted wakes.
+    @Test func aRecorderOnOneCPUNeverWakesTheCompressionThread() throws {
+        var options = MCAPWriter.Options()
+        options.chunkSize_bytes = 100_000
+        func record(_ options: MCAPWriter.Options) throws -> (bytes: [UInt8], counts: MCAPWriter.CompressionCounts) {
+            try recordReferenceDescent(options, duration_s: 300, seed: 7, batch_ns: 50_000_000)
+        }
+        let pinned = try #require(try onOneCPU { try record(options) }, "this thread's CPU set cannot be read or set")
+        let chunks = try IndexedReader(source: MemorySource(pinned.result.bytes)).chunkIndexCount
+        #expect(chunks >= 100, "only \(chunks) chunks")
+        #expect(pinned.result.counts.helperWakes == 0)
+        #expect(pinned.result.counts.segmentsOnHelper == 0)
+        #expect(pinned.result.counts.chunksOnOneCPU == chunks)
+        #expect(pinned.result.counts.segmentsOnRecordingThread > chunks, "segments cut mid-chunk too")
+
+        // Its bytes are the one-thread writer's, and those of the same
+        // writer free to use every CPU.
+        let free = try record(options)
+        options.compressInBackground = false
+        let oneThread = try record(options)
+        #expect(pinned.result.bytes == oneThread.bytes)
+        #expect(free.bytes == oneThread.bytes)
+        if td_thread_cpu_count() > 1 { #expect(free.counts.chunksOnOneCPU == 0) }
     }
 
     /// A message that does not fit the room left in the chunk buffer makes

@@ -67,6 +67,11 @@ int td_current_cpu(void);
 int td_thread_cpus_get(void *set, size_t size);
 int td_thread_cpus_set(const void *set, size_t size);
 
+/// How many CPUs the calling thread may run on (its `sched_getaffinity`
+/// set, as `taskset` or a Slurm CPU binding leaves it), or -1 with errno
+/// set where that cannot be read.
+int td_thread_cpu_count(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,12 @@ import Glibc
 /// on the segments, so the bytes are the same whichever thread compresses
 /// each segment, and however the two threads are scheduled.
 ///
+/// While the recording thread may run on one CPU only (`taskset -c 0`, a
+/// Slurm task bound to one CPU), the helper is of no use: it could only run
+/// instead of the recording thread. The recording thread then compresses
+/// every segment as it is cut, as the one-thread writer does, and never
+/// wakes the helper; it reads its CPU set again as each chunk closes.
+///
 /// The recording thread never waits for a helper that is not running. When
 /// the helper has not picked a segment up by the time the next one is cut,
 /// or the chunk closes, the recording thread compresses it itself; it waits
@@ -49,6 +55,11 @@ final class ChunkCompressor {
     private var wakePolicy = WakePolicy()
     /// Segments the helper had taken when the open chunk began.
     private var helperTookBeforeChunk = 0
+    /// Whether the recording thread could run on more than one CPU when
+    /// the open chunk began; if not, the helper is left asleep.
+    private var helperHasACore = ChunkCompressor.threadMayUseSeveralCPUs()
+    private var helperWakes = 0
+    private var chunksOnOneCPU = 0
 
     /// With `background` false, every segment is compressed on the caller's
     /// thread as it is submitted (same bytes; for single-core machines and
@@ -74,11 +85,22 @@ final class ChunkCompressor {
 
     deinit { stop() }
 
-    /// Segments compressed so far on the recording thread and on the helper.
-    var segmentsCompressed: (onCaller: Int, onHelper: Int) {
+    /// What the compressor has done so far. Called on the recording thread.
+    var counts: MCAPWriter.CompressionCounts {
         shared.lock()
         defer { shared.unlock() }
-        return (shared.compressedByOwner, shared.compressedByHelper)
+        var counts = MCAPWriter.CompressionCounts()
+        counts.segmentsOnRecordingThread = shared.compressedByOwner
+        counts.segmentsOnHelper = shared.compressedByHelper
+        counts.helperWakes = helperWakes
+        counts.chunksOnOneCPU = chunksOnOneCPU
+        return counts
+    }
+
+    /// Whether the calling thread may run on more than one CPU; true where
+    /// its CPU set cannot be read.
+    private static func threadMayUseSeveralCPUs() -> Bool {
+        td_thread_cpu_count() != 1
     }
 
     /// Called after each message is appended to `chunk`.
@@ -95,6 +117,10 @@ final class ChunkCompressor {
         let segment = cut(chunk, last: true)
         if thread == nil {
             shared.compressByOwner(segment)
+        } else if !helperHasACore {
+            // Nothing was queued this chunk: the stream is free.
+            shared.compressByOwner(segment)
+            chunksOnOneCPU += 1
         } else {
             let slept = shared.finishChunk(with: segment)
             let helperTook = shared.takenByHelper.load(ordering: .relaxed)
@@ -104,6 +130,7 @@ final class ChunkCompressor {
             wakePolicy.chunkClosed(helperCompressed: helped, onThisCore: sameCore, recorderSlept: slept)
             helperTookBeforeChunk = helperTook
         }
+        if thread != nil { helperHasACore = Self.threadMayUseSeveralCPUs() }
         // The stream is free and nothing is queued: its fields are ours to read.
         if let failure = shared.failure {
             shared.failure = nil
@@ -134,15 +161,18 @@ final class ChunkCompressor {
 
     private func submitSegment(_ chunk: borrowing ByteWriter) {
         let segment = cut(chunk, last: false)
-        guard thread != nil else {
+        guard thread != nil && helperHasACore else {
             shared.compressByOwner(segment)
             return
         }
         let (ordinal, wakeHelper) = shared.submit(segment, mayWake: wakePolicy.wakesHelper)
         guard wakeHelper else { return }
         pthread_cond_signal(shared.helperCanWork)
-        // Taken before the wake call returned: the helper ran on this core.
-        wakePolicy.woke(helperAlreadyTookIt: shared.dequeued.load(ordering: .acquiring) >= ordinal)
+        helperWakes += 1
+        // Taken before the wake call returned, on this CPU: the helper ran
+        // instead of this thread. (Taken as quickly from another CPU is help.)
+        let taken = shared.dequeued.load(ordering: .acquiring) >= ordinal
+        wakePolicy.woke(helperRanHere: taken && shared.helperCPU.load(ordering: .relaxed) == td_current_cpu())
     }
 }
 
@@ -209,9 +239,10 @@ private enum Spin {
 /// A wake is wasted when the helper compresses nothing of the chunk (it was
 /// not scheduled before the recording thread took its segments back); when
 /// it ran on the recording thread's core, which gains nothing (it took the
-/// segment before the wake call even returned, or it last compressed on
-/// the CPU the recording thread is on when the chunk closes); or when the
-/// recording thread had to sleep until the helper finished a segment (it
+/// segment on that CPU before the wake call even returned, or it last
+/// compressed on the CPU the recording thread is on when the chunk closes);
+/// or when the recording thread had to sleep until the helper finished a
+/// segment, having spun for three times its own segment time (it
 /// was preempted, or shares its core). After a wasted wake the helper is
 /// left asleep for the next 1, 2, 4, … up to `maximumSkip` chunks; a chunk
 /// the helper does help with starts again from none. A helper that is
@@ -225,9 +256,9 @@ private struct WakePolicy {
 
     var wakesHelper: Bool { chunksToSkip == 0 }
 
-    mutating func woke(helperAlreadyTookIt: Bool) {
+    mutating func woke(helperRanHere: Bool) {
         wokeThisChunk = true
-        if helperAlreadyTookIt { wasted = true }
+        if helperRanHere { wasted = true }
     }
 
     mutating func chunkClosed(helperCompressed: Bool, onThisCore: Bool, recorderSlept: Bool) {
@@ -308,16 +339,39 @@ private final class Shared: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// How long the owner spins for the segment the helper holds: longer
-    /// than a segment takes to compress on a core of its own.
-    static let ownerSpin_ns: UInt64 = 200_000
+    /// How long the owner spins for the segment the helper holds: three
+    /// times as long as the owner has lately taken to compress a whole
+    /// segment itself (a moving average), within these bounds. A helper
+    /// that takes longer has most likely lost its core, and the owner
+    /// sleeps. A fixed bound made the owner sleep, and count the wake as
+    /// wasted, whenever the machine compressed slower than it was tuned on.
+    static let ownerSpinMinimum_ns: UInt64 = 200_000
+    static let ownerSpinMaximum_ns: UInt64 = 2_000_000
+    /// The owner's time per segment_bytes compressed, a moving average (the
+    /// owner's alone: read and written on its thread only).
+    private var ownerSegmentTime_ns: UInt64 = 100_000
+
+    var ownerSpin_ns: UInt64 {
+        Swift.min(Self.ownerSpinMaximum_ns, Swift.max(Self.ownerSpinMinimum_ns, 3 * ownerSegmentTime_ns))
+    }
+
+    /// Compresses on the owner's thread, timing it.
+    private func compressTimed(_ segment: Segment) {
+        let start_ns = Spin.now_ns()
+        compress(segment)
+        let bytes = UInt64(segment.end - segment.start)
+        // Short final segments say little about a full one's time.
+        guard bytes >= UInt64(ChunkCompressor.segment_bytes / 4) else { return }
+        let perSegment_ns = (Spin.now_ns() &- start_ns) * UInt64(ChunkCompressor.segment_bytes) / bytes
+        ownerSegmentTime_ns = (3 * ownerSegmentTime_ns + Swift.min(perSegment_ns, 100_000_000)) / 4
+    }
 
     func lock() { pthread_mutex_lock(mutex) }
     func unlock() { pthread_mutex_unlock(mutex) }
 
     /// Compresses a segment on the owner's thread with no helper running.
     func compressByOwner(_ segment: Segment) {
-        compress(segment)
+        compressTimed(segment)
         compressedByOwner += 1
     }
 
@@ -355,7 +409,7 @@ private final class Shared: @unchecked Sendable {
             let helperOnThisCore = helperCPU.load(ordering: .relaxed) == td_current_cpu()
             unlock()
             let released = !helperOnThisCore
-                && Spin.spin(for: Self.ownerSpin_ns) { !streamBusy.load(ordering: .acquiring) }
+                && Spin.spin(for: ownerSpin_ns) { !streamBusy.load(ordering: .acquiring) }
             lock()
             if !released && streamInUse {
                 ownerSleeping = true
@@ -374,7 +428,7 @@ private final class Shared: @unchecked Sendable {
     private func compressHeadByOwner() {
         let segment = take()
         unlock()
-        compress(segment)
+        compressTimed(segment)
         lock()
         release()
         compressedByOwner += 1

@@ -50,9 +50,25 @@ public final class MCAPWriter {
     public var options: Options { core.pointee.options }
     /// ChunkIndex bytes moved to the temporary file so far (for tests).
     var spilledChunkIndex_bytes: UInt64 { core.pointee.spilledChunkIndex_bytes }
-    /// zstd segments compressed so far on the recording thread and on the
-    /// compression thread (for tests); zero without compression.
-    var segmentsCompressed: (onCaller: Int, onHelper: Int) { core.pointee.segmentsCompressed }
+    /// What the zstd compressor has done so far: where the open chunk's
+    /// segments were compressed, and how often the compression thread was
+    /// woken. For benchmarks and tests; all zero without zstd. Read it on
+    /// the thread that records.
+    public struct CompressionCounts: Sendable, Equatable {
+        /// Segments compressed on the thread that records.
+        public var segmentsOnRecordingThread = 0
+        /// Segments compressed on the writer's compression thread.
+        public var segmentsOnHelper = 0
+        /// Times the recording thread woke the sleeping compression thread.
+        public var helperWakes = 0
+        /// Chunks compressed wholly on the recording thread because it could
+        /// run on one CPU only.
+        public var chunksOnOneCPU = 0
+
+        public init() {}
+    }
+
+    public var compressionCounts: CompressionCounts { core.pointee.compressionCounts }
     // All state lives in one struct, reached through a pointer the class owns:
     // a stored `var` would cost a run-time exclusivity check per message.
     private let core: UnsafeMutablePointer<MCAPWriterCore>
@@ -152,7 +168,7 @@ struct MCAPWriterCore {
     private var messageEnd_ns: UInt64 = 0
 
     var spilledChunkIndex_bytes: UInt64 { chunkIndexRecords.movedToFile_bytes }
-    var segmentsCompressed: (onCaller: Int, onHelper: Int) { compressor?.segmentsCompressed ?? (0, 0) }
+    var compressionCounts: MCAPWriter.CompressionCounts { compressor?.counts ?? MCAPWriter.CompressionCounts() }
 
     init(sink: ByteSink, options: Options) throws {
         guard options.chunkSize_bytes > 0 else { throw MCAPError.invalidUse("chunk size must be positive") }
