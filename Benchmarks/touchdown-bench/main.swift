@@ -221,11 +221,13 @@ extension MCAPWriter.CompressionCounts {
         segmentsOnHelper += other.segmentsOnHelper
         helperWakes += other.helperWakes
         chunksOnOneCPU += other.chunksOnOneCPU
+        slowSegmentsOnHelper += other.slowSegmentsOnHelper
+        chunksWithNoSpareCPU += other.chunksWithNoSpareCPU
     }
 
     /// Where the segments were compressed, over all rounds.
     var text: String {
-        "segments on the compression thread \(segmentsOnHelper) of \(segmentsOnHelper + segmentsOnRecordingThread), wakes \(helperWakes), chunks with one CPU \(chunksOnOneCPU)"
+        "segments on the compression thread \(segmentsOnHelper) of \(segmentsOnHelper + segmentsOnRecordingThread) (slow \(slowSegmentsOnHelper)), wakes \(helperWakes), chunks with one CPU \(chunksOnOneCPU), with no CPU to spare \(chunksWithNoSpareCPU)"
     }
 }
 

@@ -224,6 +224,36 @@ import TouchdownTestSupport
         if td_thread_cpu_count() > 1 { #expect(free.counts.chunksOnOneCPU == 0) }
     }
 
+    /// The writer leaves its compression thread asleep while the machine
+    /// has had less than half a CPU idle (its helper's own work counted as
+    /// idle) over the last 100 ms: another build on every core. It looks
+    /// again no sooner than 100 ms later, and takes a CPU as spare where
+    /// `/proc/stat` cannot be read.
+    @Test func theHelperWorksOnlyWhileACPUHasTimeToSpare() throws {
+        let tick = SpareCPU.tick_ns
+        var spare = SpareCPU()
+        #expect(spare.spare)
+        spare.update(now_ns: 1_000_000_000, helperBusy_ns: 0) { 1_000 }
+        #expect(spare.spare, "one reading says nothing yet")
+        // 100 ms later, 40 ms idle: not half a CPU.
+        spare.update(now_ns: 1_100_000_000, helperBusy_ns: 0) { 1_000 + 40_000_000 / tick }
+        #expect(!spare.spare)
+        // Too soon to look again, whatever the CPUs did.
+        spare.update(now_ns: 1_150_000_000, helperBusy_ns: 0) { 1_000_000 }
+        #expect(!spare.spare)
+        // 40 ms idle and 20 ms of the helper's work over the next 100 ms: spare.
+        spare.update(now_ns: 1_200_000_000, helperBusy_ns: 20_000_000) { 1_000 + 80_000_000 / tick }
+        #expect(spare.spare)
+        // None idle, the helper busy 10 ms: not spare.
+        spare.update(now_ns: 1_300_000_000, helperBusy_ns: 30_000_000) { 1_000 + 80_000_000 / tick }
+        #expect(!spare.spare)
+        // Unreadable: taken as spare.
+        spare.update(now_ns: 1_400_000_000, helperBusy_ns: 30_000_000) { nil }
+        #expect(spare.spare)
+        // This machine's /proc/stat reads.
+        #expect(SpareCPU.idleTicks() != nil)
+    }
+
     /// A message that does not fit the room left in the chunk buffer makes
     /// the CDR encoder grow it in the middle of the payload.
     @Test func aLongEventGrowsTheChunkWhileEncoding() throws {

@@ -19,7 +19,8 @@ import Glibc
 /// Slurm task bound to one CPU), the helper is of no use: it could only run
 /// instead of the recording thread. The recording thread then compresses
 /// every segment as it is cut, as the one-thread writer does, and never
-/// wakes the helper; it reads its CPU set again as each chunk closes.
+/// wakes the helper; it reads its CPU set again as each chunk closes. So it
+/// does while the machine has had no CPU to spare lately (``SpareCPU``).
 ///
 /// The recording thread never waits for a helper that is not running. When
 /// the helper has not picked a segment up by the time the next one is cut,
@@ -53,13 +54,21 @@ final class ChunkCompressor {
     /// Chunk offset up to which segments have been submitted.
     private var submitted = 0
     private var wakePolicy = WakePolicy()
-    /// Segments the helper had taken when the open chunk began.
+    /// Segments the helper had taken, and had been slow with, when the
+    /// open chunk began.
     private var helperTookBeforeChunk = 0
-    /// Whether the recording thread could run on more than one CPU when
-    /// the open chunk began; if not, the helper is left asleep.
-    private var helperHasACore = ChunkCompressor.threadMayUseSeveralCPUs()
+    private var helperSlowBeforeChunk = 0
+    /// Whether the recording thread could run on one CPU only when the
+    /// open chunk began.
+    private var onOneCPU = !ChunkCompressor.threadMayUseSeveralCPUs()
+    private var spareCPU = SpareCPU()
+    /// Whether the helper may work on the open chunk: the recording thread
+    /// could run on more than one CPU when it began, and the machine had
+    /// a CPU to spare. If not, the helper is left asleep.
+    private lazy var helperHasACore = !onOneCPU
     private var helperWakes = 0
     private var chunksOnOneCPU = 0
+    private var chunksWithNoSpareCPU = 0
 
     /// With `background` false, every segment is compressed on the caller's
     /// thread as it is submitted (same bytes; for single-core machines and
@@ -94,6 +103,8 @@ final class ChunkCompressor {
         counts.segmentsOnHelper = shared.compressedByHelper
         counts.helperWakes = helperWakes
         counts.chunksOnOneCPU = chunksOnOneCPU
+        counts.chunksWithNoSpareCPU = chunksWithNoSpareCPU
+        counts.slowSegmentsOnHelper = shared.slowOnHelper.load(ordering: .relaxed)
         return counts
     }
 
@@ -120,17 +131,24 @@ final class ChunkCompressor {
         } else if !helperHasACore {
             // Nothing was queued this chunk: the stream is free.
             shared.compressByOwner(segment)
-            chunksOnOneCPU += 1
+            if onOneCPU { chunksOnOneCPU += 1 } else { chunksWithNoSpareCPU += 1 }
         } else {
             let slept = shared.finishChunk(with: segment)
             let helperTook = shared.takenByHelper.load(ordering: .relaxed)
             let helped = helperTook != helperTookBeforeChunk
             // A helper on this thread's core gained nothing: it ran instead of this thread.
             let sameCore = helped && shared.helperCPU.load(ordering: .relaxed) == td_current_cpu()
-            wakePolicy.chunkClosed(helperCompressed: helped, onThisCore: sameCore, recorderSlept: slept)
+            let slow = shared.slowOnHelper.load(ordering: .relaxed)
+            wakePolicy.chunkClosed(helperCompressed: helped, onThisCore: sameCore,
+                                   recorderWaited: slept || slow != helperSlowBeforeChunk)
             helperTookBeforeChunk = helperTook
+            helperSlowBeforeChunk = slow
         }
-        if thread != nil { helperHasACore = Self.threadMayUseSeveralCPUs() }
+        if thread != nil {
+            spareCPU.update(now_ns: Spin.now_ns(), helperBusy_ns: shared.helperBusy_ns.load(ordering: .relaxed))
+            onOneCPU = !Self.threadMayUseSeveralCPUs()
+            helperHasACore = !onOneCPU && spareCPU.spare
+        }
         // The stream is free and nothing is queued: its fields are ours to read.
         if let failure = shared.failure {
             shared.failure = nil
@@ -183,6 +201,63 @@ private struct Segment {
     let start: Int
     let end: Int
     let last: Bool
+}
+
+/// Whether the machine has had a CPU's worth of time to spare lately.
+///
+/// Every 100 ms or more (checked as chunks close), the CPUs' idle time
+/// from `/proc/stat` plus the time the helper spent compressing, over the
+/// wall time since the last look: half a CPU or more is spare. Where every
+/// CPU is busy (another build on the machine), a woken helper only takes
+/// a share of a busy CPU, and the recording thread waits whenever it loses
+/// it holding the stream; the recording thread then compresses alone. The
+/// helper's own time counts as spare, or its work would hide the core it
+/// works on. Where `/proc/stat` cannot be read, a CPU is taken as spare.
+struct SpareCPU {
+    static let interval_ns: UInt64 = 100_000_000
+    private(set) var spare = true
+    private var last_ns: UInt64 = 0
+    private var lastIdle_ticks: UInt64 = 0
+    private var lastHelperBusy_ns: UInt64 = 0
+    static let tick_ns: UInt64 = {
+        let hz = sysconf(Int32(_SC_CLK_TCK))
+        return hz > 0 ? 1_000_000_000 / UInt64(hz) : 10_000_000
+    }()
+
+    mutating func update(now_ns: UInt64, helperBusy_ns: UInt64) {
+        update(now_ns: now_ns, helperBusy_ns: helperBusy_ns, idleTicks: Self.idleTicks)
+    }
+
+    /// `update`, with the idle time read by `idleTicks` (tests).
+    mutating func update(now_ns: UInt64, helperBusy_ns: UInt64, idleTicks: () -> UInt64?) {
+        guard now_ns &- last_ns >= Self.interval_ns else { return }
+        guard let idle_ticks = idleTicks() else {
+            spare = true
+            return
+        }
+        if last_ns != 0 && idle_ticks >= lastIdle_ticks {
+            let idle_ns = (idle_ticks - lastIdle_ticks) * Self.tick_ns
+            spare = idle_ns + (helperBusy_ns &- lastHelperBusy_ns) >= (now_ns &- last_ns) / 2
+        }
+        last_ns = now_ns
+        lastIdle_ticks = idle_ticks
+        lastHelperBusy_ns = helperBusy_ns
+    }
+
+    /// Idle and I/O-wait time of all CPUs, in clock ticks: the fourth and
+    /// fifth numbers of `/proc/stat`'s first line ("cpu  user nice system
+    /// idle iowait ...").
+    static func idleTicks() -> UInt64? {
+        guard let file = fopen("/proc/stat", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        guard fgets(&line, Int32(line.count), file) != nil else { return nil }
+        let text = String(cString: line)
+        let fields = text.split(separator: " ")
+        guard fields.count >= 6, fields[0] == "cpu",
+              let idle = UInt64(fields[4]), let iowait = UInt64(fields[5]) else { return nil }
+        return idle + iowait
+    }
 }
 
 /// How long the helper spins for its next segment before it sleeps.
@@ -242,8 +317,9 @@ private enum Spin {
 /// segment on that CPU before the wake call even returned, or it last
 /// compressed on the CPU the recording thread is on when the chunk closes);
 /// or when the recording thread had to sleep until the helper finished a
-/// segment, having spun for three times its own segment time (it
-/// was preempted, or shares its core). After a wasted wake the helper is
+/// segment, having spun for three times its own segment time, or the
+/// helper took more than twice that time over a segment (it was preempted,
+/// or shares its core: the other CPU is busy). After a wasted wake the helper is
 /// left asleep for the next 1, 2, 4, … up to `maximumSkip` chunks; a chunk
 /// the helper does help with starts again from none. A helper that is
 /// already awake takes segments whatever this says.
@@ -261,9 +337,9 @@ private struct WakePolicy {
         if helperRanHere { wasted = true }
     }
 
-    mutating func chunkClosed(helperCompressed: Bool, onThisCore: Bool, recorderSlept: Bool) {
+    mutating func chunkClosed(helperCompressed: Bool, onThisCore: Bool, recorderWaited: Bool) {
         defer { wokeThisChunk = false; wasted = false }
-        let helped = helperCompressed && !onThisCore && !recorderSlept
+        let helped = helperCompressed && !onThisCore && !recorderWaited
         if chunksToSkip > 0 {
             chunksToSkip -= 1
             if helped { skip = 0; chunksToSkip = 0 }
@@ -347,23 +423,34 @@ private final class Shared: @unchecked Sendable {
     /// wasted, whenever the machine compressed slower than it was tuned on.
     static let ownerSpinMinimum_ns: UInt64 = 200_000
     static let ownerSpinMaximum_ns: UInt64 = 2_000_000
-    /// The owner's time per segment_bytes compressed, a moving average (the
-    /// owner's alone: read and written on its thread only).
-    private var ownerSegmentTime_ns: UInt64 = 100_000
+    /// The owner's time per segment_bytes compressed, a moving average
+    /// (written by the owner only; the helper reads it).
+    let ownerSegmentTime_ns = Atomic<UInt64>(100_000)
+    /// Segments the helper took more than twice the owner's time over: it
+    /// lost its CPU while it held the stream, and the owner waited.
+    let slowOnHelper = Atomic<Int>(0)
+    /// Time the helper has spent compressing, in all.
+    let helperBusy_ns = Atomic<UInt64>(0)
 
     var ownerSpin_ns: UInt64 {
-        Swift.min(Self.ownerSpinMaximum_ns, Swift.max(Self.ownerSpinMinimum_ns, 3 * ownerSegmentTime_ns))
+        Swift.min(Self.ownerSpinMaximum_ns, Swift.max(Self.ownerSpinMinimum_ns, 3 * ownerSegmentTime_ns.load(ordering: .relaxed)))
+    }
+
+    /// The time `elapsed_ns` for `segment` scaled to a whole segment, or nil
+    /// for a short one (a chunk's last), which says little about that.
+    private static func perSegment_ns(_ elapsed_ns: UInt64, _ segment: Segment) -> UInt64? {
+        let bytes = UInt64(segment.end - segment.start)
+        guard bytes >= UInt64(ChunkCompressor.segment_bytes / 4) else { return nil }
+        return Swift.min(elapsed_ns, 100_000_000) * UInt64(ChunkCompressor.segment_bytes) / bytes
     }
 
     /// Compresses on the owner's thread, timing it.
     private func compressTimed(_ segment: Segment) {
         let start_ns = Spin.now_ns()
         compress(segment)
-        let bytes = UInt64(segment.end - segment.start)
-        // Short final segments say little about a full one's time.
-        guard bytes >= UInt64(ChunkCompressor.segment_bytes / 4) else { return }
-        let perSegment_ns = (Spin.now_ns() &- start_ns) * UInt64(ChunkCompressor.segment_bytes) / bytes
-        ownerSegmentTime_ns = (3 * ownerSegmentTime_ns + Swift.min(perSegment_ns, 100_000_000)) / 4
+        guard let time_ns = Self.perSegment_ns(Spin.now_ns() &- start_ns, segment) else { return }
+        let average_ns = ownerSegmentTime_ns.load(ordering: .relaxed)
+        ownerSegmentTime_ns.store((3 * average_ns + time_ns) / 4, ordering: .relaxed)
     }
 
     func lock() { pthread_mutex_lock(mutex) }
@@ -475,13 +562,19 @@ private final class Shared: @unchecked Sendable {
                 let cpu = td_current_cpu()
                 helperCPU.store(cpu, ordering: .relaxed)
                 unlock()
-                spin.waited(Spin.now_ns() &- idleSince_ns)
+                let start_ns = Spin.now_ns()
+                spin.waited(start_ns &- idleSince_ns)
                 compress(segment)
+                idleSince_ns = Spin.now_ns()
+                helperBusy_ns.add(idleSince_ns &- start_ns, ordering: .relaxed)
+                if let time_ns = Self.perSegment_ns(idleSince_ns &- start_ns, segment),
+                   time_ns > 2 * ownerSegmentTime_ns.load(ordering: .relaxed) {
+                    slowOnHelper.add(1, ordering: .relaxed)
+                }
                 lock()
                 release()
                 compressedByHelper += 1
                 if ownerSleeping { pthread_cond_signal(streamReleased) }
-                idleSince_ns = Spin.now_ns()
                 continue
             }
             let budget_ns = spin.budget_ns(onOwnersCore: td_current_cpu() == ownerCPU.load(ordering: .relaxed))

@@ -64,6 +64,12 @@ public final class MCAPWriter {
         /// Chunks compressed wholly on the recording thread because it could
         /// run on one CPU only.
         public var chunksOnOneCPU = 0
+        /// Chunks compressed wholly on the recording thread because no CPU
+        /// had had time to spare over the last 100 ms or so.
+        public var chunksWithNoSpareCPU = 0
+        /// Segments the compression thread took more than twice the
+        /// recording thread's usual time over (it lost its CPU meanwhile).
+        public var slowSegmentsOnHelper = 0
 
         public init() {}
     }
