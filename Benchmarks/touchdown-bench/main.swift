@@ -99,21 +99,24 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int
         // on one CPU) runs in the other order every other round, so neither
         // writer is always the one that follows the other.
         let oneThreadFirst = round % 2 == 1
-        // The same trace with every chunk compressed on the recording
-        // thread: the same bytes, and what a single-core machine gets.
+        // The default writer and, to `onePath`, the same trace with every
+        // chunk compressed on the recording thread: the same bytes, and
+        // what a single-core machine gets. Only the recorder's calls are
+        // timed; generating the values is not.
         let onePath = path + ".one-thread"
-        func writeOneThreadRow() throws {
-            let (oneTime_s, _, _) = try writeTrace(workload, path: onePath, level: level, background: false)
-            writeOneThread.samples_s.append(oneTime_s)
+        func writePair(to path: String) throws -> (twoThreads: (time_s: Double, count: Int, counts: MCAPWriter.CompressionCounts), oneThread_s: Double) {
+            var oneThread_s = 0.0
+            if oneThreadFirst { oneThread_s = try writeTrace(workload, path: onePath, level: level, background: false).time_s }
+            let twoThreads = try writeTrace(workload, path: path, level: level, background: true)
+            if !oneThreadFirst { oneThread_s = try writeTrace(workload, path: onePath, level: level, background: false).time_s }
+            return (twoThreads, oneThread_s)
         }
-        if oneThreadFirst { try writeOneThreadRow() }
-        // Write: only the recorder's calls are timed; generating the values is not.
-        let (writeTime_s, recorded, counts) = try writeTrace(workload, path: path, level: level, background: true)
-        written = recorded
-        writeCounts.add(counts)
-        write.samples_s.append(writeTime_s)
+        let (unpinned, oneTime_s) = try writePair(to: path)
+        written = unpinned.count
+        writeCounts.add(unpinned.counts)
+        write.samples_s.append(unpinned.time_s)
+        writeOneThread.samples_s.append(oneTime_s)
         if round == 0 { writeRSS = peakRSS_MB() }
-        if !oneThreadFirst { try writeOneThreadRow() }
         let same = try sameBytes(path, onePath)
         precondition(same, "compressing on the recording thread changed the file's bytes")
 
@@ -142,17 +145,11 @@ func traceBenchmark(duration_s: Double, level: Int32, path: String, repeats: Int
         // Both again with the recording thread (and so the writer's
         // second thread) confined to one core.
         let pinnedPath = path + ".pinned"
-        if let (pinned, cpu) = try onOneCPU({ () throws -> (Double, Double, MCAPWriter.CompressionCounts) in
-            var oneThread_s = 0.0
-            if oneThreadFirst { oneThread_s = try writeTrace(workload, path: onePath, level: level, background: false).time_s }
-            let (twoThreads_s, _, counts) = try writeTrace(workload, path: pinnedPath, level: level, background: true)
-            if !oneThreadFirst { oneThread_s = try writeTrace(workload, path: onePath, level: level, background: false).time_s }
-            return (twoThreads_s, oneThread_s, counts)
-        }) {
+        if let (pinned, cpu) = try onOneCPU({ try writePair(to: pinnedPath) }) {
             pinnedCPU = cpu
-            pinnedCounts.add(pinned.2)
-            writePinned.samples_s.append(pinned.0)
-            writeOneThreadPinned.samples_s.append(pinned.1)
+            pinnedCounts.add(pinned.twoThreads.counts)
+            writePinned.samples_s.append(pinned.twoThreads.time_s)
+            writeOneThreadPinned.samples_s.append(pinned.oneThread_s)
             let samePinned = try sameBytes(path, pinnedPath)
             precondition(samePinned, "the writer on one core changed the file's bytes")
         }

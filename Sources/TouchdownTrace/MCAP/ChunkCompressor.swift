@@ -60,12 +60,12 @@ final class ChunkCompressor {
     private var helperSlowBeforeChunk = 0
     /// Whether the recording thread could run on one CPU only when the
     /// open chunk began.
-    private var onOneCPU = !ChunkCompressor.threadMayUseSeveralCPUs()
+    private var onOneCPU = ChunkCompressor.threadHasOneCPU()
     private var spareCPU = SpareCPU()
     /// Whether the helper may work on the open chunk: the recording thread
     /// could run on more than one CPU when it began, and the machine had
     /// a CPU to spare. If not, the helper is left asleep.
-    private lazy var helperHasACore = !onOneCPU
+    private var helperHasACore: Bool { !onOneCPU && spareCPU.spare }
     private var helperWakes = 0
     private var chunksOnOneCPU = 0
     private var chunksWithNoSpareCPU = 0
@@ -108,10 +108,10 @@ final class ChunkCompressor {
         return counts
     }
 
-    /// Whether the calling thread may run on more than one CPU; true where
-    /// its CPU set cannot be read.
-    private static func threadMayUseSeveralCPUs() -> Bool {
-        td_thread_cpu_count() != 1
+    /// Whether the calling thread may run on one CPU only; false where its
+    /// CPU set cannot be read.
+    private static func threadHasOneCPU() -> Bool {
+        td_thread_cpu_count() == 1
     }
 
     /// Called after each message is appended to `chunk`.
@@ -146,8 +146,7 @@ final class ChunkCompressor {
         }
         if thread != nil {
             spareCPU.update(now_ns: Spin.now_ns(), helperBusy_ns: shared.helperBusy_ns.load(ordering: .relaxed))
-            onOneCPU = !Self.threadMayUseSeveralCPUs()
-            helperHasACore = !onOneCPU && spareCPU.spare
+            onOneCPU = Self.threadHasOneCPU()
         }
         // The stream is free and nothing is queued: its fields are ours to read.
         if let failure = shared.failure {
@@ -319,8 +318,8 @@ private enum Spin {
 /// or when the recording thread had to sleep until the helper finished a
 /// segment, having spun for three times its own segment time, or the
 /// helper took more than twice that time over a segment (it was preempted,
-/// or shares its core: the other CPU is busy). After a wasted wake the helper is
-/// left asleep for the next 1, 2, 4, … up to `maximumSkip` chunks; a chunk
+/// or shares its core: the other CPU is busy). After a wasted wake the
+/// helper is left asleep for the next 1, 2, 4, … up to `maximumSkip` chunks; a chunk
 /// the helper does help with starts again from none. A helper that is
 /// already awake takes segments whatever this says.
 private struct WakePolicy {
