@@ -254,6 +254,39 @@ import TouchdownTestSupport
         #expect(SpareCPU.idleTicks() != nil)
     }
 
+    /// The compression thread spins through waits for its next segment that
+    /// vary, as a recording thread's do between system calls: three short
+    /// waits and a long one, over and over, put it to sleep twice in 200
+    /// waits. Spinning twice the average wait, it slept at every long one
+    /// (50 times), and each wake-up delayed a segment by as long as
+    /// compressing it. Waits at flight rates stop the spinning after a few.
+    @Test func theCompressionThreadSpinsThroughWaitsThatVary() {
+        func sleeps(_ waits_ns: [UInt64]) -> (sleeps: Int, spun_ns: UInt64, lastBudget_ns: UInt64) {
+            var spin = HelperSpin()
+            var sleeps = 0
+            var spun_ns: UInt64 = 0
+            for wait_ns in waits_ns {
+                let budget_ns = spin.budget_ns(onOwnersCore: false)
+                if wait_ns > budget_ns { sleeps += 1 }
+                spun_ns += min(wait_ns, budget_ns)
+                spin.waited(wait_ns)
+            }
+            return (sleeps, spun_ns, spin.budget_ns(onOwnersCore: false))
+        }
+        let varying = sleeps(Array(repeating: [100_000, 100_000, 100_000, 400_000] as [UInt64], count: 50).flatMap { $0 })
+        #expect(varying.sleeps <= 2, "slept \(varying.sleeps) times in 200 waits")
+        #expect(varying.lastBudget_ns <= HelperSpin.maximum_ns)
+
+        // A replay writing at flight rates: a segment every 2 ms or more.
+        let slow = sleeps(Array(repeating: 2_000_000, count: 50))
+        #expect(slow.sleeps == 50)
+        #expect(slow.lastBudget_ns == 0)
+        #expect(slow.spun_ns <= 2 * HelperSpin.maximum_ns, "spun \(slow.spun_ns) ns in all")
+
+        // Never on the recording thread's CPU.
+        #expect(HelperSpin().budget_ns(onOwnersCore: true) == 0)
+    }
+
     /// A message that does not fit the room left in the chunk buffer makes
     /// the CDR encoder grow it in the middle of the payload.
     @Test func aLongEventGrowsTheChunkWhileEncoding() throws {

@@ -266,23 +266,36 @@ struct SpareCPU {
 /// on a virtual machine; as long as compressing a segment). So the helper
 /// never spins on the CPU the recording thread last queued a segment from,
 /// nor when its recent waits for a segment (a moving average, `gap_ns`)
-/// exceed `maximum_ns`, as when a replay writes its trace at flight rates;
-/// otherwise it spins for twice that average, up to `maximum_ns`. The
-/// monotonic clock read here decides only how long to spin, never what is
-/// written.
-private struct HelperSpin {
-    static let maximum_ns: UInt64 = 250_000
+/// exceed `maximumGap_ns`, as when a replay writes its trace at flight
+/// rates. Otherwise it spins for that average and four times the waits'
+/// mean deviation from it (`deviation_ns`; as TCP bounds a retransmission
+/// timeout), up to `maximum_ns`: long enough for nearly every wait, when
+/// the waits vary, as a recording thread's do between a system call and a
+/// page fault. Twice the average alone left the helper asleep at a third
+/// of the chunks of a recording written as fast as it could be, and each
+/// wake-up delayed a segment by as long as compressing it.
+///
+/// A spin ends when the segment comes or the budget is spent, so the
+/// helper spins at most as long as it waits, and not at all while its
+/// waits average more than `maximumGap_ns`. The monotonic clock read here
+/// decides only how long to spin, never what is written.
+struct HelperSpin {
+    static let maximumGap_ns: UInt64 = 250_000
+    static let maximum_ns: UInt64 = 1_000_000
     private var gap_ns: UInt64 = 100_000
+    private var deviation_ns: UInt64 = 50_000
 
     func budget_ns(onOwnersCore: Bool) -> UInt64 {
-        onOwnersCore || gap_ns > Self.maximum_ns ? 0 : Swift.min(Self.maximum_ns, 2 * gap_ns)
+        onOwnersCore || gap_ns > Self.maximumGap_ns ? 0 : Swift.min(Self.maximum_ns, gap_ns + 4 * deviation_ns)
     }
 
     /// Records how long the helper waited between two segments.
     mutating func waited(_ wait_ns: UInt64) {
-        gap_ns = (3 * gap_ns + Swift.min(wait_ns, 1_000_000_000)) / 4
+        let wait_ns = Swift.min(wait_ns, 1_000_000_000)
+        let difference_ns = wait_ns > gap_ns ? wait_ns - gap_ns : gap_ns - wait_ns
+        deviation_ns = (3 * deviation_ns + difference_ns) / 4
+        gap_ns = (7 * gap_ns + wait_ns) / 8
     }
-
 }
 
 /// Spinning for another thread, bounded by the monotonic clock.
