@@ -225,30 +225,30 @@ import TouchdownTestSupport
     }
 
     /// The writer leaves its compression thread asleep while the machine
-    /// has had less than half a CPU idle (its helper's own work counted as
-    /// idle) over the last 100 ms: another build on every core. It looks
+    /// has had less than half a CPU idle (its helper's own CPU time counted
+    /// as idle) over the last 100 ms: another build on every core. It looks
     /// again no sooner than 100 ms later, and takes a CPU as spare where
     /// `/proc/stat` cannot be read.
     @Test func theHelperWorksOnlyWhileACPUHasTimeToSpare() throws {
         let tick = SpareCPU.tick_ns
         var spare = SpareCPU()
         #expect(spare.spare)
-        spare.update(now_ns: 1_000_000_000, helperBusy_ns: 0) { 1_000 }
+        spare.update(now_ns: 1_000_000_000, helperThreadTime_ns: 0) { 1_000 }
         #expect(spare.spare, "one reading says nothing yet")
         // 100 ms later, 40 ms idle: not half a CPU.
-        spare.update(now_ns: 1_100_000_000, helperBusy_ns: 0) { 1_000 + 40_000_000 / tick }
+        spare.update(now_ns: 1_100_000_000, helperThreadTime_ns: 0) { 1_000 + 40_000_000 / tick }
         #expect(!spare.spare)
         // Too soon to look again, whatever the CPUs did.
-        spare.update(now_ns: 1_150_000_000, helperBusy_ns: 0) { 1_000_000 }
+        spare.update(now_ns: 1_150_000_000, helperThreadTime_ns: 0) { 1_000_000 }
         #expect(!spare.spare)
         // 40 ms idle and 20 ms of the helper's work over the next 100 ms: spare.
-        spare.update(now_ns: 1_200_000_000, helperBusy_ns: 20_000_000) { 1_000 + 80_000_000 / tick }
+        spare.update(now_ns: 1_200_000_000, helperThreadTime_ns: 20_000_000) { 1_000 + 80_000_000 / tick }
         #expect(spare.spare)
         // None idle, the helper busy 10 ms: not spare.
-        spare.update(now_ns: 1_300_000_000, helperBusy_ns: 30_000_000) { 1_000 + 80_000_000 / tick }
+        spare.update(now_ns: 1_300_000_000, helperThreadTime_ns: 30_000_000) { 1_000 + 80_000_000 / tick }
         #expect(!spare.spare)
         // Unreadable: taken as spare.
-        spare.update(now_ns: 1_400_000_000, helperBusy_ns: 30_000_000) { nil }
+        spare.update(now_ns: 1_400_000_000, helperThreadTime_ns: 30_000_000) { nil }
         #expect(spare.spare)
         // This machine's /proc/stat reads.
         #expect(SpareCPU.idleTicks() != nil)
@@ -285,6 +285,52 @@ import TouchdownTestSupport
 
         // Never on the recording thread's CPU.
         #expect(HelperSpin().budget_ns(onOwnersCore: true) == 0)
+    }
+
+    /// A segment the compression thread compressed is slow only when the
+    /// thread lost its CPU for over half the time it took, not when it took
+    /// longer than the recording thread's own segments had: those had gone
+    /// stale (100 µs) while the helper compressed nearly every segment,
+    /// and 1,674 of 36,005 segments in a run of the benchmark were taken
+    /// for slow ones, each counted as a wasted wake-up. The average time
+    /// per segment learns from both threads, and sets how long the
+    /// recording thread spins for the helper.
+    @Test func aSegmentIsSlowOnlyWhenTheCompressionThreadLostItsCPU() {
+        let timing = SegmentTiming()
+        #expect(timing.segmentTime_ns == 100_000)
+        let segment = ChunkCompressor.segment_bytes
+        var slow = 0
+        for _ in 0..<20 where timing.helperLostItsCPU(bytes: segment, wall_ns: 250_000, threadTime_ns: 240_000) {
+            slow += 1
+        }
+        #expect(slow == 0)
+        var average_ns = timing.segmentTime_ns
+        #expect((245_000...250_000).contains(average_ns), "\(average_ns)")
+        let spin_ns = timing.ownerSpin_ns
+        #expect((735_000...750_000).contains(spin_ns))
+
+        // Off its CPU for 600 of 800 µs: slow, and no measure of a segment.
+        let before_ns = average_ns
+        let lost = timing.helperLostItsCPU(bytes: segment, wall_ns: 800_000, threadTime_ns: 200_000)
+        #expect(lost)
+        average_ns = timing.segmentTime_ns
+        #expect(average_ns == before_ns)
+        // A chunk's short last segment says little: not counted.
+        let short = timing.helperLostItsCPU(bytes: 1_000, wall_ns: 100_000, threadTime_ns: 100_000)
+        #expect(!short)
+        average_ns = timing.segmentTime_ns
+        #expect(average_ns == before_ns)
+        // Half a segment in 60 µs: 120 µs a segment.
+        timing.ownerCompressed(bytes: segment / 2, wall_ns: 60_000)
+        average_ns = timing.segmentTime_ns
+        #expect(average_ns == (3 * before_ns + 120_000) / 4)
+        // The spin stays within its bounds.
+        for _ in 0..<40 { timing.ownerCompressed(bytes: segment, wall_ns: 10_000) }
+        var bound_ns = timing.ownerSpin_ns
+        #expect(bound_ns == SegmentTiming.ownerSpinMinimum_ns)
+        for _ in 0..<40 { timing.ownerCompressed(bytes: segment, wall_ns: 5_000_000) }
+        bound_ns = timing.ownerSpin_ns
+        #expect(bound_ns == SegmentTiming.ownerSpinMaximum_ns)
     }
 
     /// A message that does not fit the room left in the chunk buffer makes

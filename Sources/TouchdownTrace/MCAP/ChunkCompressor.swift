@@ -76,7 +76,7 @@ final class ChunkCompressor {
     /// helper takes a segment only while the caller's thread sleeps, as two
     /// threads confined to one core do.
     init(level: Int32, background: Bool, sharesOneCore: Bool = false) throws {
-        shared = Shared(stream: try ZstdStream(level: level), sharesOneCore: sharesOneCore)
+        shared = Shared(stream: try ZstdStream(level: level), background: background, sharesOneCore: sharesOneCore)
         guard background else { return }
         var handle = pthread_t()
         let context = Unmanaged.passRetained(shared).toOpaque()
@@ -145,7 +145,7 @@ final class ChunkCompressor {
             helperSlowBeforeChunk = slow
         }
         if thread != nil {
-            spareCPU.update(now_ns: Spin.now_ns(), helperBusy_ns: shared.helperBusy_ns.load(ordering: .relaxed))
+            spareCPU.update(now_ns: Spin.now_ns(), helperThreadTime_ns: shared.helperThreadTime_ns.load(ordering: .relaxed))
             onOneCPU = Self.threadHasOneCPU()
         }
         // The stream is free and nothing is queued: its fields are ours to read.
@@ -205,30 +205,32 @@ private struct Segment {
 /// Whether the machine has had a CPU's worth of time to spare lately.
 ///
 /// Every 100 ms or more (checked as chunks close), the CPUs' idle time
-/// from `/proc/stat` plus the time the helper spent compressing, over the
-/// wall time since the last look: half a CPU or more is spare. Where every
-/// CPU is busy (another build on the machine), a woken helper only takes
-/// a share of a busy CPU, and the recording thread waits whenever it loses
-/// it holding the stream; the recording thread then compresses alone. The
-/// helper's own time counts as spare, or its work would hide the core it
-/// works on. Where `/proc/stat` cannot be read, a CPU is taken as spare.
+/// from `/proc/stat` plus the helper thread's CPU time (compressing and
+/// spinning), over the wall time since the last look: half a CPU or more
+/// is spare. Where every CPU is busy (another build on the machine), a
+/// woken helper only takes a share of a busy CPU, and the recording thread
+/// waits whenever it loses it holding the stream; the recording thread
+/// then compresses alone. The helper's own time counts as spare, or its
+/// work would hide the core it works on; its CPU time, not its wall time,
+/// or time it spent waiting for a busy CPU would count too. Where
+/// `/proc/stat` cannot be read, a CPU is taken as spare.
 struct SpareCPU {
     static let interval_ns: UInt64 = 100_000_000
     private(set) var spare = true
     private var last_ns: UInt64 = 0
     private var lastIdle_ticks: UInt64 = 0
-    private var lastHelperBusy_ns: UInt64 = 0
+    private var lastHelperThreadTime_ns: UInt64 = 0
     static let tick_ns: UInt64 = {
         let hz = sysconf(Int32(_SC_CLK_TCK))
         return hz > 0 ? 1_000_000_000 / UInt64(hz) : 10_000_000
     }()
 
-    mutating func update(now_ns: UInt64, helperBusy_ns: UInt64) {
-        update(now_ns: now_ns, helperBusy_ns: helperBusy_ns, idleTicks: Self.idleTicks)
+    mutating func update(now_ns: UInt64, helperThreadTime_ns: UInt64) {
+        update(now_ns: now_ns, helperThreadTime_ns: helperThreadTime_ns, idleTicks: Self.idleTicks)
     }
 
     /// `update`, with the idle time read by `idleTicks` (tests).
-    mutating func update(now_ns: UInt64, helperBusy_ns: UInt64, idleTicks: () -> UInt64?) {
+    mutating func update(now_ns: UInt64, helperThreadTime_ns: UInt64, idleTicks: () -> UInt64?) {
         guard now_ns &- last_ns >= Self.interval_ns else { return }
         guard let idle_ticks = idleTicks() else {
             spare = true
@@ -236,11 +238,11 @@ struct SpareCPU {
         }
         if last_ns != 0 && idle_ticks >= lastIdle_ticks {
             let idle_ns = (idle_ticks - lastIdle_ticks) * Self.tick_ns
-            spare = idle_ns + (helperBusy_ns &- lastHelperBusy_ns) >= (now_ns &- last_ns) / 2
+            spare = idle_ns + (helperThreadTime_ns &- lastHelperThreadTime_ns) >= (now_ns &- last_ns) / 2
         }
         last_ns = now_ns
         lastIdle_ticks = idle_ticks
-        lastHelperBusy_ns = helperBusy_ns
+        lastHelperThreadTime_ns = helperThreadTime_ns
     }
 
     /// Idle and I/O-wait time of all CPUs, in clock ticks: the fourth and
@@ -251,7 +253,7 @@ struct SpareCPU {
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 256)
         guard fgets(&line, Int32(line.count), file) != nil else { return nil }
-        let text = String(cString: line)
+        let text = line.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         let fields = text.split(separator: " ")
         guard fields.count >= 6, fields[0] == "cpu",
               let idle = UInt64(fields[4]), let iowait = UInt64(fields[5]) else { return nil }
@@ -314,9 +316,14 @@ private enum Spin {
         return done()
     }
 
-    static func now_ns() -> UInt64 {
+    static func now_ns() -> UInt64 { read(CLOCK_MONOTONIC) }
+
+    /// The calling thread's CPU time.
+    static func threadTime_ns() -> UInt64 { read(CLOCK_THREAD_CPUTIME_ID) }
+
+    private static func read(_ clock: clockid_t) -> UInt64 {
         var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
+        clock_gettime(clock, &t)
         return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
 }
@@ -329,10 +336,11 @@ private enum Spin {
 /// segment on that CPU before the wake call even returned, or it last
 /// compressed on the CPU the recording thread is on when the chunk closes);
 /// or when the recording thread had to sleep until the helper finished a
-/// segment, having spun for three times its own segment time, or the
-/// helper took more than twice that time over a segment (it was preempted,
-/// or shares its core: the other CPU is busy). After a wasted wake the
-/// helper is left asleep for the next 1, 2, 4, … up to `maximumSkip` chunks; a chunk
+/// segment, having spun for three times the usual segment time
+/// (``SegmentTiming``), or the helper lost its CPU for over half the time
+/// a segment took (it shares its core: the other CPU is busy). After a
+/// wasted wake the helper is left asleep for the next 1, 2, 4, … up to
+/// `maximumSkip` chunks; a chunk
 /// the helper does help with starts again from none. A helper that is
 /// already awake takes segments whatever this says.
 private struct WakePolicy {
@@ -367,6 +375,55 @@ private struct WakePolicy {
     }
 }
 
+/// How long compressing a segment takes on a CPU of one's own, and so how
+/// long the recording thread spins for the segment the helper holds.
+///
+/// The time per `segment_bytes` is a moving average over the segments of
+/// either thread, but for short ones (a chunk's last), which say little,
+/// and for those the helper lost its CPU over for more than half the time
+/// it took (its wall time was over twice its thread's CPU time: another
+/// thread ran on its CPU). An average of the recording thread's segments
+/// alone went stale while the helper compressed nearly all of them, and
+/// the helper's segments were then taken for slow ones.
+///
+/// The recording thread spins three times that average, within
+/// `ownerSpinMinimum_ns` and `ownerSpinMaximum_ns`: a helper that takes
+/// longer has most likely lost its CPU, and the recording thread sleeps.
+/// Both threads update the average; an update lost to the other's only
+/// delays it. It decides how long to spin, never what is written.
+struct SegmentTiming: ~Copyable {
+    static let ownerSpinMinimum_ns: UInt64 = 200_000
+    static let ownerSpinMaximum_ns: UInt64 = 2_000_000
+    private let average_ns = Atomic<UInt64>(100_000)
+
+    var segmentTime_ns: UInt64 { average_ns.load(ordering: .relaxed) }
+
+    var ownerSpin_ns: UInt64 {
+        Swift.min(Self.ownerSpinMaximum_ns, Swift.max(Self.ownerSpinMinimum_ns, 3 * segmentTime_ns))
+    }
+
+    /// Records a segment of `bytes` the recording thread compressed in
+    /// `wall_ns`.
+    func ownerCompressed(bytes: Int, wall_ns: UInt64) {
+        record(bytes: bytes, wall_ns: wall_ns)
+    }
+
+    /// Records a segment of `bytes` the helper compressed in `wall_ns`,
+    /// running for `threadTime_ns` of it; returns whether it lost its CPU
+    /// for more than half that time.
+    func helperLostItsCPU(bytes: Int, wall_ns: UInt64, threadTime_ns: UInt64) -> Bool {
+        if wall_ns > 2 * threadTime_ns { return true }
+        record(bytes: bytes, wall_ns: wall_ns)
+        return false
+    }
+
+    private func record(bytes: Int, wall_ns: UInt64) {
+        guard bytes >= ChunkCompressor.segment_bytes / 4 else { return }
+        let time_ns = Swift.min(wall_ns, 100_000_000) * UInt64(ChunkCompressor.segment_bytes) / UInt64(bytes)
+        average_ns.store((3 * segmentTime_ns + time_ns) / 4, ordering: .relaxed)
+    }
+}
+
 /// What the recording thread (the owner) and the helper share.
 ///
 /// One of them at a time holds the zstd stream (`streamInUse`) and
@@ -388,6 +445,8 @@ private final class Shared: @unchecked Sendable {
     var helperSleeping = false
     var ownerSleeping = false
     var stopping = false
+    /// Whether a helper runs; without one, nothing reads `timing`.
+    let background: Bool
     /// (Tests) The helper may take a segment only while the owner sleeps.
     let sharesOneCore: Bool
     var compressedByOwner = 0
@@ -410,8 +469,9 @@ private final class Shared: @unchecked Sendable {
     var crc: UInt32 = 0
     var failure: MCAPError?
 
-    init(stream: ZstdStream, sharesOneCore: Bool) {
+    init(stream: ZstdStream, background: Bool, sharesOneCore: Bool) {
         self.stream = stream
+        self.background = background
         self.sharesOneCore = sharesOneCore
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(helperCanWork, nil)
@@ -427,42 +487,20 @@ private final class Shared: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// How long the owner spins for the segment the helper holds: three
-    /// times as long as the owner has lately taken to compress a whole
-    /// segment itself (a moving average), within these bounds. A helper
-    /// that takes longer has most likely lost its core, and the owner
-    /// sleeps. A fixed bound made the owner sleep, and count the wake as
-    /// wasted, whenever the machine compressed slower than it was tuned on.
-    static let ownerSpinMinimum_ns: UInt64 = 200_000
-    static let ownerSpinMaximum_ns: UInt64 = 2_000_000
-    /// The owner's time per segment_bytes compressed, a moving average
-    /// (written by the owner only; the helper reads it).
-    let ownerSegmentTime_ns = Atomic<UInt64>(100_000)
-    /// Segments the helper took more than twice the owner's time over: it
-    /// lost its CPU while it held the stream, and the owner waited.
+    let timing = SegmentTiming()
+    /// Segments the helper lost its CPU over (``SegmentTiming``): the CPU
+    /// it runs on is shared, and the owner waited.
     let slowOnHelper = Atomic<Int>(0)
-    /// Time the helper has spent compressing, in all.
-    let helperBusy_ns = Atomic<UInt64>(0)
+    /// The helper thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`): what it
+    /// has had of a CPU, compressing and spinning, in all.
+    let helperThreadTime_ns = Atomic<UInt64>(0)
 
-    var ownerSpin_ns: UInt64 {
-        Swift.min(Self.ownerSpinMaximum_ns, Swift.max(Self.ownerSpinMinimum_ns, 3 * ownerSegmentTime_ns.load(ordering: .relaxed)))
-    }
-
-    /// The time `elapsed_ns` for `segment` scaled to a whole segment, or nil
-    /// for a short one (a chunk's last), which says little about that.
-    private static func perSegment_ns(_ elapsed_ns: UInt64, _ segment: Segment) -> UInt64? {
-        let bytes = UInt64(segment.end - segment.start)
-        guard bytes >= UInt64(ChunkCompressor.segment_bytes / 4) else { return nil }
-        return Swift.min(elapsed_ns, 100_000_000) * UInt64(ChunkCompressor.segment_bytes) / bytes
-    }
-
-    /// Compresses on the owner's thread, timing it.
+    /// Compresses on the owner's thread, timing it where a helper runs.
     private func compressTimed(_ segment: Segment) {
+        guard background else { return compress(segment) }
         let start_ns = Spin.now_ns()
         compress(segment)
-        guard let time_ns = Self.perSegment_ns(Spin.now_ns() &- start_ns, segment) else { return }
-        let average_ns = ownerSegmentTime_ns.load(ordering: .relaxed)
-        ownerSegmentTime_ns.store((3 * average_ns + time_ns) / 4, ordering: .relaxed)
+        timing.ownerCompressed(bytes: segment.end - segment.start, wall_ns: Spin.now_ns() &- start_ns)
     }
 
     func lock() { pthread_mutex_lock(mutex) }
@@ -508,7 +546,7 @@ private final class Shared: @unchecked Sendable {
             let helperOnThisCore = helperCPU.load(ordering: .relaxed) == td_current_cpu()
             unlock()
             let released = !helperOnThisCore
-                && Spin.spin(for: ownerSpin_ns) { !streamBusy.load(ordering: .acquiring) }
+                && Spin.spin(for: timing.ownerSpin_ns) { !streamBusy.load(ordering: .acquiring) }
             lock()
             if !released && streamInUse {
                 ownerSleeping = true
@@ -575,12 +613,14 @@ private final class Shared: @unchecked Sendable {
                 helperCPU.store(cpu, ordering: .relaxed)
                 unlock()
                 let start_ns = Spin.now_ns()
+                let startCPU_ns = Spin.threadTime_ns()
                 spin.waited(start_ns &- idleSince_ns)
                 compress(segment)
                 idleSince_ns = Spin.now_ns()
-                helperBusy_ns.add(idleSince_ns &- start_ns, ordering: .relaxed)
-                if let time_ns = Self.perSegment_ns(idleSince_ns &- start_ns, segment),
-                   time_ns > 2 * ownerSegmentTime_ns.load(ordering: .relaxed) {
+                let threadTime_ns = Spin.threadTime_ns()
+                helperThreadTime_ns.store(threadTime_ns, ordering: .relaxed)
+                if timing.helperLostItsCPU(bytes: segment.end - segment.start, wall_ns: idleSince_ns &- start_ns,
+                                           threadTime_ns: threadTime_ns &- startCPU_ns) {
                     slowOnHelper.add(1, ordering: .relaxed)
                 }
                 lock()
@@ -595,6 +635,7 @@ private final class Shared: @unchecked Sendable {
                 let seen = queued.load(ordering: .relaxed)
                 unlock()
                 let arrived = Spin.spin(for: budget_ns) { queued.load(ordering: .acquiring) != seen }
+                helperThreadTime_ns.store(Spin.threadTime_ns(), ordering: .relaxed)
                 lock()
                 if arrived { continue }
             }

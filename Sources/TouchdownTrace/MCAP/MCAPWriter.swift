@@ -67,8 +67,8 @@ public final class MCAPWriter {
         /// Chunks compressed wholly on the recording thread because no CPU
         /// had had time to spare over the last 100 ms or so.
         public var chunksWithNoSpareCPU = 0
-        /// Segments the compression thread took more than twice the
-        /// recording thread's usual time over (it lost its CPU meanwhile).
+        /// Segments the compression thread lost its CPU over for more than
+        /// half the time it took (another thread ran on its CPU).
         public var slowSegmentsOnHelper = 0
 
         public init() {}
