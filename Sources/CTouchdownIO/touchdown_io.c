@@ -88,6 +88,14 @@ int td_current_cpu(void) {
 #endif
 }
 
+int td_thread_id(void) {
+#if defined(__linux__)
+    return (int)gettid();
+#else
+    return -1;
+#endif
+}
+
 int td_spawn_close_from(void *actions, int lowest) {
     return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, lowest);
 }

@@ -225,63 +225,86 @@ import TouchdownTestSupport
     }
 
     /// The writer leaves its compression thread asleep while the machine
-    /// has had less than half a CPU idle (its helper's own CPU time counted
-    /// as idle) over the last 100 ms: another build on every core. It looks
-    /// again no sooner than 100 ms later, and takes a CPU as spare where
-    /// `/proc/stat` cannot be read.
+    /// has had less than half a CPU idle (its helper's own time counted as
+    /// idle, less the time it waited for a CPU) over the last 100 ms:
+    /// another build on every core. It looks again no sooner than 100 ms
+    /// later, and takes a CPU as spare where `/proc/stat` cannot be read.
     @Test func theHelperWorksOnlyWhileACPUHasTimeToSpare() throws {
+        typealias Helper = SpareCPU.HelperTime
         let tick = SpareCPU.tick_ns
         var spare = SpareCPU()
         #expect(spare.spare)
-        spare.update(now_ns: 1_000_000_000, helperThreadTime_ns: 0) { 1_000 }
+        spare.update(now_ns: 1_000_000_000, idleTicks: { 1_000 }, helperTime: { Helper(run_ns: 0, wait_ns: 0) })
         #expect(spare.spare, "one reading says nothing yet")
         // 100 ms later, 40 ms idle: not half a CPU.
-        spare.update(now_ns: 1_100_000_000, helperThreadTime_ns: 0) { 1_000 + 40_000_000 / tick }
+        spare.update(now_ns: 1_100_000_000, idleTicks: { 1_000 + 40_000_000 / tick }, helperTime: { Helper(run_ns: 0, wait_ns: 0) })
         #expect(!spare.spare)
         // Too soon to look again, whatever the CPUs did.
-        spare.update(now_ns: 1_150_000_000, helperThreadTime_ns: 0) { 1_000_000 }
+        spare.update(now_ns: 1_150_000_000, idleTicks: { 1_000_000 }, helperTime: { Helper(run_ns: 0, wait_ns: 0) })
         #expect(!spare.spare)
-        // 40 ms idle and 20 ms of the helper's work over the next 100 ms: spare.
-        spare.update(now_ns: 1_200_000_000, helperThreadTime_ns: 20_000_000) { 1_000 + 80_000_000 / tick }
+        // 40 ms idle and the helper running 20 ms over the next 100 ms: spare.
+        spare.update(now_ns: 1_200_000_000, idleTicks: { 1_000 + 80_000_000 / tick }, helperTime: { Helper(run_ns: 20_000_000, wait_ns: 0) })
         #expect(spare.spare)
-        // None idle, the helper busy 10 ms: not spare.
-        spare.update(now_ns: 1_300_000_000, helperThreadTime_ns: 30_000_000) { 1_000 + 80_000_000 / tick }
+        // None idle, the helper running 10 ms: not spare.
+        spare.update(now_ns: 1_300_000_000, idleTicks: { 1_000 + 80_000_000 / tick }, helperTime: { Helper(run_ns: 30_000_000, wait_ns: 0) })
+        #expect(!spare.spare)
+        // None idle, the helper running 60 ms with no wait: a CPU of its own.
+        spare.update(now_ns: 1_400_000_000, idleTicks: { 1_000 + 80_000_000 / tick }, helperTime: { Helper(run_ns: 90_000_000, wait_ns: 0) })
+        #expect(spare.spare)
+        // None idle, the helper running 50 ms and waiting 50 ms for its CPU:
+        // it shares a busy one. Counting its time alone called this spare.
+        spare.update(now_ns: 1_500_000_000, idleTicks: { 1_000 + 80_000_000 / tick }, helperTime: { Helper(run_ns: 140_000_000, wait_ns: 50_000_000) })
         #expect(!spare.spare)
         // Unreadable: taken as spare.
-        spare.update(now_ns: 1_400_000_000, helperThreadTime_ns: 30_000_000) { nil }
+        spare.update(now_ns: 1_600_000_000, idleTicks: { nil }, helperTime: { Helper(run_ns: 140_000_000, wait_ns: 50_000_000) })
         #expect(spare.spare)
-        // This machine's /proc/stat reads.
+        // This machine's /proc/stat reads, and so does a thread's schedstat.
         #expect(SpareCPU.idleTicks() != nil)
+        let ownTime = SpareCPU.schedStat(threadID: td_thread_id())
+        #expect(ownTime != nil && ownTime!.run_ns > 0)
+        #expect(SpareCPU.schedStat(threadID: 0) == nil)
     }
 
     /// The compression thread spins through waits for its next segment that
     /// vary, as a recording thread's do between system calls: three short
     /// waits and a long one, over and over, put it to sleep twice in 200
     /// waits. Spinning twice the average wait, it slept at every long one
-    /// (50 times), and each wake-up delayed a segment by as long as
-    /// compressing it. Waits at flight rates stop the spinning after a few.
+    /// (50 times), and each wake-up delayed a segment by 30 to 60 µs. Steady
+    /// waits keep the spin short; waits at flight rates stop it after a few;
+    /// one long pause stops it for a few waits only.
     @Test func theCompressionThreadSpinsThroughWaitsThatVary() {
-        func sleeps(_ waits_ns: [UInt64]) -> (sleeps: Int, spun_ns: UInt64, lastBudget_ns: UInt64) {
+        func sleeps(_ waits_ns: [UInt64]) -> (sleeps: Int, spun_ns: UInt64, lastBudget_ns: UInt64, noSpin: Int) {
             var spin = HelperSpin()
-            var sleeps = 0
+            var sleeps = 0, noSpin = 0
             var spun_ns: UInt64 = 0
             for wait_ns in waits_ns {
                 let budget_ns = spin.budget_ns(onOwnersCore: false)
                 if wait_ns > budget_ns { sleeps += 1 }
+                if budget_ns == 0 { noSpin += 1 }
                 spun_ns += min(wait_ns, budget_ns)
                 spin.waited(wait_ns)
             }
-            return (sleeps, spun_ns, spin.budget_ns(onOwnersCore: false))
+            return (sleeps, spun_ns, spin.budget_ns(onOwnersCore: false), noSpin)
         }
         let varying = sleeps(Array(repeating: [100_000, 100_000, 100_000, 400_000] as [UInt64], count: 50).flatMap { $0 })
         #expect(varying.sleeps <= 2, "slept \(varying.sleeps) times in 200 waits")
-        #expect(varying.lastBudget_ns <= HelperSpin.maximum_ns)
+
+        // Steady 100 µs waits: a spin of twice that, not the 1 ms bound.
+        let steady = sleeps(Array(repeating: 100_000, count: 100))
+        #expect(steady.sleeps == 0)
+        #expect((200_000...210_000).contains(steady.lastBudget_ns), "\(steady.lastBudget_ns) ns")
 
         // A replay writing at flight rates: a segment every 2 ms or more.
         let slow = sleeps(Array(repeating: 2_000_000, count: 50))
         #expect(slow.sleeps == 50)
         #expect(slow.lastBudget_ns == 0)
-        #expect(slow.spun_ns <= 2 * HelperSpin.maximum_ns, "spun \(slow.spun_ns) ns in all")
+        #expect(slow.spun_ns <= 2 * HelperSpin.maximumSpin_ns, "spun \(slow.spun_ns) ns in all")
+
+        // A one-second pause among 100 µs waits stops the spin for 4 waits
+        // (for 52 were a wait counted whole).
+        let paused = sleeps(Array(repeating: 100_000, count: 20) + [1_000_000_000] + Array(repeating: 100_000, count: 60))
+        #expect(paused.noSpin <= 5, "no spin for \(paused.noSpin) waits")
+        #expect(paused.lastBudget_ns > 0)
 
         // Never on the recording thread's CPU.
         #expect(HelperSpin().budget_ns(onOwnersCore: true) == 0)
@@ -293,8 +316,8 @@ import TouchdownTestSupport
     /// stale (100 µs) while the helper compressed nearly every segment,
     /// and 1,674 of 36,005 segments in a run of the benchmark were taken
     /// for slow ones, each counted as a wasted wake-up. The average time
-    /// per segment learns from both threads, and sets how long the
-    /// recording thread spins for the helper.
+    /// per segment learns from both threads (the helper's CPU time), and
+    /// sets how long the recording thread spins for the helper.
     @Test func aSegmentIsSlowOnlyWhenTheCompressionThreadLostItsCPU() {
         let timing = SegmentTiming()
         #expect(timing.segmentTime_ns == 100_000)
@@ -305,9 +328,9 @@ import TouchdownTestSupport
         }
         #expect(slow == 0)
         var average_ns = timing.segmentTime_ns
-        #expect((245_000...250_000).contains(average_ns), "\(average_ns)")
+        #expect((235_000...240_000).contains(average_ns), "\(average_ns)")
         let spin_ns = timing.ownerSpin_ns
-        #expect((735_000...750_000).contains(spin_ns))
+        #expect((705_000...720_000).contains(spin_ns))
 
         // Off its CPU for 600 of 800 µs: slow, and no measure of a segment.
         let before_ns = average_ns
@@ -315,9 +338,13 @@ import TouchdownTestSupport
         #expect(lost)
         average_ns = timing.segmentTime_ns
         #expect(average_ns == before_ns)
-        // A chunk's short last segment says little: not counted.
-        let short = timing.helperLostItsCPU(bytes: 1_000, wall_ns: 100_000, threadTime_ns: 100_000)
+        // A chunk's short last segment says little: neither judged slow
+        // (one interrupt is most of its few microseconds) nor counted.
+        let short = timing.helperLostItsCPU(bytes: 1_000, wall_ns: 30_000, threadTime_ns: 4_000)
         #expect(!short)
+        // A thread clock that could not be read: no verdict either.
+        let unread = timing.helperLostItsCPU(bytes: segment, wall_ns: 800_000, threadTime_ns: nil)
+        #expect(!unread)
         average_ns = timing.segmentTime_ns
         #expect(average_ns == before_ns)
         // Half a segment in 60 µs: 120 µs a segment.

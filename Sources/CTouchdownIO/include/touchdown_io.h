@@ -67,6 +67,10 @@ int td_current_cpu(void);
 int td_thread_cpus_get(void *set, size_t size);
 int td_thread_cpus_set(const void *set, size_t size);
 
+/// The calling thread's kernel thread id (Linux `gettid`: its
+/// `/proc/self/task/<id>` directory), or -1.
+int td_thread_id(void);
+
 /// How many CPUs the calling thread may run on (its `sched_getaffinity`
 /// set, as `taskset` or a Slurm CPU binding leaves it), or -1 with errno
 /// set where that cannot be read.

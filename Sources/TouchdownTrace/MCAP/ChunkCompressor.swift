@@ -28,7 +28,7 @@ import Glibc
 /// only for a segment the helper is compressing at that moment, spinning
 /// briefly (not at all if the helper last ran on its core) and then
 /// sleeping. The helper spins for its next segment only from another core
-/// and only when segments have lately come sooner than a wake-up
+/// and only while segments have lately come every 250 us or sooner
 /// (``HelperSpin``), and a helper that keeps being woken for nothing is
 /// woken less often (``WakePolicy``). So with a second core free the helper
 /// works beside the recorder, and without one the writer costs about what
@@ -76,7 +76,7 @@ final class ChunkCompressor {
     /// helper takes a segment only while the caller's thread sleeps, as two
     /// threads confined to one core do.
     init(level: Int32, background: Bool, sharesOneCore: Bool = false) throws {
-        shared = Shared(stream: try ZstdStream(level: level), background: background, sharesOneCore: sharesOneCore)
+        shared = Shared(stream: try ZstdStream(level: level), sharesOneCore: sharesOneCore)
         guard background else { return }
         var handle = pthread_t()
         let context = Unmanaged.passRetained(shared).toOpaque()
@@ -127,10 +127,10 @@ final class ChunkCompressor {
     func endChunk(_ chunk: borrowing ByteWriter) throws -> (uncompressedCRC: UInt32, frame: UnsafeRawBufferPointer) {
         let segment = cut(chunk, last: true)
         if thread == nil {
-            shared.compressByOwner(segment)
+            shared.compressByOwner(segment, timed: false)
         } else if !helperHasACore {
             // Nothing was queued this chunk: the stream is free.
-            shared.compressByOwner(segment)
+            shared.compressByOwner(segment, timed: true)
             if onOneCPU { chunksOnOneCPU += 1 } else { chunksWithNoSpareCPU += 1 }
         } else {
             let slept = shared.finishChunk(with: segment)
@@ -145,7 +145,8 @@ final class ChunkCompressor {
             helperSlowBeforeChunk = slow
         }
         if thread != nil {
-            spareCPU.update(now_ns: Spin.now_ns(), helperThreadTime_ns: shared.helperThreadTime_ns.load(ordering: .relaxed))
+            spareCPU.update(now_ns: Spin.now_ns(), helperThreadID: shared.helperThreadID.load(ordering: .relaxed),
+                            helperThreadTime_ns: shared.helperThreadTime_ns.load(ordering: .relaxed))
             onOneCPU = Self.threadHasOneCPU()
         }
         // The stream is free and nothing is queued: its fields are ours to read.
@@ -179,7 +180,7 @@ final class ChunkCompressor {
     private func submitSegment(_ chunk: borrowing ByteWriter) {
         let segment = cut(chunk, last: false)
         guard thread != nil && helperHasACore else {
-            shared.compressByOwner(segment)
+            shared.compressByOwner(segment, timed: thread != nil)
             return
         }
         let (ordinal, wakeHelper) = shared.submit(segment, mayWake: wakePolicy.wakesHelper)
@@ -205,95 +206,132 @@ private struct Segment {
 /// Whether the machine has had a CPU's worth of time to spare lately.
 ///
 /// Every 100 ms or more (checked as chunks close), the CPUs' idle time
-/// from `/proc/stat` plus the helper thread's CPU time (compressing and
-/// spinning), over the wall time since the last look: half a CPU or more
-/// is spare. Where every CPU is busy (another build on the machine), a
-/// woken helper only takes a share of a busy CPU, and the recording thread
-/// waits whenever it loses it holding the stream; the recording thread
-/// then compresses alone. The helper's own time counts as spare, or its
-/// work would hide the core it works on; its CPU time, not its wall time,
-/// or time it spent waiting for a busy CPU would count too. Where
-/// `/proc/stat` cannot be read, a CPU is taken as spare.
+/// from `/proc/stat`, plus the time the helper thread ran less the time it
+/// waited for a CPU while it could run (its `schedstat`), over the wall
+/// time since the last look: half a CPU or more is spare. Where every CPU
+/// is busy (another build on the machine), a woken helper only takes a
+/// share of a busy CPU, and the recording thread waits whenever it loses
+/// it holding the stream; the recording thread then compresses alone.
+///
+/// The helper's own time counts as spare, or its work would hide the core
+/// it works on. But a helper sharing a busy CPU runs too, about as long
+/// as it waits: counting its time alone, its spinning on a busy CPU could
+/// keep the machine looking spare. Where the helper's `schedstat` cannot
+/// be read, its thread's CPU time as of its last segment counts, with no
+/// wait; where `/proc/stat` cannot be read, a CPU is taken as spare.
 struct SpareCPU {
     static let interval_ns: UInt64 = 100_000_000
     private(set) var spare = true
     private var last_ns: UInt64 = 0
     private var lastIdle_ticks: UInt64 = 0
-    private var lastHelperThreadTime_ns: UInt64 = 0
+    private var lastHelper = HelperTime(run_ns: 0, wait_ns: 0)
     static let tick_ns: UInt64 = {
         let hz = sysconf(Int32(_SC_CLK_TCK))
         return hz > 0 ? 1_000_000_000 / UInt64(hz) : 10_000_000
     }()
 
-    mutating func update(now_ns: UInt64, helperThreadTime_ns: UInt64) {
-        update(now_ns: now_ns, helperThreadTime_ns: helperThreadTime_ns, idleTicks: Self.idleTicks)
+    /// What the helper thread has had of a CPU, in all: the time it ran,
+    /// and the time it waited, runnable, for a CPU another thread held.
+    struct HelperTime {
+        var run_ns: UInt64
+        var wait_ns: UInt64
     }
 
-    /// `update`, with the idle time read by `idleTicks` (tests).
-    mutating func update(now_ns: UInt64, helperThreadTime_ns: UInt64, idleTicks: () -> UInt64?) {
+    /// Looks again if it is time, reading the helper's `schedstat` by its
+    /// thread id, or taking `helperThreadTime_ns` where that cannot be read.
+    mutating func update(now_ns: UInt64, helperThreadID: Int32, helperThreadTime_ns: UInt64) {
+        update(now_ns: now_ns, idleTicks: Self.idleTicks) {
+            Self.schedStat(threadID: helperThreadID) ?? HelperTime(run_ns: helperThreadTime_ns, wait_ns: 0)
+        }
+    }
+
+    /// `update`, with the idle time and the helper's read by the closures
+    /// (tests).
+    mutating func update(now_ns: UInt64, idleTicks: () -> UInt64?, helperTime: () -> HelperTime) {
         guard now_ns &- last_ns >= Self.interval_ns else { return }
         guard let idle_ticks = idleTicks() else {
             spare = true
             return
         }
+        let helper = helperTime()
         if last_ns != 0 && idle_ticks >= lastIdle_ticks {
             let idle_ns = (idle_ticks - lastIdle_ticks) * Self.tick_ns
-            spare = idle_ns + (helperThreadTime_ns &- lastHelperThreadTime_ns) >= (now_ns &- last_ns) / 2
+            let ran_ns = helper.run_ns &- lastHelper.run_ns
+            let waited_ns = helper.wait_ns &- lastHelper.wait_ns
+            let helperSpare_ns = ran_ns > waited_ns ? ran_ns - waited_ns : 0
+            spare = idle_ns.addingReportingOverflow(helperSpare_ns).partialValue >= (now_ns &- last_ns) / 2
         }
         last_ns = now_ns
         lastIdle_ticks = idle_ticks
-        lastHelperThreadTime_ns = helperThreadTime_ns
+        lastHelper = helper
     }
 
     /// Idle and I/O-wait time of all CPUs, in clock ticks: the fourth and
     /// fifth numbers of `/proc/stat`'s first line ("cpu  user nice system
     /// idle iowait ...").
     static func idleTicks() -> UInt64? {
-        guard let file = fopen("/proc/stat", "r") else { return nil }
+        guard let fields = firstLineFields(of: "/proc/stat"), fields.count >= 6, fields[0] == "cpu",
+              let idle = UInt64(fields[4]), let iowait = UInt64(fields[5]) else { return nil }
+        return idle + iowait
+    }
+
+    /// A thread's time on a CPU and waiting for one, in ns: the first two
+    /// numbers of `/proc/self/task/<id>/schedstat`.
+    static func schedStat(threadID: Int32) -> HelperTime? {
+        guard threadID > 0, let fields = firstLineFields(of: "/proc/self/task/\(threadID)/schedstat"),
+              fields.count >= 2, let run_ns = UInt64(fields[0]), let wait_ns = UInt64(fields[1]) else { return nil }
+        return HelperTime(run_ns: run_ns, wait_ns: wait_ns)
+    }
+
+    /// The space-separated fields of a file's first line (at most 255 bytes
+    /// of it), or nil where it cannot be read.
+    private static func firstLineFields(of path: String) -> [Substring]? {
+        guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 256)
         guard fgets(&line, Int32(line.count), file) != nil else { return nil }
         let text = line.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        let fields = text.split(separator: " ")
-        guard fields.count >= 6, fields[0] == "cpu",
-              let idle = UInt64(fields[4]), let iowait = UInt64(fields[5]) else { return nil }
-        return idle + iowait
+        return text.split(whereSeparator: { $0 == " " || $0 == "\n" })
     }
 }
 
 /// How long the helper spins for its next segment before it sleeps.
 ///
-/// Spinning pays only where the helper has a core of its own and the next
-/// segment comes sooner than a sleeping thread wakes (tens of microseconds
-/// on a virtual machine; as long as compressing a segment). So the helper
-/// never spins on the CPU the recording thread last queued a segment from,
-/// nor when its recent waits for a segment (a moving average, `gap_ns`)
-/// exceed `maximumGap_ns`, as when a replay writes its trace at flight
-/// rates. Otherwise it spins for that average and four times the waits'
-/// mean deviation from it (`deviation_ns`; as TCP bounds a retransmission
-/// timeout), up to `maximum_ns`: long enough for nearly every wait, when
-/// the waits vary, as a recording thread's do between a system call and a
-/// page fault. Twice the average alone left the helper asleep at a third
-/// of the chunks of a recording written as fast as it could be, and each
-/// wake-up delayed a segment by as long as compressing it.
+/// Spinning pays where the helper has a core of its own and segments come
+/// often: each wake-up of a sleeping helper costs 30 to 60 us on a virtual
+/// machine before it starts on a segment that takes 100 to 250 us. So the
+/// helper never spins on the CPU the recording thread last queued a
+/// segment from, nor when its recent waits for a segment (a moving
+/// average, `gap_ns`) exceed `maximumGap_ns`, as when a replay writes its
+/// trace at flight rates. Otherwise it spins for that average and four
+/// times the waits' mean deviation from it (`deviation_ns`; as TCP bounds
+/// a retransmission timeout), and at least twice the average, up to
+/// `maximumSpin_ns`: long enough for nearly every wait, when the waits
+/// vary, as a recording thread's do between a system call and a page
+/// fault. Twice the average alone left the helper asleep at a third of
+/// the chunks of a recording written as fast as it could be.
 ///
 /// A spin ends when the segment comes or the budget is spent, so the
 /// helper spins at most as long as it waits, and not at all while its
-/// waits average more than `maximumGap_ns`. The monotonic clock read here
-/// decides only how long to spin, never what is written.
+/// waits average more than `maximumGap_ns`. A single wait counts for at
+/// most `2 * maximumSpin_ns`, so that one long pause of the recording
+/// thread stops the spinning for a few waits, not for fifty. The
+/// monotonic clock read here decides only how long to spin, never what is
+/// written.
 struct HelperSpin {
     static let maximumGap_ns: UInt64 = 250_000
-    static let maximum_ns: UInt64 = 1_000_000
+    static let maximumSpin_ns: UInt64 = 1_000_000
     private var gap_ns: UInt64 = 100_000
     private var deviation_ns: UInt64 = 50_000
 
     func budget_ns(onOwnersCore: Bool) -> UInt64 {
-        onOwnersCore || gap_ns > Self.maximumGap_ns ? 0 : Swift.min(Self.maximum_ns, gap_ns + 4 * deviation_ns)
+        onOwnersCore || gap_ns > Self.maximumGap_ns
+            ? 0 : Swift.min(Self.maximumSpin_ns, Swift.max(2 * gap_ns, gap_ns + 4 * deviation_ns))
     }
 
     /// Records how long the helper waited between two segments.
     mutating func waited(_ wait_ns: UInt64) {
-        let wait_ns = Swift.min(wait_ns, 1_000_000_000)
+        let wait_ns = Swift.min(wait_ns, 2 * Self.maximumSpin_ns)
         let difference_ns = wait_ns > gap_ns ? wait_ns - gap_ns : gap_ns - wait_ns
         deviation_ns = (3 * deviation_ns + difference_ns) / 4
         gap_ns = (7 * gap_ns + wait_ns) / 8
@@ -316,14 +354,17 @@ private enum Spin {
         return done()
     }
 
-    static func now_ns() -> UInt64 { read(CLOCK_MONOTONIC) }
+    /// The monotonic clock. Linux cannot fail to read it into a valid
+    /// `timespec`; were it to, 0 would stall the clock, and the round count
+    /// would bound a spin.
+    static func now_ns() -> UInt64 { read(CLOCK_MONOTONIC) ?? 0 }
 
-    /// The calling thread's CPU time.
-    static func threadTime_ns() -> UInt64 { read(CLOCK_THREAD_CPUTIME_ID) }
+    /// The calling thread's CPU time, or nil where it cannot be read.
+    static func threadTime_ns() -> UInt64? { read(CLOCK_THREAD_CPUTIME_ID) }
 
-    private static func read(_ clock: clockid_t) -> UInt64 {
+    private static func read(_ clock: clockid_t) -> UInt64? {
         var t = timespec()
-        clock_gettime(clock, &t)
+        guard clock_gettime(clock, &t) == 0 else { return nil }
         return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
 }
@@ -379,9 +420,10 @@ private struct WakePolicy {
 /// long the recording thread spins for the segment the helper holds.
 ///
 /// The time per `segment_bytes` is a moving average over the segments of
-/// either thread, but for short ones (a chunk's last), which say little,
-/// and for those the helper lost its CPU over for more than half the time
-/// it took (its wall time was over twice its thread's CPU time: another
+/// either thread (the helper's thread CPU time; the recording thread's
+/// wall time), but for short ones (a chunk's last), which say little, and
+/// for those the helper lost its CPU over for more than half the time it
+/// took (its wall time was over twice its thread's CPU time: another
 /// thread ran on its CPU). An average of the recording thread's segments
 /// alone went stale while the helper compressed nearly all of them, and
 /// the helper's segments were then taken for slow ones.
@@ -389,8 +431,9 @@ private struct WakePolicy {
 /// The recording thread spins three times that average, within
 /// `ownerSpinMinimum_ns` and `ownerSpinMaximum_ns`: a helper that takes
 /// longer has most likely lost its CPU, and the recording thread sleeps.
-/// Both threads update the average; an update lost to the other's only
-/// delays it. It decides how long to spin, never what is written.
+/// Whichever thread holds the zstd stream updates the average, before it
+/// lets go of the stream, so the two never update it at once. It decides
+/// how long to spin, never what is written.
 struct SegmentTiming: ~Copyable {
     static let ownerSpinMinimum_ns: UInt64 = 200_000
     static let ownerSpinMaximum_ns: UInt64 = 2_000_000
@@ -405,22 +448,28 @@ struct SegmentTiming: ~Copyable {
     /// Records a segment of `bytes` the recording thread compressed in
     /// `wall_ns`.
     func ownerCompressed(bytes: Int, wall_ns: UInt64) {
-        record(bytes: bytes, wall_ns: wall_ns)
+        record(bytes: bytes, time_ns: wall_ns)
     }
 
     /// Records a segment of `bytes` the helper compressed in `wall_ns`,
-    /// running for `threadTime_ns` of it; returns whether it lost its CPU
-    /// for more than half that time.
-    func helperLostItsCPU(bytes: Int, wall_ns: UInt64, threadTime_ns: UInt64) -> Bool {
-        if wall_ns > 2 * threadTime_ns { return true }
-        record(bytes: bytes, wall_ns: wall_ns)
+    /// running for `threadTime_ns` of it (nil where its clock could not be
+    /// read); returns whether it lost its CPU for more than half that time.
+    /// A short segment is never judged: a single interrupt is a large part
+    /// of a few microseconds.
+    func helperLostItsCPU(bytes: Int, wall_ns: UInt64, threadTime_ns: UInt64?) -> Bool {
+        guard bytes >= Self.shortest_bytes, let threadTime_ns else { return false }
+        if wall_ns / 2 > threadTime_ns { return true }
+        record(bytes: bytes, time_ns: threadTime_ns)
         return false
     }
 
-    private func record(bytes: Int, wall_ns: UInt64) {
-        guard bytes >= ChunkCompressor.segment_bytes / 4 else { return }
-        let time_ns = Swift.min(wall_ns, 100_000_000) * UInt64(ChunkCompressor.segment_bytes) / UInt64(bytes)
-        average_ns.store((3 * segmentTime_ns + time_ns) / 4, ordering: .relaxed)
+    /// Segments shorter than this say little of a whole one's time.
+    static let shortest_bytes = ChunkCompressor.segment_bytes / 4
+
+    private func record(bytes: Int, time_ns: UInt64) {
+        guard bytes >= Self.shortest_bytes else { return }
+        let whole_ns = Swift.min(time_ns, 100_000_000) * UInt64(ChunkCompressor.segment_bytes) / UInt64(bytes)
+        average_ns.store((3 * segmentTime_ns + whole_ns) / 4, ordering: .relaxed)
     }
 }
 
@@ -445,8 +494,6 @@ private final class Shared: @unchecked Sendable {
     var helperSleeping = false
     var ownerSleeping = false
     var stopping = false
-    /// Whether a helper runs; without one, nothing reads `timing`.
-    let background: Bool
     /// (Tests) The helper may take a segment only while the owner sleeps.
     let sharesOneCore: Bool
     var compressedByOwner = 0
@@ -469,9 +516,8 @@ private final class Shared: @unchecked Sendable {
     var crc: UInt32 = 0
     var failure: MCAPError?
 
-    init(stream: ZstdStream, background: Bool, sharesOneCore: Bool) {
+    init(stream: ZstdStream, sharesOneCore: Bool) {
         self.stream = stream
-        self.background = background
         self.sharesOneCore = sharesOneCore
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(helperCanWork, nil)
@@ -489,15 +535,16 @@ private final class Shared: @unchecked Sendable {
 
     let timing = SegmentTiming()
     /// Segments the helper lost its CPU over (``SegmentTiming``): the CPU
-    /// it runs on is shared, and the owner waited.
+    /// it runs on is shared, and the owner may have waited for it.
     let slowOnHelper = Atomic<Int>(0)
-    /// The helper thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`): what it
-    /// has had of a CPU, compressing and spinning, in all.
+    /// The helper thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`) as of its
+    /// last segment (for ``SpareCPU`` where its `schedstat` cannot be read).
     let helperThreadTime_ns = Atomic<UInt64>(0)
+    /// The helper's kernel thread id, once it runs.
+    let helperThreadID = Atomic<Int32>(0)
 
-    /// Compresses on the owner's thread, timing it where a helper runs.
+    /// Compresses on the owner's thread, timing it for ``SegmentTiming``.
     private func compressTimed(_ segment: Segment) {
-        guard background else { return compress(segment) }
         let start_ns = Spin.now_ns()
         compress(segment)
         timing.ownerCompressed(bytes: segment.end - segment.start, wall_ns: Spin.now_ns() &- start_ns)
@@ -506,9 +553,10 @@ private final class Shared: @unchecked Sendable {
     func lock() { pthread_mutex_lock(mutex) }
     func unlock() { pthread_mutex_unlock(mutex) }
 
-    /// Compresses a segment on the owner's thread with no helper running.
-    func compressByOwner(_ segment: Segment) {
-        compressTimed(segment)
+    /// Compresses a segment on the owner's thread with no helper running,
+    /// `timed` where a helper exists, whose spins the time sets.
+    func compressByOwner(_ segment: Segment, timed: Bool) {
+        if timed { compressTimed(segment) } else { compress(segment) }
         compressedByOwner += 1
     }
 
@@ -602,6 +650,7 @@ private final class Shared: @unchecked Sendable {
     /// The helper thread's loop: take a segment whenever the stream is free,
     /// otherwise spin for the next one within its budget, then sleep.
     func work() {
+        helperThreadID.store(td_thread_id(), ordering: .relaxed)
         var spin = HelperSpin()
         var idleSince_ns = Spin.now_ns()
         lock()
@@ -617,10 +666,12 @@ private final class Shared: @unchecked Sendable {
                 spin.waited(start_ns &- idleSince_ns)
                 compress(segment)
                 idleSince_ns = Spin.now_ns()
-                let threadTime_ns = Spin.threadTime_ns()
-                helperThreadTime_ns.store(threadTime_ns, ordering: .relaxed)
+                let endCPU_ns = Spin.threadTime_ns()
+                if let endCPU_ns { helperThreadTime_ns.store(endCPU_ns, ordering: .relaxed) }
+                var threadTime_ns: UInt64?
+                if let startCPU_ns, let endCPU_ns { threadTime_ns = endCPU_ns &- startCPU_ns }
                 if timing.helperLostItsCPU(bytes: segment.end - segment.start, wall_ns: idleSince_ns &- start_ns,
-                                           threadTime_ns: threadTime_ns &- startCPU_ns) {
+                                           threadTime_ns: threadTime_ns) {
                     slowOnHelper.add(1, ordering: .relaxed)
                 }
                 lock()
@@ -635,7 +686,6 @@ private final class Shared: @unchecked Sendable {
                 let seen = queued.load(ordering: .relaxed)
                 unlock()
                 let arrived = Spin.spin(for: budget_ns) { queued.load(ordering: .acquiring) != seen }
-                helperThreadTime_ns.store(Spin.threadTime_ns(), ordering: .relaxed)
                 lock()
                 if arrived { continue }
             }
