@@ -110,3 +110,20 @@ struct ScenarioOutcomeTests {
         #expect(hardened.fields.contains { $0.key == "propellant_kg" })
     }
 }
+
+@Suite("A simulation's recording keeps to one core")
+struct RecordingCPUTests {
+    /// `replay --out` and `simulate --out` spent 1.9 times their wall time
+    /// in CPU at flight rates: the writer's compression thread spun for
+    /// each chunk while the simulation ran. A chunk at flight rates is
+    /// about 70 KB, two segments the thread would take.
+    @Test func theRecordingThreadCompressesEveryChunkItself() throws {
+        var scenario = try Scenario.load(path: scenarioPath("nominal-full-rate"))
+        scenario.maxDuration_s = 4
+        let writer = try MCAPWriter(sink: MemorySink(), options: Simulation.traceOptions)
+        _ = try Simulation(scenario: scenario).run(recorder: TraceRecorder(writer: writer))  // finishes the trace
+        let counts = writer.compressionCounts
+        #expect(counts.segmentsOnRecordingThread >= 8, "\(counts)")
+        #expect(counts.segmentsOnHelper == 0 && counts.helperWakes == 0, "\(counts)")
+    }
+}

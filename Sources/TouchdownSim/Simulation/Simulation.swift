@@ -31,7 +31,20 @@ public struct Simulation {
     /// loses at most the last second, as docs/traces.md promises. (They were
     /// 10 s, which lost up to 10 s; 1 s chunks make the traces about 10% larger,
     /// docs/benchmarks.md.)
-    public static var traceOptions: MCAPWriter.Options { MCAPWriter.Options() }
+    ///
+    /// The recording thread compresses every chunk itself: no compression
+    /// thread. Beside a simulation the writer's second thread saved about
+    /// 9% of a full-rate replay's wall time with a core free and spent 1.9
+    /// times its wall time in CPU, spinning for the next chunk while the
+    /// simulation ran; letting it use at most 15% of the wall time made the
+    /// replay 7% slower than one thread (docs/benchmarks.md). A campaign
+    /// runs one replay per core, so a replay that writes its trace keeps
+    /// to one core.
+    public static var traceOptions: MCAPWriter.Options {
+        var options = MCAPWriter.Options()
+        options.compressInBackground = false
+        return options
+    }
 
     public init(scenario: Scenario, guidance: String? = nil, settings: [(name: String, value: String)] = [], seed: UInt64? = nil) {
         self.scenario = scenario
