@@ -337,25 +337,53 @@ struct ByteWriterForBench {
 func simulateBenchmark(scenarioPath: String, repeats: Int, path: String) throws {
     let scenario = try Scenario.load(path: scenarioPath)
     let simulation = Simulation(scenario: scenario)
-    var bestPlain = Double.infinity, bestRecorded = Double.infinity
+    // Recorded as `simulate --out` and `replay --out` record (one thread),
+    // and with the writer's defaults (a compression thread), alternately.
+    var twoThreads = Simulation.traceOptions
+    twoThreads.compressInBackground = MCAPWriter.Options().compressInBackground
+    var plain = Timings()
+    var recorded: [(label: String, options: MCAPWriter.Options, wall: Timings, cpuPerWall: [Double])] = [
+        ("with recording (Simulation.traceOptions, one thread)", Simulation.traceOptions, Timings(), []),
+        ("with recording (writer defaults, compression thread)", twoThreads, Timings(), []),
+    ]
     var outcome: Outcome?
     for _ in 0..<repeats {
         let t0 = now_s()
         let o = try simulation.run()
-        bestPlain = min(bestPlain, now_s() - t0)
-        let t1 = now_s()
-        let recorded = try simulation.run(recorder: TraceRecorder(path: path, options: Simulation.traceOptions))
-        bestRecorded = min(bestRecorded, now_s() - t1)
-        precondition(o == recorded, "recording changed the outcome")
+        plain.samples_s.append(now_s() - t0)
+        for i in recorded.indices {
+            let c0 = processCPU_s(), t1 = now_s()
+            let r = try simulation.run(recorder: TraceRecorder(path: path, options: recorded[i].options))
+            let wall_s = now_s() - t1
+            recorded[i].wall.samples_s.append(wall_s)
+            recorded[i].cpuPerWall.append((processCPU_s() - c0) / wall_s)
+            precondition(o == r, "recording changed the outcome")
+        }
         outcome = o
     }
     let simulated = outcome!.time_s
     let reader = try IndexedReader(path: path)
     let messages = reader.statistics?.messageCount ?? 0
-    print("scenario \(scenario.name): \(fmt(simulated, 1)) simulated s at a \(fmt(Double(scenario.step_ns) / 1e6, 1)) ms step, outcome \(outcome!.kind.rawValue)")
-    print("without recording: \(fmt(bestPlain, 3)) s wall, \(fmt(simulated / bestPlain, 0))x real time (target >= 10000x)")
-    print("with recording:    \(fmt(bestRecorded, 3)) s wall, \(fmt(simulated / bestRecorded, 0))x real time (target >= 1000x); \(messages) messages, \(fmt(Double(reader.source.size) / 1e6)) MB")
+    print("scenario \(scenario.name): \(fmt(simulated, 1)) simulated s at a \(fmt(Double(scenario.step_ns) / 1e6, 1)) ms step, outcome \(outcome!.kind.rawValue), \(repeats) rounds")
+    print("without recording: \(fmt(plain.best_s, 3)) s wall at best, \(fmt(simulated / plain.best_s, 0))x real time (target >= 10000x)")
+    for row in recorded {
+        let ratios = Timings(samples_s: row.cpuPerWall)
+        print("\(row.label): \(fmt(row.wall.best_s, 3)) s wall at best, median \(fmt(row.wall.median_s, 3)), "
+              + "\(fmt(simulated / row.wall.best_s, 0))x real time (target >= 1000x); "
+              + "CPU / wall median \(fmt(ratios.median_s)), at most \(fmt(ratios.samples_s.max()!)) (target <= 1.2)")
+    }
+    let perRound = Timings(samples_s: zip(recorded[1].wall.samples_s, recorded[0].wall.samples_s).map { $0 / $1 })
+    print("compression thread / one thread, wall per round: median \(fmt(perRound.median_s)); "
+          + "\(messages) messages, \(fmt(Double(reader.source.size) / 1e6)) MB")
     print("peak memory (max RSS): \(fmt(peakRSS_MB(), 1)) MB")
+}
+
+/// This process's CPU time, user and system, all threads.
+func processCPU_s() -> Double {
+    var usage = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+    return s(usage.ru_utime) + s(usage.ru_stime)
 }
 
 /// Peak memory against trace length: each trace is written and read in a
@@ -456,7 +484,7 @@ case "trace":
     }
 case "simulate":
     let scenario = option("--scenario") ?? "fixtures/scenarios/nominal.yaml"
-    let repeats = Int(option("--repeats") ?? "3") ?? 3
+    let repeats = max(1, Int(option("--repeats") ?? "3") ?? 3)
     let path = option("--out") ?? "/tmp/touchdown-bench-simulate.mcap"
     do { try simulateBenchmark(scenarioPath: scenario, repeats: repeats, path: path) } catch {
         print("error: \(error)")
