@@ -97,7 +97,7 @@ final class PacketSender {
     func packet(_ decoder: TraceReader.ChannelDecoder, _ data: UnsafeRawBufferPointer) throws -> (k: Int, bytes: [UInt8])? {
         guard let k = layout.packets.firstIndex(where: { $0.target.topic == decoder.channel.topic }) else { return nil }
         guard case .message(let fields) = try decoder.value(data), case .uint(let stamp)? = fields.first?.value else { return nil }
-        let bytes = SpacePacket.write(layout.packets[k], layout, sequenceCount: UInt16(counts[k] & 0x3FFF),
+        let bytes = SpacePacket.write(layout.packets[k], layout, sequenceCount: sequenceCount(k),
                                       time_unixNs: t0_unixNs &+ Int64(clamping: stamp >= epoch_ns ? stamp - epoch_ns : 0)) { name in
             switch fields.first(where: { $0.name == name })?.value {
             case .float(let d)?: d
@@ -107,6 +107,9 @@ final class PacketSender {
         }
         return (k, bytes)
     }
+
+    /// The sequence count (mod 2¹⁴) of the next packet `k` made.
+    func sequenceCount(_ k: Int) -> UInt16 { UInt16(counts[k] & 0x3FFF) }
 
     func send(_ packet: (k: Int, bytes: [UInt8])) throws {
         let sent = packet.bytes.withUnsafeBytes { b in

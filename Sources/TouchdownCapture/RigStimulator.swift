@@ -59,7 +59,9 @@ public enum RigStimulator {
                 }
             }
             try capture.receiveOnce(timeout_ms: 0, log: log)
-            try data.withUnsafeBytes { try capture.record($0, channel: decoder.channel.topic, logTime_ns: t) }
+            try data.withUnsafeBytes {
+                try capture.record($0, packet: packet.k, sequenceCount: sender.sequenceCount(packet.k), logTime_ns: t)
+            }
             try sender.send(packet)
         }
         // The flight computer's last commands.

@@ -185,11 +185,12 @@ public final class UDPCapture {
         }
     }
 
-    /// Writes a message of one of the map's topics as it is (a sensor message
-    /// sent to a flight computer), at its own log time.
-    func record(_ payload: UnsafeRawBufferPointer, channel topic: String, logTime_ns: UInt64) throws {
-        guard let k = layout.packets.firstIndex(where: { $0.target.topic == topic }) else { return }
-        try recorder.writer.write(channelID: channels[k], sequence: 0, logTime_ns: logTime_ns, publishTime_ns: logTime_ns, payload: payload)
+    /// Writes the message of the map's packet `k` as it is (a sensor message
+    /// sent to a flight computer), at its own log time, with the sequence
+    /// count of the packet that carries it, as received packets are written.
+    func record(_ payload: UnsafeRawBufferPointer, packet k: Int, sequenceCount: UInt16, logTime_ns: UInt64) throws {
+        try recorder.writer.write(channelID: channels[k], sequence: UInt32(sequenceCount), logTime_ns: logTime_ns,
+                                  publishTime_ns: logTime_ns, payload: payload)
     }
 
     /// Up to `batch` datagrams waiting now (recvmmsg), without blocking.

@@ -177,7 +177,9 @@ import TouchdownTrace
         #expect(r.stdout.contains("commands: 301, lost 0, duplicates 0, out of order 0"), "\(r.stdout)")
 
         var attitude: [UInt64: Double] = [:], velocity: [(UInt64, Double, Bool)] = [], commands: [CommandSample] = []
+        var attitudeSequences: [UInt32] = []
         try TraceReader(path: p("out.mcap")).forEachMessage { d, m in
+            if d.channel.topic == "/attitude" { attitudeSequences.append(m.sequence) }
             switch d.channel.topic {
             case "/attitude": let a = try AttitudeSample(cdr: m.data); attitude[a.stamp_ns] = a.pitch_rad
             case "/velocimeter": let v = try VelocimeterSample(cdr: m.data); velocity.append((v.stamp_ns, v.verticalVelocity_mps, v.valid))
@@ -186,6 +188,9 @@ import TouchdownTrace
             }
         }
         #expect(commands.count == 301 && attitude.count == 301)
+        // Each sensor message sent is written with its packet's sequence count
+        // (all were 0).
+        #expect(attitudeSequences == (0..<301).map { UInt32($0) })
         for c in commands {
             // Stamped with its attitude packet's time code (2^-24 s resolution).
             let match = attitude.keys.first { $0 >= c.stamp_ns && $0 - c.stamp_ns < 60 }
