@@ -162,7 +162,7 @@ struct CampaignCommand: ParsableCommand {
         if records.contains(where: { $0.verdict != .pass }) || notReproduced { Glibc.exit(1) }
     }
 
-    static func rerun(_ file: String, _ id: String) -> String { "touchdown campaign \(file) --only \(id)" }
+    static func rerun(_ file: String, _ id: String) -> String { RerunCommand.text(campaignFile: file, runID: id) }
 
     static func describe(_ r: CampaignRun) -> String {
         var parts = [r.id, r.source, r.guidance]

@@ -64,7 +64,7 @@ struct ReportCommand: ParsableCommand {
         let merged: MergedResults
         do { merged = try Results.merge(paths: files) } catch { fail("\(error)", code: 2) }
         for n in merged.notes { FileHandleStderr.write("note: \(n)\n") }
-        let named = campaign ?? merged.lines.first.flatMap { ReportCommand.campaignFile(rerun: $0.rerun) }
+        let named = campaign ?? merged.lines.first.flatMap { RerunCommand.campaignFile(in: $0.rerun) }
         var report = CampaignReport(campaign: merged.campaign, fingerprint: merged.fingerprint, file: named,
                                     total: merged.total,
                                     runs: merged.lines.map { CampaignReport.Run(record: $0.record, rerun: $0.rerun) })
@@ -94,13 +94,6 @@ struct ReportCommand: ParsableCommand {
         let failed = merged.lines.filter { $0.verdict != .pass }.count
         print("report: \(out) (\(merged.lines.count) of \(merged.total) runs, \(failed) did not pass\(merged.missingCount == 0 ? "" : ", \(merged.missingCount) missing"))")
         if !merged.complete || failed > 0 || irreproducible > 0 { Glibc.exit(1) }
-    }
-
-    /// The campaign file named in a rerun command (`touchdown campaign FILE --only ID`).
-    static func campaignFile(rerun: String) -> String? {
-        let prefix = "touchdown campaign "
-        guard rerun.hasPrefix(prefix), let range = rerun.range(of: " --only ", options: .backwards) else { return nil }
-        return String(rerun[rerun.index(rerun.startIndex, offsetBy: prefix.count)..<range.lowerBound])
     }
 }
 
