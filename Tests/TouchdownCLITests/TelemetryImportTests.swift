@@ -97,6 +97,61 @@ import TouchdownTrace
         }
     }
 
+    /// geometry_msgs/msg/TwistStamped and PoseStamped, whose standard
+    /// definitions name their own package's types without it (`Twist twist`,
+    /// `Vector3 linear`) and give defaults (`float64 w 1`), mapped by field
+    /// path onto /velocimeter and /altimeter: every value as written.
+    @Test func geometryMessagesImportFieldByField() throws {
+        let dir = try TestPaths.scratch()
+        let script = TestPaths.repository.appendingPathComponent("Tests/Interop/write_geometry.py").path
+        let made = try run(try InteropTests.python(), [script, dir.path])
+        #expect(made.status == 0, "\(made.stderr)")
+        let map = dir.appendingPathComponent("geometry.yaml").path
+        try """
+            name: rig-geometry
+            ros2:
+              t0: 1699999999 s
+              topics:
+                /lander/twist:
+                  to: /velocimeter
+                  fields:
+                    horizontal_velocity_mps: twist.linear.x
+                    vertical_velocity_mps: twist.linear.z
+                    valid: {value: true}
+                /lander/pose:
+                  to: /altimeter
+                  fields: {range_m: pose.position.z, valid: {value: true}}
+            """.write(toFile: map, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("imported.mcap").path
+        let r = try touchdown("import", "mcap", dir.appendingPathComponent("geometry.mcap").path, "--map", map, "--out", out)
+        #expect(r.status == 0, "\(r.stderr)")
+
+        struct Vector: Decodable { var x: Double, z: Double }
+        struct Twist: Decodable { var linear: Vector }
+        struct Pose: Decodable { var position: Vector }
+        struct Message: Decodable { var twist: Twist?, pose: Pose? }
+        struct Line: Decodable { var topic: String, log_time_ns: UInt64, stamp_ns: UInt64, message: Message }
+        let t0: UInt64 = 1_699_999_999_000_000_000
+        let text = try String(contentsOfFile: dir.appendingPathComponent("geometry.expected.jsonl").path, encoding: .utf8)
+        let lines = try text.split(separator: "\n").map { try JSONDecoder().decode(Line.self, from: Data($0.utf8)) }
+        var velocity: [(UInt64, VelocimeterSample)] = [], altimeter: [(UInt64, AltimeterSample)] = []
+        try TraceReader(path: out).forEachMessage { d, m in
+            if d.channel.topic == "/velocimeter" { velocity.append((m.logTime_ns, try VelocimeterSample(cdr: m.data))) }
+            if d.channel.topic == "/altimeter" { altimeter.append((m.logTime_ns, try AltimeterSample(cdr: m.data))) }
+        }
+        let twists = lines.filter { $0.topic == "/lander/twist" }, poses = lines.filter { $0.topic == "/lander/pose" }
+        #expect(velocity.count == 20 && twists.count == 20 && altimeter.count == 20 && poses.count == 20)
+        for (v, e) in zip(velocity, twists) {
+            let linear = try #require(e.message.twist).linear
+            #expect(v.0 == e.log_time_ns - t0 && v.1.stamp_ns == e.stamp_ns - t0)
+            #expect(v.1.horizontalVelocity_mps == linear.x && v.1.verticalVelocity_mps == linear.z && v.1.valid)
+        }
+        for (a, e) in zip(altimeter, poses) {
+            #expect(a.0 == e.log_time_ns - t0 && a.1.stamp_ns == e.stamp_ns - t0)
+            #expect(try a.1.range_m == #require(e.message.pose).position.z && a.1.valid)
+        }
+    }
+
     @Test func aMissingFieldPathIsNamed() throws {
         let dir = try TestPaths.scratch()
         let made = try run(try InteropTests.python(), [TestPaths.repository.appendingPathComponent("Tests/Interop/write_reference.py").path, dir.path])
