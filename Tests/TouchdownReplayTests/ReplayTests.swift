@@ -233,6 +233,13 @@ struct SpecTests {
         #expect(result.assertions[1].passed)
         #expect(throws: PlanError.self) { try Assertion(parsing: "touchdown.speed <= 2") }
     }
+
+    /// `!= nan` and `<= inf` were accepted, and hold for every measured value.
+    @Test(arguments: ["touchdown.vertical_speed_mps != nan", "touchdown.vertical_speed_mps <= inf",
+                      "touchdown.vertical_speed_mps > -infinity", "touchdown.vertical_speed_mps <= 1e400"])
+    func aBoundThatIsNotFiniteIsRefused(text: String) {
+        #expect(throws: PlanError.self) { try Assertion(parsing: text) }
+    }
 }
 
 /// A guidance of the user's own: never fires the engine.

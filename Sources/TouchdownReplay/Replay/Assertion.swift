@@ -33,6 +33,11 @@ public struct Assertion: Sendable, Equatable, CustomStringConvertible {
         metric = name
         comparison = op
         if let v = Double(value) {
+            // `!= nan` always holds and `<= inf` always holds for a measured
+            // value: an assertion that cannot fail is refused.
+            guard v.isFinite else {
+                throw PlanError.badAssertion(text, problem: "the bound \(value) is not a finite number; accepted: a finite number, such as 2 or -0.5")
+            }
             bound = .number(v)
         } else {
             guard op == .equal || op == .notEqual else {
