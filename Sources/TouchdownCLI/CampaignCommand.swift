@@ -75,28 +75,42 @@ struct CampaignCommand: ParsableCommand {
             return
         }
 
-        if let report {
-            do { try OutputGuard.refuse(output: report, sameAsAnyOf: [file] + (results.map { [$0] } ?? []) + campaign.traces.map(campaign.resolved) + campaign.scenarios.map(campaign.resolved)) } catch { fail("\(error)", code: 2) }
+        // Every file the campaign reads; no output may be one of them.
+        let inputs = [file] + campaign.traces.map(campaign.resolved) + campaign.scenarios.map(campaign.resolved)
+        let junitPath = junit ?? environment["XML_OUTPUT_FILE"]
+        // Checked before any run: a report that cannot be written is known now, not after hours.
+        for (flag, path) in [("--report", report), ("--junit", junitPath)] {
+            guard let path else { continue }
+            do { try OutputGuard.refuse(output: path, sameAsAnyOf: inputs + (results.map { [$0] } ?? [])) } catch { fail("\(error)", code: 2) }
+            if let problem = Self.unwritable(path) { fail("\(flag) \(path): \(problem)", code: 2) }
+            if let results, Self.sameFile(path, results) { fail("\(flag) and --results name the same file, \(path): give each its own", code: 2) }
+        }
+        if let report, let junitPath, Self.sameFile(report, junitPath) {
+            fail("--report and --junit name the same file, \(report): give each its own", code: 2)
         }
         // Results: appended as runs end; an existing file is continued only with --resume.
-        var done: Set<String> = []
+        var earlier: [RunRecord] = []
         var sink: Int32 = -1
         if let results {
-            do {
-                try OutputGuard.refuse(output: results, sameAsAnyOf: [file] + campaign.traces.map(campaign.resolved) + campaign.scenarios.map(campaign.resolved))
-            } catch {
-                fail("\(error)", code: 2)
-            }
+            do { try OutputGuard.refuse(output: results, sameAsAnyOf: inputs) } catch { fail("\(error)", code: 2) }
             if FileManager.default.fileExists(atPath: results) {
                 guard resume else {
                     fail("\(results) exists: --resume continues it, or remove it first (results are never overwritten)", code: 2)
                 }
-                done = Self.finishedRuns(in: results, campaign: campaign)
+                // The runs of this selection the file already holds count in the
+                // verdict, the summary, the JUnit and the report as if run now.
+                let selected = Set(runs.map(\.id))
+                var seen: Set<String> = []
+                for line in Self.finishedRuns(in: results, campaign: campaign)
+                where selected.contains(line.id) && seen.insert(line.text).inserted {
+                    earlier.append(line.record)
+                }
             }
             sink = open(results, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             guard sink >= 0 else { fail("cannot open \(results): \(String(cString: strerror(errno)))", code: 2) }
         }
-        let skipped = runs.filter { done.contains($0.id) }.count
+        let done = Set(earlier.map(\.run.id))
+        let skipped = done.count
         runs = runs.filter { !done.contains($0.id) }
         if skipped > 0 { FileHandleStderr.write("resuming \(results!): \(skipped) runs already done, \(runs.count) to go\n") }
 
@@ -141,25 +155,25 @@ struct CampaignCommand: ParsableCommand {
             Glibc.exit(130)
         }
         FileHandleStderr.write("workers: \(runner.workersStarted) started, peak memory of one \(String(format: "%.1f", Double(runner.peakWorkerRSS_kB) / 1024)) MiB\n")
-        if let path = junit ?? environment["XML_OUTPUT_FILE"] {
-            let xml = JUnitReport.xml(campaign: campaign.name, records: records) { Self.rerun(file, $0.run.id) }
-            do { try writeReplacing(path, xml, inputs: [file]) } catch { fail("\(error)", code: 2) }
+        // What the selection holds: the runs done before resuming, then these.
+        let all = (earlier + records).sorted { $0.run.index < $1.run.index }
+        let outputInputs = inputs + (results.map { [$0] } ?? [])
+        if let junitPath {
+            let xml = JUnitReport.xml(campaign: campaign.name, records: all) { Self.rerun(file, $0.run.id) }
+            do { try writeReplacing(junitPath, xml, inputs: outputInputs) } catch { fail("\(error)", code: 2) }
         }
         var notReproduced = false
         if let report {
             var r = CampaignReport(campaign: campaign.name, fingerprint: campaign.fingerprint, file: file, total: total,
-                                   runs: records.map { CampaignReport.Run(record: $0, rerun: Self.rerun(file, $0.run.id)) })
-            if skipped > 0 {
-                r.problems.append("\(skipped) runs finished before resuming are in \(results ?? "the results file"), not here: `touchdown report \(results ?? "RESULTS")` reports them all")
-            }
+                                   runs: all.map { CampaignReport.Run(record: $0, rerun: Self.rerun(file, $0.run.id)) })
             if let slice { r.problems.append("this is \(slice.description) of the campaign: `touchdown report` over every shard's results reports it whole") }
-            if writeReport(r, to: report, inputs: [file] + (results.map { [$0] } ?? [])) > 0 { notReproduced = true }
+            if writeReport(r, to: report, inputs: outputInputs) > 0 { notReproduced = true }
             FileHandleStderr.write("report: \(report)\n")
         }
         // Bazel: this test knows about sharding.
         if let status = environment["TEST_SHARD_STATUS_FILE"] { _ = FileManager.default.createFile(atPath: status, contents: nil) }
-        print(Self.summary(name: campaign.name, records: records, skipped: skipped) { Self.rerun(file, $0.run.id) })
-        if records.contains(where: { $0.verdict != .pass }) || notReproduced { Glibc.exit(1) }
+        print(Self.summary(name: campaign.name, records: all, skipped: skipped) { Self.rerun(file, $0.run.id) })
+        if all.contains(where: { $0.verdict != .pass }) || notReproduced { Glibc.exit(1) }
     }
 
     static func rerun(_ file: String, _ id: String) -> String { RerunCommand.text(campaignFile: file, runID: id) }
@@ -173,21 +187,69 @@ struct CampaignCommand: ParsableCommand {
         return parts.joined(separator: "  ")
     }
 
-    /// The ids of the runs a results file already holds for this campaign,
-    /// read as `touchdown merge` reads it (a line that contradicts itself is
-    /// bad input). A torn last line (a run killed while writing) is cut
-    /// off, so appending continues cleanly.
-    static func finishedRuns(in path: String, campaign: Campaign) -> Set<String> {
-        let read: (lines: [ResultLine], note: String?, completeBytes: Int)
+    /// The lines a results file already holds for this campaign, read as
+    /// `touchdown merge` reads it (a line that contradicts itself is bad
+    /// input). A last line without its newline is a results line cut short
+    /// by a run killed while writing it, and is cut off so that appending
+    /// continues cleanly; but only when it begins as a results line does,
+    /// and is not whole. A whole one gets its newline; anything else is no
+    /// results file, and is left as it is.
+    static func finishedRuns(in path: String, campaign: Campaign) -> [ResultLine] {
+        var read: (lines: [ResultLine], note: String?, completeBytes: Int)
         do { read = try Results.read(path: path) } catch { fail("resuming: \(error)", code: 2) }
-        if let note = read.note {
-            FileHandleStderr.write("resuming: \(note); dropped\n")
-            truncate(path, off_t(read.completeBytes))
+        // Another campaign's file is refused before anything in it is touched.
+        func refuseOther(_ lines: [ResultLine]) {
+            for l in lines where l.fingerprint != campaign.fingerprint {
+                fail("\(path) holds results of another version of \(campaign.file) (fingerprint \(l.fingerprint), now \(campaign.fingerprint)); use a new results file", code: 2)
+            }
         }
-        for l in read.lines where l.fingerprint != campaign.fingerprint {
-            fail("\(path) holds results of another version of \(campaign.file) (fingerprint \(l.fingerprint), now \(campaign.fingerprint)); use a new results file", code: 2)
+        refuseOther(read.lines)
+        if read.note != nil {
+            let tail = FileManager.default.contents(atPath: path).map { Array($0.dropFirst(read.completeBytes)) } ?? []
+            guard tail.starts(with: Array("{\"campaign\":".utf8)) else {
+                fail("resuming: \(path) does not end as a campaign results file does (its last line neither ends in a newline nor begins with {\"campaign\":); it is left as it is: give --results a results file, or a new name", code: 2)
+            }
+            if let whole = try? JSONDecoder().decode(ResultLine.self, from: Data(tail)), whole.inconsistency == nil {
+                refuseOther([whole])
+                FileHandleStderr.write("resuming: \(path): its last line is whole but lacks its newline; added\n")
+                let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+                guard fd >= 0, write(fd, "\n", 1) == 1 else { fail("cannot write \(path): \(String(cString: strerror(errno)))", code: 2) }
+                close(fd)
+                do { read = try Results.read(path: path) } catch { fail("resuming: \(error)", code: 2) }
+            } else {
+                // A torn line names its campaign when it was cut after the fingerprint.
+                let text = String(decoding: tail, as: UTF8.self)
+                if let start = text.range(of: "\"fingerprint\":\""), let end = text[start.upperBound...].firstIndex(of: "\""),
+                   text[start.upperBound..<end] != campaign.fingerprint {
+                    fail("\(path) ends in a torn line of another version of \(campaign.file) (fingerprint \(text[start.upperBound..<end]), now \(campaign.fingerprint)); it is left as it is: use a new results file", code: 2)
+                }
+                FileHandleStderr.write("resuming: \(read.note!); dropped\n")
+                guard truncate(path, off_t(read.completeBytes)) == 0 else {
+                    fail("cannot cut the torn last line of \(path): \(String(cString: strerror(errno)))", code: 2)
+                }
+            }
         }
-        return Set(read.lines.map(\.id))
+        return read.lines
+    }
+
+    /// Why `path` cannot be written as an output, if it cannot: a folder, or
+    /// in a folder that does not exist.
+    static func unwritable(_ path: String) -> String? {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            return "is a folder; give a file name"
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty && !(FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) && isFolder.boolValue) {
+            return "the folder \(folder) does not exist"
+        }
+        return nil
+    }
+
+    /// Whether two paths name one file (the same text, or the same existing file).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        if (a as NSString).standardizingPath == (b as NSString).standardizingPath { return true }
+        return (try? OutputGuard.refuse(output: a, sameAsAnyOf: [b])) == nil
     }
 
     static func summary(name: String, records: [RunRecord], skipped: Int, failuresShown: Int = 10, rerun: (RunRecord) -> String) -> String {
@@ -195,7 +257,7 @@ struct CampaignCommand: ParsableCommand {
         let fail = records.filter { $0.verdict == .fail }.count
         let error = records.filter { $0.verdict == .error }.count
         var lines = ["campaign \(name): \(records.count) runs, \(pass) passed, \(fail) failed, \(error) could not run"
-                     + (skipped > 0 ? " (\(skipped) more done before resuming)" : "")]
+                     + (skipped > 0 ? " (\(skipped) of them done before resuming)" : "")]
         if records.contains(where: { !$0.run.cell.isEmpty || $0.run.caseIndex != nil }) {
             // Pass rate per matrix cell and per case, in the campaign's
             // order; apart per guidance and source when there are several,
@@ -294,13 +356,17 @@ struct MergeCommand: ParsableCommand {
         let merged: MergedResults
         do { merged = try Results.merge(paths: files) } catch { fail("\(error)", code: 2) }
         for n in merged.notes { FileHandleStderr.write("note: \(n)\n") }
+        if let results, let junit, CampaignCommand.sameFile(results, junit) {
+            fail("--results and --junit name the same file, \(results): give each its own", code: 2)
+        }
         do {
             if let results {
                 try writeReplacing(results, merged.lines.map { $0.text + "\n" }.joined(), inputs: files)
             }
             if let junit {
                 let reruns = Dictionary(merged.lines.map { ($0.id, $0.rerun) }, uniquingKeysWith: { a, _ in a })
-                let xml = JUnitReport.xml(campaign: merged.campaign, records: merged.lines.map(\.record)) { reruns[$0.run.id] ?? "" }
+                let xml = JUnitReport.xml(campaign: merged.campaign, records: merged.lines.map(\.record),
+                                          incomplete: merged.incompleteness) { reruns[$0.run.id] ?? "" }
                 try writeReplacing(junit, xml, inputs: files)
             }
         } catch {
@@ -308,12 +374,8 @@ struct MergeCommand: ParsableCommand {
         }
         let reruns = Dictionary(merged.lines.map { ($0.id, $0.rerun) }, uniquingKeysWith: { a, _ in a })
         print(CampaignCommand.summary(name: merged.campaign, records: merged.lines.map(\.record), skipped: 0) { reruns[$0.run.id] ?? "" })
-        if merged.missingCount > 0 {
-            let shown = merged.firstMissing.map { "#\($0)" }.joined(separator: ", ")
-            print("MISSING \(merged.missingCount) of \(merged.total) runs (by position: \(shown)\(merged.missingCount > merged.firstMissing.count ? ", …" : "")): a shard is lost or unfinished")
-        }
         for d in merged.duplicates { print("repeated (identical, kept once): \(d)") }
-        for c in merged.conflicts { print("CONTRADICTED: \(c)") }
+        for line in merged.incompleteness { print(line) }
         if !merged.complete || merged.lines.contains(where: { $0.verdict != .pass }) { Glibc.exit(1) }
     }
 }

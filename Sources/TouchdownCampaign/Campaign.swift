@@ -123,6 +123,7 @@ public struct Campaign: Sendable {
         if let g = top["guidance"] {
             let items: [Node]
             if case .sequence = g { items = try y.list(g, "guidance") } else { items = [g] }
+            guard !items.isEmpty else { throw y.error(g, "guidance has no entries: give at least one, or leave it out to replay the recorded commands") }
             for item in items { campaign.guidances.append(try Self.guidance(item, y)) }
         } else {
             campaign.guidances = [GuidanceChoice(guidance: .recorded(), label: "recorded")]

@@ -46,8 +46,36 @@ extension Campaign {
     /// Every run, in the campaign's order.
     /// - Throws: `CampaignError` if two runs would share an id (a campaign
     ///   that lists the same thing twice).
+    /// The most runs a campaign may have. Every run is held in memory (about
+    /// a kilobyte each) before the first one starts; a larger study is
+    /// several campaigns.
+    public static let maximumRuns = 1_000_000
+
+    /// How many runs the campaign has: sources × guidances × (matrix cells
+    /// + cases) × samples; nil past `Int.max`.
+    public var runCount: Int? {
+        func times(_ a: Int?, _ b: Int) -> Int? {
+            guard let a else { return nil }
+            let (product, overflow) = a.multipliedReportingOverflow(by: b)
+            return overflow ? nil : product
+        }
+        var cells: Int? = 1
+        for axis in matrix { cells = times(cells, axis.values.count) }
+        guard let cells else { return nil }
+        let (variants, overflow) = cells.addingReportingOverflow(cases.count)
+        if overflow { return nil }
+        return times(times(times(traces.count + scenarios.count, guidances.count), variants), samples)
+    }
+
     public func runs() throws -> [CampaignRun] {
+        let count = runCount
+        guard let count, count <= Self.maximumRuns else {
+            throw CampaignError(file: file, line: 0, column: 0,
+                                message: "the campaign has \(count.map(String.init) ?? "more than \(Int.max)") runs (sources × guidances × matrix cells and cases × samples); accepted: at most \(Self.maximumRuns), so split it into several campaigns")
+        }
+        guard count > 0 else { throw CampaignError(file: file, line: 0, column: 0, message: "the campaign has no runs") }
         var runs: [CampaignRun] = []
+        runs.reserveCapacity(count)
         let sources: [(String, Bool)] = traces.map { ($0, true) } + scenarios.map { ($0, false) }
         // Matrix cells: the first axis varies slowest.
         var cells: [[(key: String, value: String, fault: FaultSpec?)]] = [[]]

@@ -14,6 +14,10 @@ import TouchdownTrace
 ///   seconds when known (a merge of results files does not know it and
 ///   leaves it out).
 ///
+/// - What a merge found missing or contradicted (`incomplete`) is one more
+///   test case, `completeness`, with an `<error>` listing it: a CI view of
+///   a campaign with a lost shard is never all green.
+///
 /// The schema Jenkins validates JUnit files against (its xunit plugin's
 /// junit-10.xsd, which pytest's own tests also use) allows `properties` in a
 /// `testsuite` but not in a `testcase`, so each run is a `testsuite` of one
@@ -21,13 +25,22 @@ import TouchdownTrace
 /// Jenkins and GitLab list test cases by `classname` and `name`, so the extra
 /// level does not show. JUnitSchemaTests validates against that schema.
 public enum JUnitReport {
-    public static func xml(campaign: String, records: [RunRecord], rerun: (RunRecord) -> String) -> String {
+    public static func xml(campaign: String, records: [RunRecord], incomplete: [String] = [],
+                           rerun: (RunRecord) -> String) -> String {
         let failures = records.filter { $0.verdict == .fail }.count
-        let errors = records.filter { $0.verdict == .error }.count
+        let errors = records.filter { $0.verdict == .error }.count + (incomplete.isEmpty ? 0 : 1)
         let total_s = records.compactMap(\.elapsed_s).reduce(0, +)
         var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        x += "<testsuites name=\"\(escapeMarkup(campaign))\" tests=\"\(records.count)\" failures=\"\(failures)\" errors=\"\(errors)\""
+        x += "<testsuites name=\"\(escapeMarkup(campaign))\" tests=\"\(records.count + (incomplete.isEmpty ? 0 : 1))\" failures=\"\(failures)\" errors=\"\(errors)\""
         x += records.allSatisfy({ $0.elapsed_s != nil }) ? " time=\"\(seconds(total_s))\">\n" : ">\n"
+        if let first = incomplete.first {
+            let classname = campaign.replacingOccurrences(of: ".", with: "_") + ".completeness"
+            x += "  <testsuite name=\"\(escapeMarkup(campaign))\" id=\"completeness\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n"
+            x += "    <testcase classname=\"\(escapeMarkup(classname))\" name=\"every run of the campaign, once\">\n"
+            x += "      <error message=\"\(escapeMarkup(first))\" type=\"touchdown.incomplete\">\(escapeMarkup(incomplete.joined(separator: "\n")))</error>\n"
+            x += "    </testcase>\n"
+            x += "  </testsuite>\n"
+        }
         for r in records {
             let run = r.run
             var name = run.guidance

@@ -26,7 +26,7 @@ public struct ResultLine: Decodable, Sendable {
     /// What in the line contradicts itself, if anything: a verdict its
     /// result does not give (a `pass` must have a result that passed and no
     /// error), a position or total out of range, ids that differ.
-    var inconsistency: String? {
+    public var inconsistency: String? {
         guard total >= 1 && total <= Self.maxTotal else { return "total \(total) runs; accepted: 1 to \(Self.maxTotal)" }
         guard run.index >= 0 && run.index < total else { return "position \(run.index), outside the campaign's \(total) runs" }
         guard id == run.id else { return "id \(id) but its run's id is \(run.id)" }
@@ -63,6 +63,17 @@ public struct MergedResults: Sendable {
     public var notes: [String]
 
     public var complete: Bool { missingCount == 0 && conflicts.isEmpty }
+
+    /// What keeps the merge from holding every run once: the missing runs,
+    /// then each contradicted one, as `touchdown merge` prints them.
+    public var incompleteness: [String] {
+        var out: [String] = []
+        if missingCount > 0 {
+            let shown = firstMissing.map { "#\($0)" }.joined(separator: ", ")
+            out.append("MISSING \(missingCount) of \(total) runs (by position: \(shown)\(missingCount > firstMissing.count ? ", …" : "")): a shard is lost or unfinished")
+        }
+        return out + conflicts.map { "CONTRADICTED: \($0)" }
+    }
 }
 
 public struct ResultsError: Error, CustomStringConvertible, Sendable {

@@ -37,23 +37,35 @@ public struct Shard: Equatable, Sendable {
             guard let n = Int(text), n >= 0 else { throw ShardError("\(name)=\(text) is not a whole number") }
             return n
         }
-        if let i = try number("TEST_SHARD_INDEX"), let n = try number("TEST_TOTAL_SHARDS") {
+        /// An index with its count, or neither: one without the other is an error.
+        func pair(_ indexName: String, _ countName: String) throws(ShardError) -> (index: Int, count: Int)? {
+            let i = try number(indexName), n = try number(countName)
+            if let i, let n { return (i, n) }
+            if i == nil && n == nil { return nil }
+            throw ShardError("\(i == nil ? countName : indexName) is set without \(i == nil ? indexName : countName): give both, or --shard I/N")
+        }
+        if let (i, n) = try pair("TEST_SHARD_INDEX", "TEST_TOTAL_SHARDS") {
             found.append(Shard(index: i, count: n, source: "Bazel TEST_SHARD_INDEX/TEST_TOTAL_SHARDS"))
         }
         if let id = try number("SLURM_ARRAY_TASK_ID") {
+            // `--array=0-6:2` runs tasks 0, 2, 4 and 6: shards 0 to 3.
             let min = try number("SLURM_ARRAY_TASK_MIN") ?? 0
+            let step = try number("SLURM_ARRAY_TASK_STEP") ?? 1
+            guard step >= 1, id >= min, (id - min) % step == 0 else {
+                throw ShardError("SLURM_ARRAY_TASK_ID=\(id) is not in the array from SLURM_ARRAY_TASK_MIN=\(min) by SLURM_ARRAY_TASK_STEP=\(step)")
+            }
             var n = try number("SLURM_ARRAY_TASK_COUNT")
-            if n == nil, let max = try number("SLURM_ARRAY_TASK_MAX") { n = max - min + 1 }
+            if n == nil, let max = try number("SLURM_ARRAY_TASK_MAX") { n = max >= min ? (max - min) / step + 1 : 0 }
             guard let n else {
                 throw ShardError("SLURM_ARRAY_TASK_ID is set without SLURM_ARRAY_TASK_COUNT or SLURM_ARRAY_TASK_MAX")
             }
-            found.append(Shard(index: id - min, count: n, source: "Slurm SLURM_ARRAY_TASK_ID"))
+            found.append(Shard(index: (id - min) / step, count: n, source: "Slurm SLURM_ARRAY_TASK_ID"))
         }
         if let i = try number("JOB_COMPLETION_INDEX") {
             guard let shards else { throw ShardError("JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set: give the shard count with --shards N (the Job's completions)") }
             found.append(Shard(index: i, count: shards, source: "Kubernetes JOB_COMPLETION_INDEX"))
         }
-        if let i = try number("CI_NODE_INDEX"), let n = try number("CI_NODE_TOTAL") {
+        if let (i, n) = try pair("CI_NODE_INDEX", "CI_NODE_TOTAL") {
             found.append(Shard(index: i - 1, count: n, source: "GitLab CI_NODE_INDEX/CI_NODE_TOTAL"))
         }
         if let i = try number("AWS_BATCH_JOB_ARRAY_INDEX") {

@@ -6,7 +6,7 @@ import TouchdownTestSupport
 /// engines hand out shards: the suite may itself run as a sharded CI job.
 let unshardedEnvironment = ProcessInfo.processInfo.environment.filter { key, _ in
     !["TEST_SHARD_INDEX", "TEST_TOTAL_SHARDS", "TEST_SHARD_STATUS_FILE", "XML_OUTPUT_FILE", "SLURM_ARRAY_TASK_ID",
-      "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "JOB_COMPLETION_INDEX", "CI_NODE_INDEX",
+      "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_STEP", "JOB_COMPLETION_INDEX", "CI_NODE_INDEX",
       "CI_NODE_TOTAL", "AWS_BATCH_JOB_ARRAY_INDEX"].contains(key)
 }
 
@@ -124,6 +124,110 @@ let unshardedEnvironment = ProcessInfo.processInfo.environment.filter { key, _ i
         #expect(try Data(contentsOf: URL(fileURLWithPath: partial)) == Data(contentsOf: URL(fileURLWithPath: full)))
     }
 
+    /// Runs done before a resume count in the verdict, the summary and the
+    /// JUnit file: a campaign whose failed run was recorded before an
+    /// interruption exited 0 when resumed.
+    @Test func aResumedCampaignCountsTheRunsDoneBefore() throws {
+        let dir = try TestPaths.scratch()
+        let path = try Self.file(dir, assert: "touchdown.vertical_speed_mps <= 0.001")
+        let full = dir.appendingPathComponent("full.jsonl").path
+        #expect(try touchdown("campaign", path, "--jobs", "1", "--results", full).status == 1)
+        let text = try String(contentsOfFile: full, encoding: .utf8)
+        let part = dir.appendingPathComponent("part.jsonl").path
+        try String(text.split(separator: "\n")[0] + "\n").write(toFile: part, atomically: true, encoding: .utf8)
+        let junit = dir.appendingPathComponent("part.xml").path
+        let resumed = try touchdown("campaign", path, "--jobs", "1", "--results", part, "--resume", "--junit", junit)
+        #expect(resumed.status == 1, "\(resumed.stdout) \(resumed.stderr)")
+        #expect(resumed.stdout.contains("2 runs, 0 passed, 2 failed, 0 could not run (1 of them done before resuming)"), "\(resumed.stdout)")
+        #expect(try String(contentsOfFile: junit, encoding: .utf8).contains("tests=\"2\" failures=\"2\" errors=\"0\""))
+        // Nothing left to run: still the file's verdict.
+        let again = try touchdown("campaign", path, "--results", full, "--resume")
+        #expect(again.status == 1 && again.stdout.contains("2 runs, 0 passed, 2 failed"), "\(again.stdout) \(again.stderr)")
+    }
+
+    /// --resume cuts only a torn results line: a whole last line missing its
+    /// newline gets one, and a file that ends otherwise is left as it is.
+    /// It cut anything after the last newline, a file of notes included.
+    @Test func resumeCutsOnlyATornResultsLine() throws {
+        let dir = try TestPaths.scratch()
+        let path = try Self.file(dir)
+        let full = dir.appendingPathComponent("full.jsonl").path
+        #expect(try touchdown("campaign", path, "--jobs", "1", "--results", full).status == 0)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: full))
+
+        let notes = dir.appendingPathComponent("notes.txt").path
+        try "precious data without newline".write(toFile: notes, atomically: true, encoding: .utf8)
+        let n = try touchdown("campaign", path, "--results", notes, "--resume")
+        #expect(n.status == 2 && n.stderr.contains("left as it is"), "\(n.stderr)")
+        #expect(try String(contentsOfFile: notes, encoding: .utf8) == "precious data without newline")
+
+        let unterminated = dir.appendingPathComponent("unterminated.jsonl").path
+        try bytes.dropLast().write(to: URL(fileURLWithPath: unterminated))
+        let u = try touchdown("campaign", path, "--results", unterminated, "--resume")
+        #expect(u.status == 0 && u.stderr.contains("2 runs already done, 0 to go"), "\(u.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: unterminated)) == bytes)
+
+        // A torn line of another version of the campaign is not this one's to cut.
+        let other = try Self.file(try TestPaths.scratch(), extra: "samples: 1")
+        let torn = dir.appendingPathComponent("torn.jsonl").path
+        try bytes.prefix(120).write(to: URL(fileURLWithPath: torn))
+        let t = try touchdown("campaign", other, "--results", torn, "--resume")
+        #expect(t.status == 2 && t.stderr.contains("another version"), "\(t.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: torn)) == bytes.prefix(120))
+    }
+
+    /// Outputs are checked before the first run. `--junit` was checked
+    /// against the campaign file only: it replaced a trace the campaign read,
+    /// or the results just written, with its XML.
+    @Test func outputsAreCheckedBeforeAnyRun() throws {
+        let dir = try TestPaths.scratch()
+        let trace = dir.appendingPathComponent("t.mcap").path
+        try FileManager.default.copyItem(atPath: Self.trace, toPath: trace)
+        let path = dir.appendingPathComponent("c.yaml").path
+        try "name: v\nsource: {traces: [t.mcap]}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let before = try Data(contentsOf: URL(fileURLWithPath: trace))
+        let results = dir.appendingPathComponent("r.jsonl").path
+        for args in [["--junit", trace], ["--junit", results], ["--report", results.replacingOccurrences(of: ".jsonl", with: ".html"), "--junit", results.replacingOccurrences(of: ".jsonl", with: ".html")],
+                     ["--junit", dir.path], ["--junit", dir.appendingPathComponent("no/such/folder.xml").path]] {
+            let r = try run(touchdownExecutable, ["campaign", path, "--results", results] + args, environment: unshardedEnvironment)
+            #expect(r.status == 2 && r.stderr.hasPrefix("error: "), "\(args): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: results), "\(args): runs were run")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: trace)) == before)
+    }
+
+    /// A campaign with no runs exited 0; one of a hundred million grew
+    /// without bound before running anything.
+    @Test func aCampaignOfNoRunsOrTooManyIsRefused() throws {
+        let dir = try TestPaths.scratch()
+        let none = dir.appendingPathComponent("none.yaml").path
+        try "name: z\nsource: {traces: [\(Self.trace)]}\nguidance: []\n".write(toFile: none, atomically: true, encoding: .utf8)
+        let z = try touchdown("campaign", none, "--junit", dir.appendingPathComponent("z.xml").path)
+        #expect(z.status == 2 && z.stderr.contains("guidance has no entries"), "\(z.stderr)")
+        let big = dir.appendingPathComponent("big.yaml").path
+        try """
+            name: big
+            source: {traces: [\(Self.trace)]}
+            samples: 1000000
+            matrix:
+              altimeter.latency: [none, 1s, 2s, 3s, 4s, 5s, 6s, 7s, 8s, 9s]
+              imu.drop: [none, 1%, 2%, 3%, 4%, 5%, 6%, 7%, 8%, 9%]
+            """.write(toFile: big, atomically: true, encoding: .utf8)
+        let b = try touchdown("campaign", big, "--list")
+        #expect(b.status == 2 && b.stderr.contains("100000000 runs") && b.stderr.contains("at most 1000000"), "\(b.stderr)")
+    }
+
+    /// An engine's shard index without its count was ignored, and the whole
+    /// campaign ran in every job.
+    @Test func aShardIndexWithoutItsCountIsRefused() throws {
+        let dir = try TestPaths.scratch()
+        let path = try Self.file(dir)
+        for env in [["TEST_SHARD_INDEX": "0"], ["CI_NODE_TOTAL": "4"]] {
+            let r = try run(touchdownExecutable, ["campaign", path, "--list"], environment: unshardedEnvironment.merging(env) { $1 })
+            #expect(r.status == 2 && r.stderr.contains("is set without"), "\(env): \(r.stderr)")
+        }
+    }
+
     /// A failing run fails the campaign (exit 1) and the summary gives its
     /// rerun command; a run past its time limit is an error, never a pass,
     /// and its worker is replaced for the next run.
@@ -239,6 +343,9 @@ let unshardedEnvironment = ProcessInfo.processInfo.environment.filter { key, _ i
         let cases: [([String: String], [String], String)] = [
             (["SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_MAX": "5"], [], "shard 1/2 (from Slurm SLURM_ARRAY_TASK_ID)"),
             (["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2"], [], "shard 0/2 (from Slurm"),
+            // `--array=0-2:2`: tasks 0 and 2 are shards 0 and 1 (task 2 was shard 2 of 2, an error).
+            (["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2", "SLURM_ARRAY_TASK_STEP": "2"], [],
+             "shard 1/2 (from Slurm SLURM_ARRAY_TASK_ID)"),
             (["JOB_COMPLETION_INDEX": "1"], ["--shards", "2"], "shard 1/2 (from Kubernetes JOB_COMPLETION_INDEX)"),
             (["CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "2"], [], "shard 0/2 (from GitLab CI_NODE_INDEX/CI_NODE_TOTAL)"),
             (["AWS_BATCH_JOB_ARRAY_INDEX": "0"], ["--shards", "2"], "shard 0/2 (from AWS Batch"),

@@ -19,6 +19,8 @@ import TouchdownTestSupport
             cases = root.findall("./testsuite/testcase")
             suites = root.findall("./testsuite")
             for suite in suites:
+                if suite.get("id") == "completeness":
+                    continue
                 names = [p.get("name") for p in suite.findall("./properties/property")]
                 assert "run_id" in names, names
                 assert suite.get("id") == [p.get("value") for p in suite.findall("./properties/property") if p.get("name") == "run_id"][0]
@@ -57,10 +59,17 @@ import TouchdownTestSupport
         let merge = try touchdown("merge", p("s0.jsonl"), p("s1.jsonl"), "--junit", p("merged.xml"))
         #expect(merge.status == 1, "\(merge.stdout) \(merge.stderr)")
 
-        let check = try run(python, ["-c", Self.validate, xsd, p("all.xml"), p("merged.xml")])
+        // A lost shard: its runs are one more error, never a green view.
+        let partial = try touchdown("merge", p("s0.jsonl"), "--junit", p("partial.xml"))
+        #expect(partial.status == 1 && partial.stdout.contains("MISSING 2 of 4 runs"), "\(partial.stdout) \(partial.stderr)")
+
+        let check = try run(python, ["-c", Self.validate, xsd, p("all.xml"), p("merged.xml"), p("partial.xml")])
         #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
         #expect(check.stdout.contains("all.xml 4 cases 1 failures 2 errors 1 passes"), "\(check.stdout)")
         #expect(check.stdout.contains("merged.xml 4 cases 1 failures 2 errors 1 passes"), "\(check.stdout)")
+        #expect(check.stdout.contains("partial.xml 3 cases 0 failures 2 errors 1 passes"), "\(check.stdout)")
+        let partialXML = try String(contentsOfFile: p("partial.xml"), encoding: .utf8)
+        #expect(partialXML.contains("tests=\"3\" failures=\"0\" errors=\"2\"") && partialXML.contains("MISSING 2 of 4 runs"), "\(partialXML)")
     }
 
     /// The validator is not a rubber stamp: the layout this file replaced
