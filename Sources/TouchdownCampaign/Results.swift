@@ -30,6 +30,7 @@ public struct ResultLine: Decodable, Sendable {
         guard total >= 1 && total <= Self.maxTotal else { return "total \(total) runs; accepted: 1 to \(Self.maxTotal)" }
         guard run.index >= 0 && run.index < total else { return "position \(run.index), outside the campaign's \(total) runs" }
         guard id == run.id else { return "id \(id) but its run's id is \(run.id)" }
+        if let result, let problem = result.inconsistency { return problem }
         switch verdict {
         case .pass:
             guard error == nil, let result else { return "verdict pass without a result, or with an error" }
@@ -134,7 +135,13 @@ public enum Results {
         var fileOf: [Int: String] = [:]
         var contradicted: [Int: Set<String>] = [:]
         var duplicates: [String] = []
+        // A run has one position: a line moved to another fills no gap.
+        var positionOf: [String: (index: Int, file: String)] = [:]
         for (l, file) in all {
+            if let first = positionOf[l.id], first.index != l.run.index {
+                throw ResultsError("run \(l.id) is at position \(first.index) in \(first.file) and at \(l.run.index) in \(file): a run has one position, so a line was moved or edited by hand")
+            }
+            positionOf[l.id] = (l.run.index, file)
             if let have = byIndex[l.run.index] {
                 if have.text == l.text {
                     duplicates.append("\(l.id) (again in \(file))")

@@ -74,6 +74,36 @@ import TouchdownTestSupport
         #expect(resumed.status == 2 && resumed.stderr.contains("resuming: ") && resumed.stderr.contains("verdict pass, but its result did not pass"), "\(resumed.stderr)")
     }
 
+    /// A failed run edited whole into a pass (verdict, assertion verdicts)
+    /// was accepted: its assertions are checked again against its metrics.
+    @Test func aPassItsMetricsContradictIsRefused() throws {
+        let (dir, _, lines) = try Self.campaign.get()
+        guard let failing = lines.firstIndex(where: { $0["verdict"] as? String == "fail" }) else {
+            Issue.record("the campaign has no failing run to edit"); return
+        }
+        var edited = lines
+        edited[failing]["verdict"] = "pass"
+        var result = edited[failing]["result"] as! [String: Any]
+        result["assertions"] = (result["assertions"] as! [[String: Any]]).map { a in var a = a; a["passed"] = true; return a }
+        edited[failing]["result"] = result
+        let path = try write(edited, "forged.jsonl")
+        let r = try touchdown(["merge", path])
+        #expect(r.status == 2 && r.stderr.contains("is marked passed, but 'faults.altered_messages <= 0' on its metrics fails"), "\(r.stderr)")
+        #expect(try touchdown(["report", path, "--out", dir.appendingPathComponent("forged.html").path]).status == 2)
+    }
+
+    /// A passing line copied to a missing run's position filled the gap.
+    @Test func aRunAtTwoPositionsIsRefused() throws {
+        let (_, _, lines) = try Self.campaign.get()
+        var moved = lines[3]
+        var run = moved["run"] as! [String: Any]
+        run["index"] = 2
+        moved["run"] = run
+        let path = try write([lines[0], lines[1], moved, lines[3]], "moved.jsonl")
+        let r = try touchdown(["merge", path])
+        #expect(r.status == 2 && r.stderr.contains("a run has one position"), "\(r.stderr)")
+    }
+
     @Test func contradictedRunsCountForNeitherSideWhateverTheOrder() throws {
         let (dir, _, lines) = try Self.campaign.get()
         guard let passing = lines.firstIndex(where: { $0["verdict"] as? String == "pass" }) else {
@@ -142,7 +172,12 @@ import TouchdownTestSupport
     @Test func hugeValuesAndOddMatricesDoNotCrash() throws {
         let (dir, _, lines) = try Self.campaign.get()
         var edited = lines
-        for (i, v) in [1e300, 1e19, 1e19 + 4096, -1e300].enumerated() {
+        // Values that keep each run's verdict (the assertion is
+        // faults.altered_messages <= 0): an edit its verdict contradicts is
+        // refused (aPassItsMetricsContradictIsRefused).
+        var huge = [1e300, 1e19, 1e19 + 4096]
+        for i in edited.indices {
+            let v = edited[i]["verdict"] as? String == "pass" ? -1e300 : huge.removeFirst()
             var result = edited[i]["result"] as! [String: Any]
             var metrics = result["metrics"] as! [String: Any]
             metrics["faults.altered_messages"] = v

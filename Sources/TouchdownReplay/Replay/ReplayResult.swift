@@ -237,3 +237,25 @@ extension AssertionResult: Codable {
         firstCrossing_s = try c.decodeIfPresent(Double.self, forKey: .firstCrossing_s)
     }
 }
+
+extension ReplayResult {
+    /// What in the result contradicts itself, if anything: an outcome marked
+    /// expected (or not) against what the plan's expectation says of it, or
+    /// an assertion's verdict against what its metric gives. A result read
+    /// back from a file was edited by hand; nothing else makes one.
+    public var inconsistency: String? {
+        if outcomeExpected != plan.expectation.accepts(outcome) {
+            return "outcome \(outcome) is marked \(outcomeExpected ? "expected" : "unexpected"), but the expectation is \(plan.expectation.text)"
+        }
+        guard assertions.count == plan.assertions.count else {
+            return "\(assertions.count) assertion verdicts for the plan's \(plan.assertions.count) assertions"
+        }
+        for (assertion, recorded) in zip(plan.assertions, assertions) {
+            let again = assertion.check(metrics)
+            if again.passed != recorded.passed || recorded.expression != assertion.text {
+                return "assertion '\(recorded.expression)' is marked \(recorded.passed ? "passed" : "failed"), but '\(assertion.text)' on its metrics \(again.passed ? "passes" : "fails")"
+            }
+        }
+        return nil
+    }
+}
