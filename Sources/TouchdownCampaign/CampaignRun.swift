@@ -43,9 +43,6 @@ public struct CampaignRun: Sendable, Codable, Equatable {
 }
 
 extension Campaign {
-    /// Every run, in the campaign's order.
-    /// - Throws: `CampaignError` if two runs would share an id (a campaign
-    ///   that lists the same thing twice).
     /// The most runs a campaign may have. Every run is held in memory (about
     /// a kilobyte each) before the first one starts; a larger study is
     /// several campaigns.
@@ -67,6 +64,10 @@ extension Campaign {
         return times(times(times(traces.count + scenarios.count, guidances.count), variants), samples)
     }
 
+    /// Every run, in the campaign's order.
+    /// - Throws: `CampaignError` if two runs would share an id (a campaign
+    ///   that lists the same thing twice), or the campaign has no runs or
+    ///   more than `maximumRuns` (counted before any is built).
     public func runs() throws -> [CampaignRun] {
         let count = runCount
         guard let count, count <= Self.maximumRuns else {

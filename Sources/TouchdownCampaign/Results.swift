@@ -25,7 +25,9 @@ public struct ResultLine: Decodable, Sendable {
 
     /// What in the line contradicts itself, if anything: a verdict its
     /// result does not give (a `pass` must have a result that passed and no
-    /// error), a position or total out of range, ids that differ.
+    /// error), a result that contradicts its own plan and metrics
+    /// (`ReplayResult.inconsistency`), a position or total out of range,
+    /// ids that differ.
     public var inconsistency: String? {
         guard total >= 1 && total <= Self.maxTotal else { return "total \(total) runs; accepted: 1 to \(Self.maxTotal)" }
         guard run.index >= 0 && run.index < total else { return "position \(run.index), outside the campaign's \(total) runs" }
