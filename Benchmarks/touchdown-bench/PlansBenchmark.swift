@@ -18,14 +18,7 @@ func plansBenchmark(trace: String, count: Int, touchdown: String) throws {
                    expectation: .any, seed: UInt64(i + 1))
     }
     let shared = try LoadedTrace(path: trace)
-    func cpu_s() -> Double {
-        var usage = rusage()
-        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-        var children = rusage()
-        getrusage(Int32(RUSAGE_CHILDREN.rawValue), &children)
-        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
-        return s(usage.ru_utime) + s(usage.ru_stime) + s(children.ru_utime) + s(children.ru_stime)
-    }
+    func cpu_s() -> Double { processCPU_s(children: true) }
 
     func inProcess(threads: Int) -> (wall_s: Double, cpu_s: Double, digests: [String]) {
         let digests = Mutex([String](repeating: "", count: plans.count))

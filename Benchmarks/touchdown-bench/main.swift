@@ -378,12 +378,16 @@ func simulateBenchmark(scenarioPath: String, repeats: Int, path: String) throws 
     print("peak memory (max RSS): \(fmt(peakRSS_MB(), 1)) MB")
 }
 
-/// This process's CPU time, user and system, all threads.
-func processCPU_s() -> Double {
-    var usage = rusage()
-    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+/// This process's CPU time, user and system, all threads; with `children`,
+/// that of its children that have been waited for too.
+func processCPU_s(children: Bool = false) -> Double {
     func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
-    return s(usage.ru_utime) + s(usage.ru_stime)
+    func time(_ who: __rusage_who) -> Double {
+        var usage = rusage()
+        getrusage(Int32(who.rawValue), &usage)
+        return s(usage.ru_utime) + s(usage.ru_stime)
+    }
+    return time(RUSAGE_SELF) + (children ? time(RUSAGE_CHILDREN) : 0)
 }
 
 /// Peak memory against trace length: each trace is written and read in a

@@ -28,10 +28,11 @@ public enum JUnitReport {
     public static func xml(campaign: String, records: [RunRecord], incomplete: [String] = [],
                            rerun: (RunRecord) -> String) -> String {
         let failures = records.filter { $0.verdict == .fail }.count
-        let errors = records.filter { $0.verdict == .error }.count + (incomplete.isEmpty ? 0 : 1)
+        let completeness = incomplete.isEmpty ? 0 : 1
+        let errors = records.filter { $0.verdict == .error }.count + completeness
         let total_s = records.compactMap(\.elapsed_s).reduce(0, +)
         var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        x += "<testsuites name=\"\(escapeMarkup(campaign))\" tests=\"\(records.count + (incomplete.isEmpty ? 0 : 1))\" failures=\"\(failures)\" errors=\"\(errors)\""
+        x += "<testsuites name=\"\(escapeMarkup(campaign))\" tests=\"\(records.count + completeness)\" failures=\"\(failures)\" errors=\"\(errors)\""
         x += records.allSatisfy({ $0.elapsed_s != nil }) ? " time=\"\(seconds(total_s))\">\n" : ">\n"
         if let first = incomplete.first {
             let classname = campaign.replacingOccurrences(of: ".", with: "_") + ".completeness"
